@@ -1,0 +1,75 @@
+package providers
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Amount errors, returned by ParseAmount.
+var (
+	ErrAmountSyntax    = errors.New("amount is not a number")
+	ErrAmountPrecision = errors.New("amount has more than two decimals")
+	ErrAmountRange     = errors.New("amount is too large")
+)
+
+// ParseAmount reads a rupee amount written in text ("1234", "1234.5",
+// "1,23,456.78") into paise, exactly: no float ever touches it. A sign is
+// refused; commas are accepted only as digit-group separators.
+func ParseAmount(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, ErrAmountSyntax
+	}
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if hasDot && frac == "" {
+		return 0, ErrAmountSyntax
+	}
+	if strings.Contains(whole, ",") {
+		if strings.HasPrefix(whole, ",") || strings.HasSuffix(whole, ",") || strings.Contains(whole, ",,") {
+			return 0, ErrAmountSyntax
+		}
+		whole = strings.ReplaceAll(whole, ",", "")
+	}
+	if whole == "" {
+		whole = "0"
+	}
+	if !allDigits(whole) || !allDigits(frac) {
+		return 0, ErrAmountSyntax
+	}
+	if len(frac) > 2 {
+		return 0, ErrAmountPrecision
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	rupees, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || rupees > (math.MaxInt64-99)/100 {
+		return 0, ErrAmountRange
+	}
+	paise, _ := strconv.ParseInt(frac, 10, 64)
+	return rupees*100 + paise, nil
+}
+
+// FormatAmount writes paise as the plain decimal providers expect on the wire:
+// 123456 → "1234.56", -5 → "-0.05".
+func FormatAmount(paise int64) string {
+	sign := ""
+	u := uint64(paise)
+	if paise < 0 {
+		sign = "-"
+		u = uint64(-(paise + 1)) + 1 // safe for MinInt64
+	}
+	frac := u % 100
+	return sign + strconv.FormatUint(u/100, 10) + "." + string([]byte{byte('0' + frac/10), byte('0' + frac%10)})
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
