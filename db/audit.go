@@ -1,0 +1,274 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Actor is who made a change: a signed-in user, or Paydesk itself.
+type Actor struct {
+	ID       int64 // 0 for the system
+	Username string
+}
+
+// SystemActor is Paydesk acting on its own (sweeps, start-up seeding, jobs).
+var SystemActor = Actor{Username: "system"}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID         int64
+	At         time.Time
+	ActorID    int64
+	Actor      string
+	Action     string
+	TargetType string
+	TargetID   string
+	Details    string // JSON, usually {"before":…,"after":…}
+	PrevHash   string
+	Hash       string
+}
+
+// Change is the before/after pair most audit entries carry.
+type Change struct {
+	Before any `json:"before,omitempty"`
+	After  any `json:"after,omitempty"`
+}
+
+// audit appends one entry to the chain inside tx. Every state change calls it
+// in the transaction that makes the change, so the two commit or fail together.
+func (d *DB) audit(ctx context.Context, tx *sql.Tx, actor Actor, action, targetType, targetID string, details any) error {
+	body := []byte("{}")
+	if details != nil {
+		var err error
+		if body, err = json.Marshal(details); err != nil {
+			return fmt.Errorf("db: audit details: %w", err)
+		}
+	}
+	var lastID int64
+	var lastHash string
+	if err := tx.QueryRowContext(ctx, `SELECT last_id, last_hash FROM audit_head WHERE singleton = 1`).Scan(&lastID, &lastHash); err != nil {
+		return fmt.Errorf("db: audit head: %w", err)
+	}
+	e := AuditEntry{
+		ID: lastID + 1, At: d.Now().UTC().Truncate(time.Millisecond), ActorID: actor.ID, Actor: actor.Username,
+		Action: action, TargetType: targetType, TargetID: targetID, Details: string(body), PrevHash: lastHash,
+	}
+	e.Hash = e.computeHash()
+	var actorID any
+	if actor.ID != 0 {
+		actorID = actor.ID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log
+		(id, at, actor_id, actor, action, target_type, target_id, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.At.UnixMilli(), actorID, e.Actor, e.Action, e.TargetType, e.TargetID, e.Details, e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("db: audit append: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET last_id = ?, last_hash = ? WHERE singleton = 1`, e.ID, e.Hash); err != nil {
+		return fmt.Errorf("db: audit head: %w", err)
+	}
+	return nil
+}
+
+// computeHash covers the id too, so moving a row's content to another id (a
+// swap) breaks the chain just as an edit does.
+func (e AuditEntry) computeHash() string {
+	h := sha256.New()
+	for _, part := range []string{
+		e.PrevHash, strconv.FormatInt(e.ID, 10), strconv.FormatInt(e.At.UnixMilli(), 10),
+		strconv.FormatInt(e.ActorID, 10), e.Actor, e.Action, e.TargetType, e.TargetID, e.Details,
+	} {
+		// Length-prefixed so that no two different rows hash the same text.
+		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ChainError names the first audit row that does not verify.
+type ChainError struct {
+	ID     int64
+	Reason string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("audit chain broken at row %d: %s", e.ID, e.Reason)
+}
+
+// VerifyAudit walks the whole chain and returns the number of rows checked, or
+// a *ChainError for the first row that was edited, removed or moved.
+func (d *DB) VerifyAudit(ctx context.Context) (int, error) {
+	rows, err := d.read.QueryContext(ctx, `SELECT id, at, coalesce(actor_id, 0), actor, action, target_type, target_id, details, prev_hash, hash
+		FROM audit_log ORDER BY id`)
+	if err != nil {
+		return 0, fmt.Errorf("db: audit verify: %w", err)
+	}
+	defer rows.Close()
+	var prevHash string
+	var prevID int64
+	n := 0
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return n, err
+		}
+		switch {
+		case e.ID != prevID+1:
+			return n, &ChainError{ID: e.ID, Reason: fmt.Sprintf("row %d is missing before it", prevID+1)}
+		case e.PrevHash != prevHash:
+			return n, &ChainError{ID: e.ID, Reason: "previous-hash does not match the row before it (a row was removed or reordered)"}
+		case e.computeHash() != e.Hash:
+			return n, &ChainError{ID: e.ID, Reason: "content does not match its hash (the row was edited)"}
+		}
+		prevHash, prevID = e.Hash, e.ID
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("db: audit verify: %w", err)
+	}
+	var headID int64
+	var headHash string
+	if err := d.read.QueryRowContext(ctx, `SELECT last_id, last_hash FROM audit_head WHERE singleton = 1`).Scan(&headID, &headHash); err != nil {
+		return n, fmt.Errorf("db: audit head: %w", err)
+	}
+	if headID != prevID || headHash != prevHash {
+		return n, &ChainError{ID: headID, Reason: fmt.Sprintf("the chain ends at row %d but its head records row %d (rows were removed from the end)", prevID, headID)}
+	}
+	return n, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAudit(s scanner) (AuditEntry, error) {
+	var e AuditEntry
+	var at int64
+	if err := s.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.Details, &e.PrevHash, &e.Hash); err != nil {
+		return e, fmt.Errorf("db: audit scan: %w", err)
+	}
+	e.At = time.UnixMilli(at).UTC()
+	return e, nil
+}
+
+// AuditFilter selects audit rows. Zero fields match everything.
+type AuditFilter struct {
+	Actor  string
+	Action string // exact, or a prefix ending in "." ("user.")
+	Target string // "type", "type:id" or an id
+	From   time.Time
+	To     time.Time // exclusive
+	Before int64     // keyset: rows with id < Before
+	Limit  int
+}
+
+func (f AuditFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if f.Actor != "" {
+		conds = append(conds, "actor = ?")
+		args = append(args, f.Actor)
+	}
+	if f.Action != "" {
+		if strings.HasSuffix(f.Action, ".") {
+			conds = append(conds, "substr(action, 1, ?) = ?")
+			args = append(args, len(f.Action), f.Action)
+		} else {
+			conds = append(conds, "action = ?")
+			args = append(args, f.Action)
+		}
+	}
+	if f.Target != "" {
+		if typ, id, ok := strings.Cut(f.Target, ":"); ok {
+			conds = append(conds, "target_type = ? AND target_id = ?")
+			args = append(args, typ, id)
+		} else {
+			conds = append(conds, "(target_type = ? OR target_id = ?)")
+			args = append(args, f.Target, f.Target)
+		}
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "at >= ?")
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "at < ?")
+		args = append(args, f.To.UnixMilli())
+	}
+	if f.Before > 0 {
+		conds = append(conds, "id < ?")
+		args = append(args, f.Before)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListAudit returns one page of rows, newest first, and whether more follow.
+func (d *DB) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, bool, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	var out []AuditEntry
+	err := d.eachAudit(ctx, f, f.Limit+1, func(e AuditEntry) error {
+		out = append(out, e)
+		return nil
+	})
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, err
+}
+
+// EachAudit calls fn for every row matching f, newest first; for exports.
+func (d *DB) EachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+	return d.eachAudit(ctx, f, -1, fn)
+}
+
+func (d *DB) eachAudit(ctx context.Context, f AuditFilter, limit int, fn func(AuditEntry) error) error {
+	where, args := f.where()
+	q := `SELECT id, at, coalesce(actor_id, 0), actor, action, target_type, target_id, details, prev_hash, hash
+		FROM audit_log` + where + ` ORDER BY id DESC`
+	if limit > 0 {
+		q += " LIMIT " + strconv.Itoa(limit)
+	}
+	rows, err := d.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("db: audit list: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// AuditActions lists the distinct actions recorded, for the filter menu.
+func (d *DB) AuditActions(ctx context.Context) ([]string, error) {
+	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT action FROM audit_log ORDER BY action`)
+	if err != nil {
+		return nil, fmt.Errorf("db: audit actions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

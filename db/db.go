@@ -1,0 +1,182 @@
+// Package db owns Paydesk's state: the SQL, the migrations, and every state
+// transition with its audit entry, each inside one transaction.
+//
+// SQLite runs with one writer connection (BEGIN IMMEDIATE, synchronous=FULL)
+// and a pool of read-only connections, both in WAL mode.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is Paydesk's database: a single writer and a reader pool over one file.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	path  string
+	// Now is the clock every timestamp is taken from; tests replace it.
+	Now func() time.Time
+	// Login is the sign-in throttle.
+	Login LoginPolicy
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: create directory: %w", err)
+		}
+	}
+	common := url.Values{}
+	common.Set("_journal_mode", "WAL")
+	common.Set("_busy_timeout", "5000")
+	common.Set("_foreign_keys", "on")
+
+	w := cloneValues(common)
+	w.Set("_txlock", "immediate")
+	w.Set("_synchronous", "FULL")
+	write, err := sql.Open("sqlite3", "file:"+path+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: open writer: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+
+	r := cloneValues(common)
+	r.Set("_query_only", "true")
+	read, err := sql.Open("sqlite3", "file:"+path+"?"+r.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("db: open readers: %w", err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+
+	d := &DB{write: write, read: read, path: path, Now: time.Now, Login: DefaultLoginPolicy}
+	if err := d.migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	rerr := d.read.Close()
+	werr := d.write.Close()
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+// Writer returns the single writer connection pool, for components (the job
+// queue) that must join Paydesk's own transactions.
+func (d *DB) Writer() *sql.DB { return d.write }
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
+
+func (d *DB) nowMS() int64 { return d.Now().UnixMilli() }
+
+// beginWrite starts a write transaction. The DSN's _txlock=immediate makes it
+// BEGIN IMMEDIATE, so a read-then-write never fails with SQLITE_BUSY halfway.
+func (d *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("db: begin: %w", err)
+	}
+	return tx, nil
+}
+
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("db: migrations table: %w", err)
+	}
+	names, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		var n int
+		if err := d.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, base).Scan(&n); err != nil {
+			return fmt.Errorf("db: migration %s: %w", base, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := d.beginWrite(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("db: migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, base, d.nowMS()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("db: migration %s: %w", base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("db: migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// Ready reports whether the database answers and every embedded migration has
+// been applied.
+func (d *DB) Ready(ctx context.Context) error {
+	names, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	var applied int
+	if err := d.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		return fmt.Errorf("db: not reachable: %w", err)
+	}
+	if applied < len(names) {
+		return fmt.Errorf("db: %d of %d migrations applied", applied, len(names))
+	}
+	return nil
+}

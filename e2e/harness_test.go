@@ -1,0 +1,253 @@
+//go:build e2e
+
+// Package e2e drives the real paydesk binary in Chromium through
+// playwright-go. `make e2e` installs the browser and driver and runs it.
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/playwright-community/playwright-go"
+)
+
+// app is one running paydesk process with its own database.
+type app struct {
+	URL     string
+	DBPath  string
+	cmd     *exec.Cmd
+	logs    *strings.Builder
+	binPath string
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startApp builds the binary and runs it in sandbox mode against a fresh
+// database, waiting until /readyz answers.
+func startApp(t *testing.T) *app {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "paydesk")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	a := &app{DBPath: filepath.Join(dir, "data", "paydesk.db"), logs: &strings.Builder{}, binPath: bin}
+	port := freePort(t)
+	a.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	a.cmd = exec.Command(bin, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--db", a.DBPath)
+	a.cmd.Env = append(os.Environ(), "PAYDESK_ENV=sandbox", "PAYDESK_LOG_LEVEL=warn")
+	stdout, _ := a.cmd.StdoutPipe()
+	a.cmd.Stderr = a.cmd.Stdout
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			a.logs.WriteString(sc.Text() + "\n")
+		}
+	}()
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = a.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = a.cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("server output:\n%s", a.logs.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(a.URL + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return a
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("paydesk did not become ready:\n%s", a.logs.String())
+	return nil
+}
+
+// browser starts Chromium through the locally installed driver.
+func browser(t *testing.T) playwright.Browser {
+	t.Helper()
+	driver := os.Getenv("PAYDESK_PLAYWRIGHT_DRIVER")
+	if driver == "" {
+		t.Fatal("PAYDESK_PLAYWRIGHT_DRIVER is not set: run the end-to-end tests with `make e2e`")
+	}
+	chromium := os.Getenv("PAYDESK_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	pw, err := playwright.Run(&playwright.RunOptions{DriverDirectory: driver, SkipInstallBrowsers: true, Verbose: false,
+		Stdout: io.Discard})
+	if err != nil {
+		t.Fatalf("playwright: %v", err)
+	}
+	t.Cleanup(func() { _ = pw.Stop() })
+	b, err := pw.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
+		ExecutablePath: playwright.String(chromium),
+		Headless:       playwright.Bool(true),
+		Args: []string{"--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+			"--disable-sync", "--no-first-run", "--disable-quic"},
+	})
+	if err != nil {
+		t.Fatalf("launch chromium: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// session is one browser context (one person's browser) with a page.
+type session struct {
+	t    *testing.T
+	app  *app
+	ctx  playwright.BrowserContext
+	page playwright.Page
+	// cspErrors collects Content-Security-Policy violations seen by the page.
+	cspErrors *[]string
+}
+
+
+func newSession(t *testing.T, b playwright.Browser, a *app) *session {
+	t.Helper()
+	ctx, err := b.NewContext(playwright.BrowserNewContextOptions{
+		BaseURL:  playwright.String(a.URL),
+		Viewport: &playwright.Size{Width: 1360, Height: 860},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ctx.Close() })
+	page, err := ctx.NewPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{t: t, app: a, ctx: ctx, page: page, cspErrors: new([]string)}
+	page.On("console", func(m playwright.ConsoleMessage) {
+		if strings.Contains(m.Text(), "Content Security Policy") {
+			*s.cspErrors = append(*s.cspErrors, m.Text())
+		}
+	})
+	return s
+}
+
+func (s *session) goto_(path string) {
+	s.t.Helper()
+	if _, err := s.page.Goto(path); err != nil {
+		s.t.Fatalf("goto %s: %v", path, err)
+	}
+}
+
+func (s *session) signIn(username, password string) {
+	s.t.Helper()
+	s.goto_("/login")
+	s.fill("#username", username)
+	s.fill("#password", password)
+	// Wait for the answer, so the next step never races the sign-in.
+	_, err := s.page.ExpectResponse(regexp.MustCompile(`/login$`), func() error {
+		return s.page.Locator("#login-form button[type=submit]").Click()
+	})
+	if err != nil {
+		s.t.Fatalf("sign in as %s: %v", username, err)
+	}
+}
+
+func (s *session) fill(selector, value string) {
+	s.t.Helper()
+	if err := s.page.Locator(selector).Fill(value); err != nil {
+		s.t.Fatalf("fill %s: %v", selector, err)
+	}
+}
+
+func (s *session) click(selector string) {
+	s.t.Helper()
+	if err := s.page.Locator(selector).First().Click(); err != nil {
+		s.t.Fatalf("click %s: %v", selector, err)
+	}
+}
+
+func (s *session) expectVisible(selector string) {
+	s.t.Helper()
+	if err := playwright.NewPlaywrightAssertions(5000).Locator(s.page.Locator(selector).First()).ToBeVisible(); err != nil {
+		s.failShot()
+		s.t.Fatalf("expected %s visible on %s: %v", selector, s.page.URL(), err)
+	}
+}
+
+func (s *session) expectText(selector, text string) {
+	s.t.Helper()
+	if err := playwright.NewPlaywrightAssertions(5000).Locator(s.page.Locator(selector).First()).ToContainText(text); err != nil {
+		s.failShot()
+		s.t.Fatalf("expected %s to contain %q on %s: %v", selector, text, s.page.URL(), err)
+	}
+}
+
+func (s *session) expectURL(suffix string) {
+	s.t.Helper()
+	if err := playwright.NewPlaywrightAssertions(5000).Page(s.page).ToHaveURL(regexp.MustCompile("^" + regexp.QuoteMeta(s.app.URL+suffix) + "$")); err != nil {
+		s.failShot()
+		s.t.Fatalf("expected URL %s, at %s: %v", suffix, s.page.URL(), err)
+	}
+}
+
+func (s *session) count(selector string) int {
+	s.t.Helper()
+	n, err := s.page.Locator(selector).Count()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}
+
+// screenshot saves a full-page picture under e2e/screenshots for review.
+func (s *session) screenshot(name string) {
+	s.t.Helper()
+	dir := filepath.Join("screenshots")
+	_ = os.MkdirAll(dir, 0o755)
+	if _, err := s.page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(filepath.Join(dir, name+".png")), FullPage: playwright.Bool(true), Caret: playwright.ScreenshotCaretInitial}); err != nil {
+		s.t.Fatalf("screenshot: %v", err)
+	}
+}
+
+// failShot keeps a picture of the page a failing check looked at.
+func (s *session) failShot() {
+	name := "FAIL-" + strings.NewReplacer("/", "_", " ", "_", "'", "").Replace(s.t.Name())
+	_, _ = s.page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(filepath.Join("screenshots", name+".png")), FullPage: playwright.Bool(true), Caret: playwright.ScreenshotCaretInitial})
+}
+
+func (s *session) noCSPErrors() {
+	s.t.Helper()
+	if len(*s.cspErrors) > 0 {
+		s.t.Fatalf("CSP violations: %v", *s.cspErrors)
+	}
+}
+

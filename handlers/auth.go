@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
+	"paydesk/views"
+)
+
+func (s *Server) loginProps(c *fiber.Ctx) views.LoginProps {
+	return views.LoginProps{Assets: s.viewAssets(), CSRF: auth(c).csrf(), Next: localPath(c.Query("next")), Banner: s.Config.Banner}
+}
+
+// loginPage shows the sign-in form. A visitor without a session gets an
+// anonymous one here, so the form's CSRF token is tied to a session too.
+func (s *Server) loginPage(c *fiber.Ctx) error {
+	a := auth(c)
+	if a.user != nil {
+		return c.Redirect("/", fiber.StatusSeeOther)
+	}
+	if a.session.ID == "" {
+		if err := s.saveSession(c, a.session); err != nil {
+			return err
+		}
+	}
+	p := s.loginProps(c)
+	if c.Query("signed_out") != "" {
+		p.Notice = "You have signed out."
+	}
+	return s.render(c, fiber.StatusOK, views.LoginPage(p), nil)
+}
+
+// login checks the credentials under the throttle; on success the session
+// gets a new id before it carries the user.
+func (s *Server) login(c *fiber.Ctx) error {
+	a := auth(c)
+	p := s.loginProps(c)
+	p.Username = c.FormValue("username")
+	p.Next = localPath(c.FormValue("next"))
+	meta := db.LoginMeta{RemoteAddr: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 200)}
+	user, err := s.DB.Authenticate(c.UserContext(), s.Hasher, p.Username, c.FormValue("password"), meta)
+	if err != nil {
+		if statusOf(err) >= 500 {
+			return err
+		}
+		p.Error = db.ErrorMessage(err)
+		return s.render(c, fiber.StatusUnprocessableEntity, views.LoginPage(p), views.LoginForm(p))
+	}
+	w := newCookieWriter()
+	if err := s.Sessions.Renew(netRequest(c, c.UserContext()), w, a.session, user.ID); err != nil {
+		return err
+	}
+	w.copyTo(c)
+	return redirect(c, p.Next)
+}
+
+// logout deletes the session row, so the old cookie reaches nothing.
+func (s *Server) logout(c *fiber.Ctx) error {
+	a := auth(c)
+	if err := s.DB.SignOut(c.UserContext(), a.user.Actor(), a.session.ID); err != nil {
+		return err
+	}
+	a.session.Options.MaxAge = -1
+	a.session.ID = ""
+	if err := s.saveSession(c, a.session); err != nil {
+		return err
+	}
+	return redirect(c, "/login?signed_out=1")
+}

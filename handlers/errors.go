@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
+	"paydesk/views"
+)
+
+// statusOf maps a domain error code to its HTTP status: the one place where
+// db's codes meet HTTP.
+func statusOf(err error) int {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		return fe.Code
+	}
+	switch db.ErrorCode(err) {
+	case db.EINVALID:
+		return http.StatusUnprocessableEntity
+	case db.ENOTFOUND:
+		return http.StatusNotFound
+	case db.ECONFLICT:
+		return http.StatusConflict
+	case db.EFORBIDDEN:
+		return http.StatusForbidden
+	case db.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case db.ELOCKED:
+		return http.StatusLocked
+	}
+	return http.StatusInternalServerError
+}
+
+func messageOf(err error, status int) string {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		if status == http.StatusNotFound && fe.Message == "Cannot "+"GET" {
+			return "There is nothing at this address."
+		}
+		if status >= 500 {
+			return db.ErrorMessage(nil)
+		}
+		return fe.Message
+	}
+	if status >= 500 {
+		return db.ErrorMessage(nil)
+	}
+	return db.ErrorMessage(err)
+}
+
+var statusTitles = map[int]string{
+	http.StatusBadRequest:            "Bad request",
+	http.StatusUnauthorized:          "Please sign in",
+	http.StatusForbidden:             "Not allowed",
+	http.StatusNotFound:              "Page not found",
+	http.StatusConflict:              "Cannot do that now",
+	http.StatusLocked:                "Locked",
+	http.StatusUnprocessableEntity:   "Please check your input",
+	http.StatusRequestEntityTooLarge: "Too large",
+	http.StatusTooManyRequests:       "Too many requests",
+}
+
+// handleError is Fiber's one error handler: 5xx are logged as errors, 4xx as
+// warnings, and the person gets an error page or, for htmx, a fragment.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	status := statusOf(err)
+	attrs := []any{"request_id", requestID(c), "method", c.Method(), "path", c.Path(), "status", status, "err", err.Error()}
+	if status >= 500 {
+		s.Log.Error("request failed", attrs...)
+	} else {
+		s.Log.Warn("request refused", attrs...)
+	}
+	title := statusTitles[status]
+	if title == "" {
+		title = "Something went wrong"
+	}
+	p := views.ErrorProps{Status: status, Title: title, Message: messageOf(err, status), RequestID: requestID(c)}
+	c.Response().ResetBody()
+	frame := views.Bare(title, s.viewAssets(), auth(c).csrf())
+	if auth(c).user != nil {
+		frame = views.Layout(s.shell(c, title, ""))
+	}
+	return s.render(c, status, withChildren(frame, views.ErrorPage(p)), views.ErrorContent(p))
+}
+
+func (s *Server) notFound(c *fiber.Ctx) error {
+	return fiber.NewError(fiber.StatusNotFound, "There is nothing at this address.")
+}

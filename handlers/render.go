@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"net/url"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
+	"paydesk/views"
+)
+
+// isFragmentRequest: htmx asked for a part of a page. Boosted navigation and
+// history restores need the whole page.
+func isFragmentRequest(c *fiber.Ctx) bool {
+	return c.Get("HX-Request") == "true" && c.Get("HX-Boosted") != "true" && c.Get("HX-History-Restore-Request") != "true"
+}
+
+// render writes page, or fragment when htmx asked for one (and fragment is
+// not nil). Vary tells caches the two differ.
+func (s *Server) render(c *fiber.Ctx, status int, page, fragment templ.Component) error {
+	c.Vary("HX-Request")
+	comp := page
+	if fragment != nil && isFragmentRequest(c) {
+		comp = fragment
+	}
+	c.Status(status)
+	c.Type("html", "utf-8")
+	return comp.Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// withChildren renders parent with child as its { children... }.
+func withChildren(parent, child templ.Component) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		return parent.Render(templ.WithChildren(ctx, child), w)
+	})
+}
+
+// section is one navigation entry and the roles that see it.
+type section struct {
+	label, href string
+	roles       []db.Role // any of
+}
+
+// sections lists only what exists; a section appears when its page does.
+var sections = []section{
+	{"Overview", "/", nil},
+	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
+	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},
+}
+
+func visibleSections(u *db.User, active string) []views.NavItem {
+	var out []views.NavItem
+	for _, sec := range sections {
+		ok := len(sec.roles) == 0
+		for _, r := range sec.roles {
+			ok = ok || (u != nil && u.HasRole(r))
+		}
+		if ok {
+			out = append(out, views.NavItem{Label: sec.label, Href: sec.href, Active: sec.href == active})
+		}
+	}
+	return out
+}
+
+// shell builds the layout props for the signed-in user.
+func (s *Server) shell(c *fiber.Ctx, title, active string) views.Shell {
+	a := auth(c)
+	sh := views.Shell{Title: title, Assets: s.viewAssets(), CSRF: a.csrf(), Banner: s.Config.Banner}
+	if a.user != nil {
+		sh.Nav = visibleSections(a.user, active)
+		sh.Username = a.user.Username
+		sh.DisplayName = a.user.DisplayName
+		for _, r := range a.user.Roles {
+			sh.Roles = append(sh.Roles, string(r))
+		}
+	}
+	return sh
+}
+
+// redirect sends the browser to target: HX-Redirect for htmx, 303 otherwise.
+func redirect(c *fiber.Ctx, target string) error {
+	if c.Get("HX-Request") == "true" {
+		c.Set("HX-Redirect", target)
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Redirect(target, fiber.StatusSeeOther)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// localPath keeps only same-site paths, so ?next= cannot send a person away.
+func localPath(next string) string {
+	if next == "" || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,42 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+
+	"paydesk/db"
+)
+
+// Routes lists every route Paydesk serves, in one place.
+func Routes(app *fiber.App, s *Server) {
+	app.Use(s.requestLog, s.recoverPanics, s.securityHeaders)
+	app.Use(compress.New(compress.Config{Level: compress.LevelDefault, Next: func(c *fiber.Ctx) bool {
+		return len(c.Path()) > 8 && c.Path()[:8] == "/static/" // pre-compressed
+	}}))
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/static/:name", s.staticAsset)
+
+	web := app.Group("", s.loadSession, s.checkCSRF)
+	web.Get("/login", s.loginPage)
+	web.Post("/login", s.login)
+	web.Post("/logout", s.requireUser, s.logout)
+
+	signedIn := web.Group("", s.requireUser)
+	signedIn.Get("/", s.home)
+
+	admin := signedIn.Group("/admin", s.requireRole(db.RoleAdmin))
+	admin.Get("/users", s.usersPage)
+	admin.Post("/users", s.createUser)
+	admin.Post("/users/:id/roles", s.setUserRoles)
+	admin.Post("/users/:id/disable", s.disableUser)
+	admin.Post("/users/:id/enable", s.enableUser)
+	admin.Post("/users/:id/password", s.resetUserPassword)
+	admin.Post("/users/:id/end-sessions", s.endUserSessions)
+	admin.Post("/users/:id/unlock", s.unlockUser)
+	admin.Get("/audit", s.auditPage)
+	admin.Get("/audit.csv", s.auditCSV)
+
+	app.Use(s.notFound)
+}

@@ -1,0 +1,59 @@
+// Package handlers is Paydesk's web layer: thin Fiber handlers, one file per
+// resource, that parse input, call db, and render views. Routes lists them all.
+package handlers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
+	"paydesk/static"
+	"paydesk/views"
+)
+
+// Config is the web layer's share of Paydesk's configuration.
+type Config struct {
+	// Production turns on HSTS and refuses anything demo-like.
+	Production bool
+	// TLS is true when Paydesk itself terminates TLS.
+	TLS bool
+	// Banner is shown on every page (sandbox mode says so).
+	Banner string
+}
+
+// Server holds what the handlers need. main.go builds it explicitly.
+type Server struct {
+	DB       *db.DB
+	Hasher   *db.Hasher
+	Sessions *SessionStore
+	Assets   *static.Assets
+	Log      *slog.Logger
+	Config   Config
+}
+
+// NewApp returns a Fiber app with Paydesk's error handler and every route.
+func NewApp(s *Server) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "paydesk",
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		BodyLimit:             32 << 20,
+		// Paydesk does its own request-id and logging.
+		EnableTrustedProxyCheck: false,
+	})
+	Routes(app, s)
+	return app
+}
+
+func (s *Server) viewAssets() views.Assets {
+	return views.Assets{
+		CSS:  s.Assets.URL("app.css"),
+		HTMX: s.Assets.URL("htmx-2.0.11.min.js"),
+		App:  s.Assets.URL("app.js"),
+	}
+}

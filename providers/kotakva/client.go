@@ -1,0 +1,425 @@
+// Package kotakva speaks Kotak Mahindra Bank's virtual-account (e-collect)
+// services: create, modify and delete virtual accounts under a physical
+// account, receive incoming credits in batches of 100 that repeat until
+// acknowledged, and refund a credit to its remitter. Same OAuth2 gateway and
+// AES body encryption as Kotak CMS; JSON bodies. It holds the client, an
+// adapter onto providers.VirtualAccounts, and a sandbox.
+package kotakva
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/internal/kotak"
+)
+
+// Token is an OAuth2 access token and its expiry.
+type Token = kotak.Token
+
+// Config says how to reach and talk to the bank.
+type Config struct {
+	BaseURL      string
+	ClientID     string
+	ClientSecret string
+	// EncryptionKey is the AES key as a 32-character secret; with
+	// EncryptionKeyBase64 it is base64 of the raw key. Empty: the client
+	// secret. Plaintext turns encryption off.
+	EncryptionKey       string
+	EncryptionKeyBase64 bool
+	Plaintext           bool
+
+	ClientCode        string
+	ClientName        string // sent with refunds, as the seed describes
+	PhysicalAccountNo string // the collection account the virtual accounts sit under
+
+	HTTPClient         *http.Client
+	Timeout            time.Duration // zero: 30 s
+	Retries            int           // idempotent calls; zero: 2, negative: none
+	Backoff            time.Duration
+	TokenRefreshBefore time.Duration
+	Now                func() time.Time // nil: time.Now
+}
+
+// Client calls Kotak virtual-account services. Safe for concurrent use.
+type Client struct {
+	cfg    Config
+	api    *kotak.API
+	tokens *kotak.TokenSource
+}
+
+// New checks cfg and returns a client.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, fmt.Errorf("%s: BaseURL, ClientID and ClientSecret are required", Name)
+	}
+	if cfg.ClientCode == "" || cfg.PhysicalAccountNo == "" || cfg.ClientName == "" {
+		return nil, fmt.Errorf("%s: ClientCode, ClientName and PhysicalAccountNo are required", Name)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		to := cfg.Timeout
+		if to <= 0 {
+			to = 30 * time.Second
+		}
+		hc = &http.Client{Timeout: to}
+	}
+	var cipher *kotak.Cipher
+	if !cfg.Plaintext {
+		key := cfg.EncryptionKey
+		if key == "" {
+			key = cfg.ClientSecret
+		}
+		var err error
+		if cipher, err = kotak.ParseKey(key, cfg.EncryptionKeyBase64); err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	ts := &kotak.TokenSource{
+		Provider: Name, URL: base + PathToken, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		HTTP: hc, RefreshBefore: cfg.TokenRefreshBefore, Retries: cfg.Retries, Backoff: cfg.Backoff,
+	}
+	return &Client{cfg: cfg, tokens: ts, api: &kotak.API{
+		Provider: Name, BaseURL: base, HTTP: hc, Tokens: ts, Cipher: cipher,
+		Retries: cfg.Retries, Backoff: cfg.Backoff,
+	}}, nil
+}
+
+// DemoConfig is a Config for the in-process sandbox at baseURL started with
+// DefaultSandboxConfig.
+func DemoConfig(baseURL string) Config {
+	return Config{
+		BaseURL: baseURL, ClientID: DemoClientID, ClientSecret: DemoClientSecret,
+		ClientCode: DemoClientCode, ClientName: DemoClientName, PhysicalAccountNo: DemoPhysicalAcct,
+	}
+}
+
+func (c *Client) now() time.Time {
+	if c.cfg.Now != nil {
+		return c.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Token returns the current bearer token, fetching or refreshing it as needed.
+func (c *Client) Token(ctx context.Context) (Token, error) { return c.tokens.Token(ctx) }
+
+func (c *Client) call(ctx context.Context, op, path string, idempotent bool, req any, decode func([]byte) error) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return &Error{Provider: Name, Op: op, Message: "encoding request", Kind: providers.ErrRejected, Err: err}
+	}
+	return c.api.Do(ctx, kotak.Call{Op: op, Path: path, ContentType: ContentJSON, Body: body, Idempotent: idempotent, Decode: decode})
+}
+
+// Account is a virtual account as the client sends it. Create needs Suffix
+// (the bank puts its prefix in front); modify and delete name the account by
+// VirtualAccountNo.
+type Account struct {
+	VirtualAccountNo string
+	Suffix           string
+	Name             string
+	Purpose          string
+	Email            string
+	Mobile           string
+	ExpiresOn        time.Time // zero: never (create) or unchanged (modify)
+}
+
+// AccountResult is the bank's answer for one account.
+type AccountResult struct {
+	VirtualAccountNo string
+	Suffix           string
+	OK               bool
+	Code             string
+	Reason           string
+}
+
+// Err is nil for a successful account, else the typed error for its code.
+func (r AccountResult) Err() error {
+	if r.OK {
+		return nil
+	}
+	return codeError("Account "+r.VirtualAccountNo+r.Suffix, r.Code, r.Reason)
+}
+
+// AccountsResult is the bank's answer to a create, modify or delete.
+type AccountsResult struct {
+	StatusCd  string
+	StatusRem string
+	Results   []AccountResult
+}
+
+func toWireAccount(a Account) wireAccount {
+	w := wireAccount{
+		VirtualAccountNo: a.VirtualAccountNo, Suffix: a.Suffix, Name: a.Name,
+		Purpose: a.Purpose, Email: a.Email, Mobile: a.Mobile,
+	}
+	if !a.ExpiresOn.IsZero() {
+		w.ExpiresOn = a.ExpiresOn.In(kotak.IST).Format(time.DateOnly)
+	}
+	return w
+}
+
+func (c *Client) accounts(ctx context.Context, op, path string, accts []wireAccount) (AccountsResult, error) {
+	req := accountsRequest{ClientCode: c.cfg.ClientCode, PhysicalAccountNo: c.cfg.PhysicalAccountNo, Accounts: accts}
+	var resp accountsResponse
+	err := c.call(ctx, op, path, false, req, func(p []byte) (err error) { resp, err = decodeAccountsResponse(p); return err })
+	if err != nil {
+		return AccountsResult{}, err
+	}
+	out := AccountsResult{StatusCd: resp.StatusCd, StatusRem: resp.StatusRem}
+	for _, r := range resp.Results {
+		out.Results = append(out.Results, AccountResult{
+			VirtualAccountNo: r.VirtualAccountNo, Suffix: r.Suffix, OK: r.Status == resultSuccess, Code: r.Code, Reason: r.Reason,
+		})
+	}
+	return out, codeError(op, resp.StatusCd, resp.StatusRem)
+}
+
+// CreateVirtualAccounts asks the bank for new virtual accounts. Each account
+// gets its own result; the error is only for request-level refusals. Not
+// re-sent by the client (a repeat would be refused per account as 102).
+func (c *Client) CreateVirtualAccounts(ctx context.Context, accts []Account) (AccountsResult, error) {
+	w := make([]wireAccount, 0, len(accts))
+	for _, a := range accts {
+		w = append(w, toWireAccount(a))
+	}
+	return c.accounts(ctx, "CreateVirtualAccounts", PathCreate, w)
+}
+
+// ModifyVirtualAccounts changes name, purpose, contact details or expiry of
+// existing accounts; empty fields stay as they are.
+func (c *Client) ModifyVirtualAccounts(ctx context.Context, accts []Account) (AccountsResult, error) {
+	w := make([]wireAccount, 0, len(accts))
+	for _, a := range accts {
+		w = append(w, toWireAccount(a))
+	}
+	return c.accounts(ctx, "ModifyVirtualAccounts", PathModify, w)
+}
+
+// DeleteVirtualAccounts closes accounts by number.
+func (c *Client) DeleteVirtualAccounts(ctx context.Context, numbers []string) (AccountsResult, error) {
+	w := make([]wireAccount, 0, len(numbers))
+	for _, n := range numbers {
+		w = append(w, wireAccount{VirtualAccountNo: n})
+	}
+	return c.accounts(ctx, "DeleteVirtualAccounts", PathDelete, w)
+}
+
+func decodeAccountsResponse(p []byte) (accountsResponse, error) {
+	var r accountsResponse
+	if err := json.Unmarshal(p, &r); err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(r.StatusCd) == "" {
+		return r, errors.New("no StatusCd in answer")
+	}
+	for _, res := range r.Results {
+		if res.Status != resultSuccess && res.Status != resultFailure {
+			return r, fmt.Errorf("account result status %q", res.Status)
+		}
+	}
+	return r, nil
+}
+
+// CreditRecord is one incoming credit to a virtual account.
+type CreditRecord struct {
+	TxnRef           string
+	UTR              string
+	VirtualAccountNo string
+	AmountPaise      int64
+	RemitterName     string
+	RemitterAccount  string
+	RemitterIFSC     string
+	Mode             string // NEFT, RTGS, IMPS, IFT, UPI
+	CreditedAt       time.Time
+}
+
+// Batch is one batch of unacknowledged credits; empty BatchID: none waiting.
+type Batch struct {
+	BatchID string
+	Records []CreditRecord
+}
+
+// FetchTransactions returns the oldest unacknowledged credits, at most 100.
+// The bank answers the same batch until it is acknowledged, so the call is a
+// read and is retried on failure.
+func (c *Client) FetchTransactions(ctx context.Context) (Batch, error) {
+	var resp transactionsResponse
+	var recs []CreditRecord
+	err := c.call(ctx, "FetchTransactions", PathTransactions, true,
+		transactionsRequest{ClientCode: c.cfg.ClientCode, PhysicalAccountNo: c.cfg.PhysicalAccountNo},
+		func(p []byte) (err error) { resp, recs, err = decodeTransactionsResponse(p); return err })
+	if err != nil {
+		return Batch{}, err
+	}
+	if err := codeError("FetchTransactions", resp.StatusCd, resp.StatusRem); err != nil {
+		return Batch{}, err
+	}
+	return Batch{BatchID: resp.BatchID, Records: recs}, nil
+}
+
+func decodeTransactionsResponse(p []byte) (transactionsResponse, []CreditRecord, error) {
+	var r transactionsResponse
+	if err := json.Unmarshal(p, &r); err != nil {
+		return r, nil, err
+	}
+	if strings.TrimSpace(r.StatusCd) == "" {
+		return r, nil, errors.New("no StatusCd in answer")
+	}
+	if len(r.Records) > 0 && r.BatchID == "" {
+		return r, nil, errors.New("records without a BatchId")
+	}
+	if len(r.Records) > BatchSize {
+		return r, nil, fmt.Errorf("%d records in one batch", len(r.Records))
+	}
+	recs := make([]CreditRecord, 0, len(r.Records))
+	seen := make(map[string]bool, len(r.Records))
+	for _, w := range r.Records {
+		if w.TxnRef == "" || seen[w.TxnRef] {
+			return r, nil, fmt.Errorf("record without or with repeated TxnRef %q", w.TxnRef)
+		}
+		seen[w.TxnRef] = true
+		paise, err := providers.ParseAmount(w.Amount)
+		if err != nil {
+			return r, nil, fmt.Errorf("record %s: Amount %q: %w", w.TxnRef, w.Amount, err)
+		}
+		at, err := time.Parse(time.RFC3339, w.CreditedAt)
+		if err != nil {
+			return r, nil, fmt.Errorf("record %s: CreditedAt: %w", w.TxnRef, err)
+		}
+		recs = append(recs, CreditRecord{
+			TxnRef: w.TxnRef, UTR: w.UTR, VirtualAccountNo: w.VirtualAccountNo, AmountPaise: paise,
+			RemitterName: w.RemitterName, RemitterAccount: w.RemitterAccount, RemitterIFSC: w.RemitterIFSC,
+			Mode: w.Mode, CreditedAt: at,
+		})
+	}
+	return r, recs, nil
+}
+
+// Acknowledge tells the bank the batch arrived; the next fetch moves on. The
+// bank answers success to a repeat of the same acknowledgement, so the client
+// retries it like a read.
+func (c *Client) Acknowledge(ctx context.Context, batchID string, txnRefs []string) error {
+	var resp statusResponse
+	err := c.call(ctx, "Acknowledge", PathAck, true,
+		ackRequest{ClientCode: c.cfg.ClientCode, BatchID: batchID, TxnRefs: txnRefs},
+		func(p []byte) (err error) { resp, err = decodeStatusResponse(p); return err })
+	if err != nil {
+		return err
+	}
+	return codeError("Acknowledge", resp.StatusCd, resp.StatusRem)
+}
+
+func decodeStatusResponse(p []byte) (statusResponse, error) {
+	var r statusResponse
+	if err := json.Unmarshal(p, &r); err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(r.StatusCd) == "" {
+		return r, errors.New("no StatusCd in answer")
+	}
+	return r, nil
+}
+
+// RefundRequest sends a received credit back; AmountPaise 0 means all of it.
+type RefundRequest struct {
+	TxnRef      string
+	AmountPaise int64
+	Reason      string
+}
+
+// RefundInfo is what the bank says about a refund.
+type RefundInfo struct {
+	RefundRef   string
+	TxnRef      string
+	AmountPaise int64
+	Status      string // INITIATED, IN_PROCESS, PROCESSED, FAILED, RETURNED
+	StatusDesc  string
+	UTR         string
+	UpdatedAt   time.Time
+}
+
+// Refund asks the bank to refund a credit. Never re-sent by the client; after
+// ErrOutcomeUnknown ask RefundStatus with the TxnRef. A second refund of the
+// same credit is refused with ErrDuplicate, and the answer still carries the
+// existing RefundRef.
+func (c *Client) Refund(ctx context.Context, r RefundRequest) (RefundInfo, error) {
+	req := refundRequest{ClientCode: c.cfg.ClientCode, ClientName: c.cfg.ClientName, TxnRef: r.TxnRef, Reason: r.Reason}
+	if r.AmountPaise != 0 {
+		req.Amount = providers.FormatAmount(r.AmountPaise)
+	}
+	var resp refundResponse
+	err := c.call(ctx, "Refund", PathRefund, false, req, func(p []byte) (err error) { resp, err = decodeRefundResponse(p); return err })
+	if err != nil {
+		return RefundInfo{}, err
+	}
+	amt, _ := providers.ParseAmount(resp.Amount)
+	info := RefundInfo{RefundRef: resp.RefundRef, TxnRef: resp.TxnRef, AmountPaise: amt, Status: resp.Status, StatusDesc: resp.StatusRem}
+	return info, codeError("Refund", resp.StatusCd, resp.StatusRem)
+}
+
+func decodeRefundResponse(p []byte) (refundResponse, error) {
+	var r refundResponse
+	if err := json.Unmarshal(p, &r); err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(r.StatusCd) == "" {
+		return r, errors.New("no StatusCd in answer")
+	}
+	if r.StatusCd == "000" && (r.RefundRef == "" || r.Status == "") {
+		return r, errors.New("accepted refund without RefundRef or Status")
+	}
+	if r.Amount != "" {
+		if _, err := providers.ParseAmount(r.Amount); err != nil {
+			return r, fmt.Errorf("Amount %q: %w", r.Amount, err)
+		}
+	}
+	return r, nil
+}
+
+// RefundStatus asks about a refund by RefundRef or, when that is empty, by
+// the credit's TxnRef. A read; retried.
+func (c *Client) RefundStatus(ctx context.Context, refundRef, txnRef string) (RefundInfo, error) {
+	var resp refundStatusResponse
+	err := c.call(ctx, "RefundStatus", PathRefundStatus, true,
+		refundStatusRequest{ClientCode: c.cfg.ClientCode, RefundRef: refundRef, TxnRef: txnRef},
+		func(p []byte) (err error) { resp, err = decodeRefundStatusResponse(p); return err })
+	if err != nil {
+		return RefundInfo{}, err
+	}
+	if err := codeError("RefundStatus", resp.StatusCd, resp.StatusRem); err != nil {
+		return RefundInfo{}, err
+	}
+	amt, _ := providers.ParseAmount(resp.Amount)
+	at, _ := time.Parse(time.RFC3339, resp.UpdatedAt)
+	return RefundInfo{
+		RefundRef: resp.RefundRef, TxnRef: resp.TxnRef, AmountPaise: amt, Status: resp.Status,
+		StatusDesc: resp.StatusDesc, UTR: resp.UTR, UpdatedAt: at,
+	}, nil
+}
+
+func decodeRefundStatusResponse(p []byte) (refundStatusResponse, error) {
+	var r refundStatusResponse
+	if err := json.Unmarshal(p, &r); err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(r.StatusCd) == "" {
+		return r, errors.New("no StatusCd in answer")
+	}
+	if r.StatusCd == "000" {
+		if _, ok := RefundState(r.Status); !ok {
+			return r, fmt.Errorf("unknown refund Status %q", r.Status)
+		}
+		if _, err := providers.ParseAmount(r.Amount); err != nil {
+			return r, fmt.Errorf("Amount %q: %w", r.Amount, err)
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,794 @@
+package kotakva
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"paydesk/providers"
+	"paydesk/providers/internal/kotak"
+	"paydesk/providers/sandboxkit"
+)
+
+// SandboxConfig shapes a sandbox bank for one client and physical account.
+type SandboxConfig struct {
+	ClientID            string
+	ClientSecret        string
+	EncryptionKey       string // empty: the client secret
+	EncryptionKeyBase64 bool
+	Plaintext           bool
+	TokenTTL            time.Duration
+
+	ClientCode        string
+	ClientName        string
+	PhysicalAccountNo string
+	Prefix            string // bank-allotted virtual account prefix
+
+	// CreditEvery makes a random credit arrive to a random active virtual
+	// account every interval (by the sandbox clock, generated lazily when
+	// the API is used). Zero: credits arrive only through the control route.
+	CreditEvery time.Duration
+	// Refund lifecycle: INITIATED for RefundSendFor, IN_PROCESS for
+	// RefundProcessFor, then PROCESSED or FAILED.
+	RefundSendFor    time.Duration
+	RefundProcessFor time.Duration
+
+	Seed uint64           // random credits
+	Now  func() time.Time // nil: time.Now
+}
+
+// DefaultSandboxConfig matches DemoConfig; scheduled credits are off.
+func DefaultSandboxConfig() SandboxConfig {
+	return SandboxConfig{
+		ClientID: DemoClientID, ClientSecret: DemoClientSecret, TokenTTL: defaultTokenTTL,
+		ClientCode: DemoClientCode, ClientName: DemoClientName, PhysicalAccountNo: DemoPhysicalAcct,
+		Prefix: DemoPrefix, RefundSendFor: defaultRefundSend, RefundProcessFor: defaultRefundFinal, Seed: 1,
+	}
+}
+
+// Sandbox behaves like Kotak's virtual-account services.
+type Sandbox struct {
+	cfg     SandboxConfig
+	issuer  *kotak.Issuer
+	wire    kotak.Wire
+	faults  *sandboxkit.Injector
+	ledger  *sandboxkit.Ledger
+	handler http.Handler
+	control http.Handler
+
+	mu          sync.Mutex
+	rng         *rand.Rand
+	accounts    map[string]*vaccount
+	credits     []*credit // arrival order
+	byTxn       map[string]*credit
+	cursor      int    // credits[:cursor] are acknowledged
+	outstanding *batch // handed out, not yet acknowledged
+	acked       map[string]*batch
+	refunds     map[string]*refund
+	refundByTxn map[string]*refund
+	seq         uint64
+	lastGen     time.Time
+}
+
+var _ sandboxkit.Sandbox = (*Sandbox)(nil)
+
+type vaccount struct {
+	w         wireAccount // VirtualAccountNo and Prefix filled in
+	expires   time.Time   // zero: never; end of that day IST otherwise
+	deleted   bool
+	createdAt time.Time
+}
+
+type credit struct {
+	rec        wireRecord
+	paise      int64
+	at         time.Time
+	batchID    string // the batch it was last handed out in
+	ackedBatch string
+	deliveries int
+}
+
+type batch struct {
+	id         string
+	start, end int // credits[start:end]
+}
+
+type refund struct {
+	ref, txnRef, rail, utr, reason string
+	paise                          int64
+	remitterAcct, remitterIFSC     string
+	status                         string
+	createdAt, updatedAt           time.Time
+}
+
+// NewSandbox builds a sandbox; it panics on an unusable key.
+func NewSandbox(cfg SandboxConfig) *Sandbox {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Sandbox{
+		cfg:         cfg,
+		issuer:      &kotak.Issuer{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TTL: cfg.TokenTTL, Now: cfg.Now},
+		faults:      sandboxkit.NewInjector(),
+		ledger:      sandboxkit.NewLedger(),
+		rng:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)),
+		accounts:    map[string]*vaccount{},
+		byTxn:       map[string]*credit{},
+		acked:       map[string]*batch{},
+		refunds:     map[string]*refund{},
+		refundByTxn: map[string]*refund{},
+		lastGen:     cfg.Now(),
+	}
+	if !cfg.Plaintext {
+		key := cfg.EncryptionKey
+		if key == "" {
+			key = cfg.ClientSecret
+		}
+		c, err := kotak.ParseKey(key, cfg.EncryptionKeyBase64)
+		if err != nil {
+			panic(fmt.Sprintf("%s sandbox: %v", Name, err))
+		}
+		s.wire.Cipher = c
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+PathToken, s.issuer)
+	route := func(path string, f func([]byte) any) {
+		mux.Handle("POST "+path, s.issuer.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, ok := s.wire.Read(w, r, 1<<20)
+			if !ok {
+				return
+			}
+			out, err := json.Marshal(f(body))
+			if err != nil {
+				http.Error(w, "encoding answer", http.StatusInternalServerError)
+				return
+			}
+			s.wire.Write(w, ContentJSON, out)
+		})))
+	}
+	route(PathCreate, func(b []byte) any { return s.create(b) })
+	route(PathModify, func(b []byte) any { return s.modify(b) })
+	route(PathDelete, func(b []byte) any { return s.delete(b) })
+	route(PathTransactions, func(b []byte) any { return s.transactions(b) })
+	route(PathAck, func(b []byte) any { return s.ack(b) })
+	route(PathRefund, func(b []byte) any { return s.refund(b) })
+	route(PathRefundStatus, func(b []byte) any { return s.refundStatus(b) })
+	s.handler = s.faults.Wrap(mux)
+	s.control = s.controlMux()
+	return s
+}
+
+// ServeHTTP serves the bank's API (with injected faults).
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Name is "kotakva".
+func (s *Sandbox) Name() string { return Name }
+
+// Control is the control surface (mount under /_sandbox/kotakva/).
+func (s *Sandbox) Control() http.Handler { return s.control }
+
+// Ledger records refunds: the only money this API sends out.
+func (s *Sandbox) Ledger() *sandboxkit.Ledger { return s.ledger }
+
+// Faults returns the fault injector of the API routes.
+func (s *Sandbox) Faults() *sandboxkit.Injector { return s.faults }
+
+// Issuer returns the token issuer.
+func (s *Sandbox) Issuer() *kotak.Issuer { return s.issuer }
+
+// --- validation ---
+
+var (
+	suffixRE = regexp.MustCompile(`^[A-Z0-9]{1,12}$`)
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9 .&'/,()\-]+$`)
+	mobileRE = regexp.MustCompile(`^[6-9][0-9]{9}$`)
+	emailRE  = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$`)
+	amountRE = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,2})?$`)
+	ifscRE   = regexp.MustCompile(`^[A-Z]{4}0[A-Z0-9]{6}$`)
+)
+
+func fieldLen(name, v string, min, max int) string {
+	n := utf8.RuneCountInString(v)
+	switch {
+	case !utf8.ValidString(v):
+		return name + " is not valid UTF-8"
+	case n == 0 && min > 0:
+		return name + " is required"
+	case n < min:
+		return fmt.Sprintf("%s shorter than %d", name, min)
+	case n > max:
+		return fmt.Sprintf("%s longer than %d", name, max)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return name + " has control characters"
+		}
+	}
+	return ""
+}
+
+func firstFault(checks ...string) string {
+	for _, c := range checks {
+		if c != "" {
+			return c
+		}
+	}
+	return ""
+}
+
+func (s *Sandbox) today(now time.Time) time.Time {
+	t := now.In(kotak.IST)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, kotak.IST)
+}
+
+// accountFields validates the optional descriptive fields.
+func (s *Sandbox) accountFields(a wireAccount, nameRequired bool, now time.Time) (time.Time, string) {
+	minName := 0
+	if nameRequired {
+		minName = 1
+	}
+	if f := firstFault(
+		fieldLen("Name", a.Name, minName, maxName),
+		fieldLen("Purpose", a.Purpose, 0, maxPurpose),
+		fieldLen("Email", a.Email, 0, maxEmail),
+	); f != "" {
+		return time.Time{}, f
+	}
+	if a.Name != "" && !nameRE.MatchString(a.Name) {
+		return time.Time{}, "Name has characters other than letters, digits, space and .&'/,()-"
+	}
+	if a.Email != "" && !emailRE.MatchString(a.Email) {
+		return time.Time{}, "Email is not an e-mail address"
+	}
+	if a.Mobile != "" && !mobileRE.MatchString(a.Mobile) {
+		return time.Time{}, "Mobile must be 10 digits starting 6-9"
+	}
+	var exp time.Time
+	if a.ExpiresOn != "" {
+		d, err := time.ParseInLocation(time.DateOnly, a.ExpiresOn, kotak.IST)
+		if err != nil {
+			return time.Time{}, "ExpiresOn is not YYYY-MM-DD"
+		}
+		if d.Before(s.today(now)) {
+			return time.Time{}, "ExpiresOn is in the past"
+		}
+		exp = d.AddDate(0, 0, 1) // valid through that whole day
+	}
+	return exp, ""
+}
+
+// header checks the fields every request carries. Caller holds no lock.
+func (s *Sandbox) header(clientCode, physical string, needPhysical bool) (string, string) {
+	if f := fieldLen("ClientCode", clientCode, 1, maxClientCode); f != "" {
+		return "001", f
+	}
+	if needPhysical {
+		if f := fieldLen("PhysicalAccountNo", physical, 1, maxAccountNo); f != "" {
+			return "001", f
+		}
+	}
+	if clientCode != s.cfg.ClientCode {
+		return "003", codes["003"].Desc
+	}
+	if needPhysical && physical != s.cfg.PhysicalAccountNo {
+		return "004", codes["004"].Desc
+	}
+	return "", ""
+}
+
+func rejected(code, rem string) accountsResponse {
+	return accountsResponse{StatusCd: code, StatusRem: rem, Results: []wireResult{}}
+}
+
+func (s *Sandbox) parseAccounts(body []byte) (accountsRequest, *accountsResponse) {
+	var req accountsRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		r := rejected("001", codes["001"].Desc+": "+err.Error())
+		return req, &r
+	}
+	if code, rem := s.header(req.ClientCode, req.PhysicalAccountNo, true); code != "" {
+		r := rejected(code, rem)
+		return req, &r
+	}
+	if len(req.Accounts) == 0 || len(req.Accounts) > maxAccounts {
+		r := rejected("001", fmt.Sprintf("%s: 1–%d accounts per request", codes["001"].Desc, maxAccounts))
+		return req, &r
+	}
+	return req, nil
+}
+
+func summarise(results []wireResult) accountsResponse {
+	ok := 0
+	for _, r := range results {
+		if r.Status == resultSuccess {
+			ok++
+		}
+	}
+	code := "005"
+	switch ok {
+	case len(results):
+		code = "000"
+	case 0:
+		code = "009"
+	}
+	return accountsResponse{StatusCd: code, StatusRem: fmt.Sprintf("%d of %d accounts processed", ok, len(results)), Results: results}
+}
+
+func fail(number, suffix, code, reason string) wireResult {
+	return wireResult{VirtualAccountNo: number, Suffix: suffix, Status: resultFailure, Code: code, Reason: reason}
+}
+
+// --- create / modify / delete ---
+
+func (s *Sandbox) create(body []byte) accountsResponse {
+	req, refused := s.parseAccounts(body)
+	if refused != nil {
+		return *refused
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	results := make([]wireResult, 0, len(req.Accounts))
+	for _, a := range req.Accounts {
+		number := s.cfg.Prefix + a.Suffix
+		switch {
+		case !suffixRE.MatchString(a.Suffix):
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", fmt.Sprintf("Suffix must be 1–%d upper-case letters or digits", maxSuffix)))
+			continue
+		case a.Prefix != "" && a.Prefix != s.cfg.Prefix:
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", "Prefix is not the bank-allotted prefix "+s.cfg.Prefix))
+			continue
+		case a.VirtualAccountNo != "" && a.VirtualAccountNo != number:
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", "VirtualAccountNo must be the prefix followed by the suffix"))
+			continue
+		}
+		exp, f := s.accountFields(a, true, now)
+		if f != "" {
+			results = append(results, fail(number, a.Suffix, "101", f))
+			continue
+		}
+		if prev, ok := s.accounts[number]; ok {
+			why := codes["102"].Desc
+			if prev.deleted {
+				why += " (deleted; numbers are not reused)"
+			}
+			results = append(results, fail(number, a.Suffix, "102", why))
+			continue
+		}
+		a.VirtualAccountNo, a.Prefix = number, s.cfg.Prefix
+		s.accounts[number] = &vaccount{w: a, expires: exp, createdAt: now}
+		results = append(results, wireResult{VirtualAccountNo: number, Suffix: a.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account created"})
+	}
+	return summarise(results)
+}
+
+func (s *Sandbox) modify(body []byte) accountsResponse {
+	req, refused := s.parseAccounts(body)
+	if refused != nil {
+		return *refused
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	results := make([]wireResult, 0, len(req.Accounts))
+	for _, a := range req.Accounts {
+		va, ok := s.accounts[a.VirtualAccountNo]
+		switch {
+		case a.VirtualAccountNo == "":
+			results = append(results, fail("", a.Suffix, "101", "VirtualAccountNo is required"))
+			continue
+		case !ok:
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "103", codes["103"].Desc))
+			continue
+		case va.deleted:
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "104", codes["104"].Desc))
+			continue
+		case a.Suffix != "" && a.Suffix != va.w.Suffix, a.Prefix != "" && a.Prefix != va.w.Prefix:
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", "Prefix and Suffix cannot change"))
+			continue
+		}
+		exp, f := s.accountFields(a, false, now)
+		if f != "" {
+			results = append(results, fail(a.VirtualAccountNo, va.w.Suffix, "101", f))
+			continue
+		}
+		if a.Name != "" {
+			va.w.Name = a.Name
+		}
+		if a.Purpose != "" {
+			va.w.Purpose = a.Purpose
+		}
+		if a.Email != "" {
+			va.w.Email = a.Email
+		}
+		if a.Mobile != "" {
+			va.w.Mobile = a.Mobile
+		}
+		if a.ExpiresOn != "" {
+			va.w.ExpiresOn, va.expires = a.ExpiresOn, exp
+		}
+		results = append(results, wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account modified"})
+	}
+	return summarise(results)
+}
+
+func (s *Sandbox) delete(body []byte) accountsResponse {
+	req, refused := s.parseAccounts(body)
+	if refused != nil {
+		return *refused
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	results := make([]wireResult, 0, len(req.Accounts))
+	for _, a := range req.Accounts {
+		va, ok := s.accounts[a.VirtualAccountNo]
+		switch {
+		case a.VirtualAccountNo == "":
+			results = append(results, fail("", a.Suffix, "101", "VirtualAccountNo is required"))
+		case !ok:
+			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "103", codes["103"].Desc))
+		case va.deleted:
+			results = append(results, wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account already deleted"})
+		default:
+			va.deleted = true
+			results = append(results, wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account deleted"})
+		}
+	}
+	return summarise(results)
+}
+
+// active reports whether a virtual account takes credits at now.
+func (va *vaccount) active(now time.Time) bool {
+	return !va.deleted && (va.expires.IsZero() || now.Before(va.expires))
+}
+
+// --- credits ---
+
+// CreditInput describes one incoming credit for AddCredit; empty remitter
+// fields and Mode are made up.
+type CreditInput struct {
+	VirtualAccountNo string
+	AmountPaise      int64
+	RemitterName     string
+	RemitterAccount  string
+	RemitterIFSC     string
+	Mode             string // NEFT, RTGS, IMPS, IFT, UPI
+}
+
+var remitters = []struct{ name, ifsc string }{
+	{"Meera Textiles", "HDFC0001234"}, {"Rao and Sons", "ICIC0000104"}, {"Sharma Agencies", "SBIN0000691"},
+	{"Kaveri Foods LLP", "UTIB0000123"}, {"Nair Logistics", "KKBK0000958"}, {"Gupta Hardware", "PUNB0123400"},
+}
+
+// addCredit books one credit. Caller holds mu.
+func (s *Sandbox) addCredit(in CreditInput, now time.Time) (*credit, error) {
+	va, ok := s.accounts[in.VirtualAccountNo]
+	if !ok {
+		return nil, fmt.Errorf("no virtual account %s", in.VirtualAccountNo)
+	}
+	if !va.active(now) {
+		return nil, fmt.Errorf("virtual account %s is deleted or expired: the bank returns such credits", in.VirtualAccountNo)
+	}
+	if in.AmountPaise <= 0 {
+		in.AmountPaise = 100 + s.rng.Int64N(1_00_000_00)
+	}
+	if in.RemitterName == "" || in.RemitterIFSC == "" {
+		r := remitters[s.rng.IntN(len(remitters))]
+		if in.RemitterName == "" {
+			in.RemitterName = r.name
+		}
+		if in.RemitterIFSC == "" {
+			in.RemitterIFSC = r.ifsc
+		}
+	}
+	if in.RemitterAccount == "" {
+		in.RemitterAccount = fmt.Sprintf("%012d", s.rng.Int64N(1e12))
+		if strings.HasSuffix(in.RemitterAccount, failingRemitterSuffix) {
+			in.RemitterAccount = in.RemitterAccount[:8] + "1234"
+		}
+	}
+	if in.Mode == "" {
+		switch {
+		case in.AmountPaise >= 2_00_000_00:
+			in.Mode = "RTGS"
+		case strings.HasPrefix(in.RemitterIFSC, kotak.BankCode):
+			in.Mode = "IFT"
+		default:
+			in.Mode = []string{"NEFT", "IMPS", "UPI"}[s.rng.IntN(3)]
+		}
+	}
+	if !ifscRE.MatchString(in.RemitterIFSC) {
+		return nil, fmt.Errorf("RemitterIFSC %q is not an IFSC", in.RemitterIFSC)
+	}
+	if f := firstFault(fieldLen("RemitterName", in.RemitterName, 1, maxName), fieldLen("RemitterAccount", in.RemitterAccount, 1, maxAccountNo)); f != "" {
+		return nil, fmt.Errorf("%s", f)
+	}
+	switch in.Mode {
+	case "NEFT", "IFT":
+	case "RTGS":
+		if in.AmountPaise < 2_00_000_00 {
+			return nil, fmt.Errorf("RTGS credit below 200000.00")
+		}
+	case "IMPS", "UPI":
+		if in.AmountPaise > 5_00_000_00 {
+			return nil, fmt.Errorf("%s credit above 500000.00", in.Mode)
+		}
+	default:
+		return nil, fmt.Errorf("Mode %q is not NEFT, RTGS, IMPS, IFT or UPI", in.Mode)
+	}
+	s.seq++
+	c := &credit{paise: in.AmountPaise, at: now, rec: wireRecord{
+		TxnRef:           fmt.Sprintf("KVA%s%08d", now.In(kotak.IST).Format("060102"), s.seq),
+		UTR:              kotak.UTRFrom(in.RemitterIFSC[:4], in.Mode, now, s.seq),
+		VirtualAccountNo: in.VirtualAccountNo, Amount: providers.FormatAmount(in.AmountPaise),
+		RemitterName: in.RemitterName, RemitterAccount: in.RemitterAccount, RemitterIFSC: in.RemitterIFSC,
+		Mode: in.Mode, CreditedAt: now.In(kotak.IST).Format(time.RFC3339),
+	}}
+	s.credits = append(s.credits, c)
+	s.byTxn[c.rec.TxnRef] = c
+	return c, nil
+}
+
+// activeAccounts lists the numbers taking credits, in a stable order. Caller
+// holds mu.
+func (s *Sandbox) activeAccounts(now time.Time) []string {
+	var out []string
+	for n, va := range s.accounts {
+		if va.active(now) {
+			out = append(out, n)
+		}
+	}
+	// Map order is random; sort for deterministic generation.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// generateDue books the scheduled credits up to now. Caller holds mu.
+func (s *Sandbox) generateDue(now time.Time) {
+	if s.cfg.CreditEvery <= 0 || now.Before(s.lastGen.Add(s.cfg.CreditEvery)) {
+		return
+	}
+	n := int(now.Sub(s.lastGen) / s.cfg.CreditEvery)
+	s.lastGen = s.lastGen.Add(time.Duration(n) * s.cfg.CreditEvery)
+	if n > maxScheduledBurst {
+		n = maxScheduledBurst
+	}
+	active := s.activeAccounts(now)
+	if len(active) == 0 {
+		return
+	}
+	for range n {
+		_, _ = s.addCredit(CreditInput{VirtualAccountNo: active[s.rng.IntN(len(active))]}, now)
+	}
+}
+
+// --- transactions and acknowledgement ---
+
+func (s *Sandbox) transactions(body []byte) transactionsResponse {
+	var req transactionsRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return transactionsResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + err.Error(), Records: []wireRecord{}}
+	}
+	if code, rem := s.header(req.ClientCode, req.PhysicalAccountNo, true); code != "" {
+		return transactionsResponse{StatusCd: code, StatusRem: rem, Records: []wireRecord{}}
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.generateDue(now)
+	if s.outstanding == nil && s.cursor < len(s.credits) {
+		end := min(s.cursor+BatchSize, len(s.credits))
+		s.seq++
+		s.outstanding = &batch{id: fmt.Sprintf("B%s%08d", now.In(kotak.IST).Format("060102"), s.seq), start: s.cursor, end: end}
+	}
+	out := transactionsResponse{StatusCd: "000", Records: []wireRecord{}}
+	if s.outstanding == nil {
+		out.StatusRem = "No unacknowledged transactions"
+		return out
+	}
+	b := s.outstanding
+	out.BatchID = b.id
+	for _, c := range s.credits[b.start:b.end] {
+		c.batchID = b.id
+		c.deliveries++
+		out.Records = append(out.Records, c.rec)
+	}
+	out.StatusRem = fmt.Sprintf("%d transactions; acknowledge BatchId %s to receive the next batch", len(out.Records), b.id)
+	return out
+}
+
+// sameRefs reports whether refs are exactly the batch's TxnRefs.
+func (s *Sandbox) sameRefs(b *batch, refs []string) bool {
+	if len(refs) != b.end-b.start {
+		return false
+	}
+	want := make(map[string]bool, len(refs))
+	for _, c := range s.credits[b.start:b.end] {
+		want[c.rec.TxnRef] = true
+	}
+	for _, r := range refs {
+		if !want[r] {
+			return false
+		}
+		delete(want, r) // a repeated ref leaves another one missing
+	}
+	return len(want) == 0
+}
+
+func (s *Sandbox) ack(body []byte) statusResponse {
+	var req ackRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return statusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + err.Error()}
+	}
+	if code, rem := s.header(req.ClientCode, "", false); code != "" {
+		return statusResponse{StatusCd: code, StatusRem: rem}
+	}
+	if f := fieldLen("BatchId", req.BatchID, 1, maxBatchID); f != "" {
+		return statusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
+	}
+	if len(req.TxnRefs) == 0 || len(req.TxnRefs) > BatchSize {
+		return statusResponse{StatusCd: "001", StatusRem: fmt.Sprintf("%s: 1–%d TxnRefs", codes["001"].Desc, BatchSize)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.outstanding; b != nil && b.id == req.BatchID {
+		if !s.sameRefs(b, req.TxnRefs) {
+			return statusResponse{StatusCd: "202", StatusRem: fmt.Sprintf("%s: batch %s has %d records", codes["202"].Desc, b.id, b.end-b.start)}
+		}
+		for _, c := range s.credits[b.start:b.end] {
+			c.ackedBatch = b.id
+		}
+		s.cursor = b.end
+		s.acked[b.id] = b
+		s.outstanding = nil
+		return statusResponse{StatusCd: "000", StatusRem: "Batch " + b.id + " acknowledged"}
+	}
+	if b, ok := s.acked[req.BatchID]; ok {
+		if !s.sameRefs(b, req.TxnRefs) {
+			return statusResponse{StatusCd: "202", StatusRem: codes["202"].Desc}
+		}
+		return statusResponse{StatusCd: "000", StatusRem: "Batch " + b.id + " already acknowledged"}
+	}
+	return statusResponse{StatusCd: "201", StatusRem: codes["201"].Desc + " " + req.BatchID}
+}
+
+// --- refunds ---
+
+// refundRail is the rail a refund of a credit travels on.
+func refundRail(mode string, paise int64) string {
+	switch mode {
+	case "UPI":
+		return "IMPS"
+	case "RTGS":
+		if paise < 2_00_000_00 {
+			return "NEFT"
+		}
+	}
+	return mode
+}
+
+// advanceRefund moves a refund along by the clock. Caller holds mu.
+func (s *Sandbox) advanceRefund(r *refund, now time.Time) {
+	if r.status == "INITIATED" && !now.Before(r.createdAt.Add(s.cfg.RefundSendFor)) {
+		r.status, r.updatedAt = "IN_PROCESS", r.createdAt.Add(s.cfg.RefundSendFor)
+	}
+	if r.status == "IN_PROCESS" && !now.Before(r.createdAt.Add(s.cfg.RefundSendFor+s.cfg.RefundProcessFor)) {
+		r.updatedAt = r.createdAt.Add(s.cfg.RefundSendFor + s.cfg.RefundProcessFor)
+		if strings.HasSuffix(r.remitterAcct, failingRemitterSuffix) {
+			r.status = "FAILED"
+			return
+		}
+		r.status = "PROCESSED"
+	}
+}
+
+func (s *Sandbox) refund(body []byte) refundResponse {
+	var req refundRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + err.Error()}
+	}
+	if f := firstFault(
+		fieldLen("ClientName", req.ClientName, 1, maxClientName),
+		fieldLen("TxnRef", req.TxnRef, 1, maxTxnRef),
+		fieldLen("Reason", req.Reason, 1, maxReason),
+	); f != "" {
+		return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
+	}
+	if code, rem := s.header(req.ClientCode, "", false); code != "" {
+		return refundResponse{StatusCd: code, StatusRem: rem}
+	}
+	if !strings.EqualFold(strings.TrimSpace(req.ClientName), s.cfg.ClientName) {
+		return refundResponse{StatusCd: "003", StatusRem: "ClientName does not match the client code"}
+	}
+	var paise int64
+	if req.Amount != "" {
+		if !amountRE.MatchString(req.Amount) {
+			return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": Amount is not a decimal with at most 2 places"}
+		}
+		paise, _ = providers.ParseAmount(req.Amount)
+		if paise <= 0 {
+			return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": Amount must be greater than zero"}
+		}
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.byTxn[req.TxnRef]
+	if !ok {
+		return refundResponse{StatusCd: "301", StatusRem: codes["301"].Desc, TxnRef: req.TxnRef}
+	}
+	if prev, ok := s.refundByTxn[req.TxnRef]; ok {
+		s.advanceRefund(prev, now)
+		return refundResponse{StatusCd: "302", StatusRem: codes["302"].Desc + ": " + prev.ref, RefundRef: prev.ref,
+			TxnRef: prev.txnRef, Amount: providers.FormatAmount(prev.paise), Status: prev.status}
+	}
+	if paise == 0 {
+		paise = c.paise
+	}
+	if paise > c.paise {
+		return refundResponse{StatusCd: "303", StatusRem: fmt.Sprintf("%s (%s)", codes["303"].Desc, c.rec.Amount), TxnRef: req.TxnRef}
+	}
+	s.seq++
+	r := &refund{
+		ref: fmt.Sprintf("RF%s%08d", now.In(kotak.IST).Format("060102"), s.seq), txnRef: req.TxnRef,
+		rail: refundRail(c.rec.Mode, paise), reason: req.Reason, paise: paise,
+		remitterAcct: c.rec.RemitterAccount, remitterIFSC: c.rec.RemitterIFSC,
+		status: "INITIATED", createdAt: now, updatedAt: now,
+	}
+	r.utr = kotak.UTR(r.rail, now, s.seq)
+	s.refunds[r.ref] = r
+	s.refundByTxn[r.txnRef] = r
+	// The money leaves the collection account now: the one execution.
+	s.ledger.Record(sandboxkit.Execution{
+		Provider: Name, Ref: r.txnRef, AmountPaise: r.paise, Account: r.remitterAcct,
+		IFSC: r.remitterIFSC, Rail: r.rail, UTR: r.utr, At: now,
+	})
+	return refundResponse{StatusCd: "000", StatusRem: "Refund initiated", RefundRef: r.ref, TxnRef: r.txnRef,
+		Amount: providers.FormatAmount(r.paise), Status: r.status}
+}
+
+func (s *Sandbox) refundStatus(body []byte) refundStatusResponse {
+	var req refundStatusRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + err.Error()}
+	}
+	if code, rem := s.header(req.ClientCode, "", false); code != "" {
+		return refundStatusResponse{StatusCd: code, StatusRem: rem}
+	}
+	if req.RefundRef == "" && req.TxnRef == "" {
+		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": RefundRef or TxnRef is required"}
+	}
+	if f := firstFault(fieldLen("RefundRef", req.RefundRef, 0, maxTxnRef), fieldLen("TxnRef", req.TxnRef, 0, maxTxnRef)); f != "" {
+		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.refunds[req.RefundRef]
+	if !ok && req.RefundRef == "" {
+		r, ok = s.refundByTxn[req.TxnRef]
+	}
+	if !ok {
+		return refundStatusResponse{StatusCd: "304", StatusRem: codes["304"].Desc, RefundRef: req.RefundRef, TxnRef: req.TxnRef}
+	}
+	s.advanceRefund(r, now)
+	out := refundStatusResponse{
+		StatusCd: "000", StatusRem: "Success", RefundRef: r.ref, TxnRef: r.txnRef, Amount: providers.FormatAmount(r.paise),
+		Status: r.status, StatusDesc: refundStatuses[r.status].Desc, UpdatedAt: r.updatedAt.In(kotak.IST).Format(time.RFC3339),
+	}
+	if r.status == "PROCESSED" || r.status == "RETURNED" {
+		out.UTR = r.utr
+	}
+	return out
+}
