@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +25,9 @@ import (
 
 	"paydesk/db"
 	"paydesk/handlers"
+	"paydesk/providers"
+	"paydesk/providers/registry"
+	"paydesk/providers/sandboxes"
 	"paydesk/static"
 )
 
@@ -51,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return errors.New("usage: paydesk audit verify [--db PATH]")
 		}
 		return auditVerify(args[1:], stdout, stderr)
+	case "sandbox":
+		return sandboxServe(args, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -62,7 +69,8 @@ const usage = `usage:
   paydesk [serve] [--addr HOST:PORT] [--db PATH]   run the web app
   paydesk user add --username NAME --name 'Full Name' --role ROLE [--role ROLE]
                                                   create a user (password read from stdin)
-  paydesk audit verify [--db PATH]                check the audit log's hash chain`
+  paydesk audit verify [--db PATH]                check the audit log's hash chain
+  paydesk sandbox [--addr HOST:PORT]              run the five provider sandboxes standalone`
 
 // config is everything Paydesk reads from its environment. See README.md.
 type config struct {
@@ -79,6 +87,8 @@ type config struct {
 	sweepInterval   time.Duration
 	logLevel        slog.Level
 	logJSON         bool
+	sandboxAddr     string
+	creditEvery     time.Duration
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -91,6 +101,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		tlsCert:         os.Getenv("PAYDESK_TLS_CERT"),
 		tlsKey:          os.Getenv("PAYDESK_TLS_KEY"),
 		logJSON:         os.Getenv("PAYDESK_LOG_FORMAT") == "json",
+		sandboxAddr:     envOr("PAYDESK_SANDBOX_ADDR", "127.0.0.1:0"),
 		hashConcurrency: 4,
 	}
 	fs.StringVar(&c.addr, "addr", c.addr, "listen address (PAYDESK_ADDR)")
@@ -109,6 +120,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		return c, err
 	}
 	if c.sweepInterval, err = envDuration("PAYDESK_SWEEP_INTERVAL", time.Minute); err != nil {
+		return c, err
+	}
+	if c.creditEvery, err = envDuration("PAYDESK_SANDBOX_CREDIT_EVERY", 2*time.Minute); err != nil {
 		return c, err
 	}
 	if v := os.Getenv("PAYDESK_HASH_CONCURRENCY"); v != "" {
@@ -258,6 +272,28 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	sandboxRoot := ""
+	var background sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer func() {
+		stopBackground()
+		background.Wait()
+	}()
+	if !cfg.production() {
+		set := sandboxes.New(sandboxes.Options{CreditEvery: cfg.creditEvery})
+		if sandboxRoot, err = startSandboxes(bgCtx, &background, set, cfg.sandboxAddr, log); err != nil {
+			return err
+		}
+	}
+	reg, err := registry.Load(registry.Options{SandboxRoot: sandboxRoot, Production: cfg.production(), Getenv: os.Getenv})
+	if err != nil {
+		return fmt.Errorf("providers: %w", err)
+	}
+	for _, e := range reg.Entries() {
+		log.Info("provider", "name", e.Provider.Name(), "url", e.BaseURL, "sandbox", e.Sandbox,
+			"capabilities", providers.Capabilities(e.Provider))
+	}
+
 	assets, err := static.Load()
 	if err != nil {
 		return err
@@ -274,8 +310,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	app := handlers.NewApp(srv)
 
-	var background sync.WaitGroup
-	bgCtx, stopBackground := context.WithCancel(context.Background())
 	background.Add(1)
 	go func() {
 		defer background.Done()
@@ -299,8 +333,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}()
 	select {
 	case err := <-listenErr:
-		stopBackground()
-		background.Wait()
 		return err
 	case <-ctx.Done():
 	}
@@ -311,6 +343,54 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	stopBackground()
 	background.Wait()
 	log.Info("stopped")
+	return nil
+}
+
+// startSandboxes serves the sandbox set on addr over real HTTP, so clients
+// speak the same wire as to live providers, until ctx ends.
+func startSandboxes(ctx context.Context, wg *sync.WaitGroup, set *sandboxes.Set, addr string, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("sandboxes: %w", err)
+	}
+	hs := &http.Server{Handler: set.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("sandboxes stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shutdownCtx)
+	}()
+	root := "http://" + ln.Addr().String()
+	log.Info("provider sandboxes running", "url", root, "control", root+"/_sandbox/")
+	return root, nil
+}
+
+func sandboxServe(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("PAYDESK_SANDBOX_ADDR", "localhost:9090"), "listen address")
+	seed := fs.Uint64("seed", 1, "seed for generated data")
+	creditEvery := fs.Duration("credit-every", 2*time.Minute, "a customer pays into a virtual account this often (0: on demand only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var wg sync.WaitGroup
+	if _, err := startSandboxes(ctx, &wg, sandboxes.New(sandboxes.Options{Seed: *seed, CreditEvery: *creditEvery}), *addr, log); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	wg.Wait()
 	return nil
 }
 

@@ -136,7 +136,6 @@ type session struct {
 	cspErrors *[]string
 }
 
-
 func newSession(t *testing.T, b playwright.Browser, a *app) *session {
 	t.Helper()
 	ctx, err := b.NewContext(playwright.BrowserNewContextOptions{
@@ -250,4 +249,3 @@ func (s *session) noCSPErrors() {
 		s.t.Fatalf("CSP violations: %v", *s.cspErrors)
 	}
 }
-

@@ -60,8 +60,9 @@ var (
 	// after send, connection dropped, unreadable answer). Ask for status before
 	// anything else; never re-send.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
-	// ErrTransient: the provider refused before executing (5xx, throttled,
-	// system busy). Safe to retry the same request later.
+	// ErrTransient: the provider refused before executing (a 503 or 429 from
+	// its front door, a documented "busy, not processed" code). Safe to retry
+	// the same request later. A 5xx that may have executed is ErrOutcomeUnknown.
 	ErrTransient = errors.New("transient provider error")
 	// ErrDuplicate: the provider already has a request with our idempotency
 	// key. The original's status tells what happened.

@@ -397,7 +397,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func TestBodiesAreEncryptedOnTheWire(t *testing.T) {
 	rec := &recorder{}
-	e := newEnv(t, func(_ *SandboxConfig, c *Config) { c.HTTPClient = &http.Client{Transport: rec, Timeout: 5 * time.Second} })
+	e := newEnv(t, func(_ *SandboxConfig, c *Config) {
+		c.HTTPClient = &http.Client{Transport: rec, Timeout: 5 * time.Second}
+	})
 	if _, err := e.ad.InitiatePayout(ctx, payout("ENC-1", 100, providers.RailNEFT)); err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +449,7 @@ func TestKeyFormsAndPlaintext(t *testing.T) {
 	// Same bank, client with the wrong key: refused as an auth problem.
 	cfg := e.cfg
 	cfg.EncryptionKey, cfg.EncryptionKeyBase64 = strings.Repeat("w", 32), false
-	wrong, _ := New(cfg)
+	wrong, _ := NewClient(cfg)
 	if _, err := wrong.StatusInquiry(ctx, "K1"); !errors.Is(err, providers.ErrAuth) {
 		t.Fatalf("wrong key: %v", err)
 	}
@@ -458,7 +460,7 @@ func TestKeyFormsAndPlaintext(t *testing.T) {
 	if st, err := p.ad.PayoutStatus(ctx, "P1"); err != nil || st.State != providers.StateQueued {
 		t.Fatalf("plaintext status %+v %v", st, err)
 	}
-	if _, err := New(Config{BaseURL: "x", ClientID: "a", ClientSecret: "short", ClientCode: "C"}); err == nil {
+	if _, err := NewClient(Config{BaseURL: "x", ClientID: "a", ClientSecret: "short", ClientCode: "C"}); err == nil {
 		t.Fatal("a 5-char secret was accepted as an AES key")
 	}
 }

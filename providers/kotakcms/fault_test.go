@@ -105,7 +105,7 @@ func TestFaultInjectionThousandPayoutsExecuteOnce(t *testing.T) {
 	ccfg.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond}
 	ccfg.Retries = 3
 	ccfg.Backoff = 2 * time.Millisecond
-	c, err := New(ccfg)
+	c, err := NewClient(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}

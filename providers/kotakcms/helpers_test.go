@@ -63,7 +63,7 @@ func newEnv(t *testing.T, mods ...func(*SandboxConfig, *Config)) *env {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	ccfg.BaseURL = srv.URL
-	c, err := New(ccfg)
+	c, err := NewClient(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}

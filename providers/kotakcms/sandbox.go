@@ -283,7 +283,7 @@ func (s *Sandbox) approve(in *instrument, now time.Time) {
 	in.utr = kotak.UTR(in.w.PayMode, now, s.seq)
 	in.status, in.remark = "PS", ""
 	s.ledger.Record(sandboxkit.Execution{
-		Provider: Name, Ref: in.w.InstRefNo, AmountPaise: in.amount, Account: in.w.BeneAcctNo,
+		Provider: Name, Kind: "payout", Ref: in.w.InstRefNo, AmountPaise: in.amount, Account: in.w.BeneAcctNo,
 		IFSC: in.w.RecBrCd, Rail: in.w.PayMode, UTR: in.utr, At: now,
 	})
 }

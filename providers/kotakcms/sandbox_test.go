@@ -168,7 +168,7 @@ func TestSandboxInquiryAndApprovalValidation(t *testing.T) {
 	// The client maps request-level inquiry codes onto errors.
 	cfg := e.cfg
 	cfg.ClientCode = "NOPE"
-	other, _ := New(cfg)
+	other, _ := NewClient(cfg)
 	if _, err := other.StatusInquiry(ctx, "X"); err == nil || !strings.Contains(err.Error(), "003") {
 		t.Fatalf("err = %v", err)
 	}

@@ -102,7 +102,7 @@ func (a *Adapter) AcknowledgeCredits(ctx context.Context, b providers.CreditBatc
 	return a.c.Acknowledge(ctx, b.BatchID, refs)
 }
 
-func refundStatus(info RefundInfo) providers.RefundStatus {
+func toRefundStatus(info RefundInfo) providers.RefundStatus {
 	st := providers.RefundStatus{RefundRef: info.RefundRef, ProviderCode: info.Status, Message: info.StatusDesc, UTR: info.UTR, State: providers.StateUnknown}
 	if s, ok := RefundState(info.Status); ok {
 		st.State = s
@@ -118,7 +118,7 @@ func (a *Adapter) RefundCredit(ctx context.Context, r providers.Refund) (provide
 	if err != nil && !errors.Is(err, providers.ErrDuplicate) {
 		return providers.RefundStatus{State: providers.StateUnknown}, err
 	}
-	return refundStatus(info), err
+	return toRefundStatus(info), err
 }
 
 // RefundStatus asks about a refund by its RefundRef; when the bank does not
@@ -132,5 +132,5 @@ func (a *Adapter) RefundStatus(ctx context.Context, ref string) (providers.Refun
 	if err != nil {
 		return providers.RefundStatus{RefundRef: ref, State: providers.StateUnknown}, err
 	}
-	return refundStatus(info), nil
+	return toRefundStatus(info), nil
 }

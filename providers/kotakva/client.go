@@ -54,7 +54,7 @@ type Client struct {
 }
 
 // New checks cfg and returns a client.
-func New(cfg Config) (*Client, error) {
+func NewClient(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, fmt.Errorf("%s: BaseURL, ClientID and ClientSecret are required", Name)
 	}

@@ -751,7 +751,7 @@ func (s *Sandbox) refund(body []byte) refundResponse {
 	s.refundByTxn[r.txnRef] = r
 	// The money leaves the collection account now: the one execution.
 	s.ledger.Record(sandboxkit.Execution{
-		Provider: Name, Ref: r.txnRef, AmountPaise: r.paise, Account: r.remitterAcct,
+		Provider: Name, Kind: "refund", Ref: r.txnRef, AmountPaise: r.paise, Account: r.remitterAcct,
 		IFSC: r.remitterIFSC, Rail: r.rail, UTR: r.utr, At: now,
 	})
 	return refundResponse{StatusCd: "000", StatusRem: "Refund initiated", RefundRef: r.ref, TxnRef: r.txnRef,

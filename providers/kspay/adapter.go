@@ -21,7 +21,7 @@ var _ providers.Provider = (*Adapter)(nil)
 func NewAdapter(c *Client) *Adapter { return &Adapter{c: c} }
 
 // Name is the provider's name in Paydesk.
-func (a *Adapter) Name() string { return "kspay" }
+func (a *Adapter) Name() string { return Name }
 
 // Client is the wrapped client, for the calls the interface does not carry
 // (process, signatures).
@@ -165,3 +165,6 @@ func gatewayTxn(t Transaction) (providers.GatewayTransaction, error) {
 		CreatedAt: created, UpdatedAt: updated,
 	}, nil
 }
+
+// Name is the provider's name in Paydesk: its package, URL prefix and env prefix.
+const Name = "kspay"

@@ -229,7 +229,7 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 }
 
 // Name is the provider's name.
-func (s *Sandbox) Name() string { return "kspay" }
+func (s *Sandbox) Name() string { return Name }
 
 // ServeHTTP serves the provider endpoints, with faults injected.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

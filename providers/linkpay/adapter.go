@@ -20,7 +20,7 @@ var _ providers.Provider = (*Adapter)(nil)
 func NewAdapter(c *Client) *Adapter { return &Adapter{c: c} }
 
 // Name is the provider's name in Paydesk.
-func (a *Adapter) Name() string { return "linkpay" }
+func (a *Adapter) Name() string { return Name }
 
 // Templates lists the invoice templates of the merchant console. A console
 // with no templates answers OTS1004; that is an empty list, not an error.
@@ -117,3 +117,6 @@ func normalizeMobile(s string) string {
 	}
 	return d
 }
+
+// Name is the provider's name in Paydesk: its package, URL prefix and env prefix.
+const Name = "linkpay"

@@ -33,7 +33,7 @@ var (
 )
 
 // Name is the provider's name.
-func (a *Adapter) Name() string { return "paymate" }
+func (a *Adapter) Name() string { return Name }
 
 // Client is the underlying PayMate client.
 func (a *Adapter) Client() *Client { return a.c }
@@ -334,3 +334,6 @@ func (a *Adapter) VendorRequests(ctx context.Context) ([]providers.VendorRequest
 	}
 	return out, nil
 }
+
+// Name is the provider's name in Paydesk: its package, URL prefix and env prefix.
+const Name = "paymate"

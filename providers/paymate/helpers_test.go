@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"paydesk/providers"
 )
 
 // fakeClock is a hand-stepped clock for lifecycle tests.
@@ -198,5 +196,3 @@ func (e *env) balance(t testing.TB) int64 {
 	}
 	return b
 }
-
-var _ = providers.ErrAuth

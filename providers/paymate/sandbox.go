@@ -149,7 +149,7 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 }
 
 // Name is the provider's name.
-func (s *Sandbox) Name() string { return "paymate" }
+func (s *Sandbox) Name() string { return Name }
 
 // ServeHTTP serves PayMate's endpoints, with faults injected.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }

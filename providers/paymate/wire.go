@@ -221,10 +221,10 @@ func decodeBody(body []byte, encField string, box cipherBox) (env envelope, trus
 // expected (or the reverse) is accepted: PayMate's samples describe Response as
 // an "array of response data" yet show objects for single results.
 func decodeResponse(raw json.RawMessage, out any) error {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return errors.New("paymate: answer has no Response")
 	}
-	raw = bytes.TrimSpace(raw)
 	if raw[0] == '"' {
 		// Some WCF builds serialise Response as a JSON string holding JSON.
 		var inner string

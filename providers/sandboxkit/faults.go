@@ -6,6 +6,8 @@ package sandboxkit
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -26,7 +28,8 @@ type Faults struct {
 	HangRate float64 `json:"hang_rate"`
 	// DropRate: execute the request, then drop the connection unanswered.
 	DropRate float64 `json:"drop_rate"`
-	// MalformedRate: execute the request, then answer 200 with a broken body.
+	// MalformedRate: execute the request, then answer with its status and a
+	// broken body.
 	MalformedRate float64 `json:"malformed_rate"`
 	// HangFor bounds a hang so a sandbox never holds a goroutine forever.
 	HangFor time.Duration `json:"hang_for"`
@@ -142,7 +145,11 @@ func (in *Injector) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(rec, detach(r))
 			body := rec.body.Bytes()
 			w.Header().Set("Content-Type", rec.header.Get("Content-Type"))
-			w.WriteHeader(http.StatusOK)
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			w.WriteHeader(status)
 			_, _ = w.Write(body[:len(body)/2])
 			_, _ = w.Write([]byte("\x00<!-- upstream reset -->{"))
 		}
@@ -177,3 +184,58 @@ func newRecorder() *recorder { return &recorder{header: http.Header{}} }
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
+
+// faultsJSON is Faults with durations written as text ("250ms").
+type faultsJSON struct {
+	Seed          uint64  `json:"seed"`
+	Latency       string  `json:"latency,omitempty"`
+	ErrorRate     float64 `json:"error_rate"`
+	HangRate      float64 `json:"hang_rate"`
+	DropRate      float64 `json:"drop_rate"`
+	MalformedRate float64 `json:"malformed_rate"`
+	HangFor       string  `json:"hang_for,omitempty"`
+}
+
+// MarshalJSON writes durations as text, as people type them.
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{Seed: f.Seed, Latency: f.Latency.String(), ErrorRate: f.ErrorRate, HangRate: f.HangRate,
+		DropRate: f.DropRate, MalformedRate: f.MalformedRate, HangFor: f.HangFor.String()})
+}
+
+// UnmarshalJSON reads durations as text ("250ms") or as nanoseconds.
+func (f *Faults) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		faultsJSON
+		Latency json.RawMessage `json:"latency"`
+		HangFor json.RawMessage `json:"hang_for"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	lat, err := parseDuration(raw.Latency)
+	if err != nil {
+		return fmt.Errorf("latency: %w", err)
+	}
+	hang, err := parseDuration(raw.HangFor)
+	if err != nil {
+		return fmt.Errorf("hang_for: %w", err)
+	}
+	*f = Faults{Seed: raw.Seed, Latency: lat, ErrorRate: raw.ErrorRate, HangRate: raw.HangRate, DropRate: raw.DropRate,
+		MalformedRate: raw.MalformedRate, HangFor: hang}
+	return nil
+}
+
+func parseDuration(raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return time.ParseDuration(s)
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, err
+	}
+	return time.Duration(n), nil
+}

@@ -8,7 +8,9 @@ import (
 // Execution is one payment a sandbox actually made: money left the debit
 // account. Tests read these to prove nothing was paid twice.
 type Execution struct {
-	Provider    string    `json:"provider"`
+	Provider string `json:"provider"`
+	// Kind tells money out ("payout", "refund") from money in ("collection").
+	Kind        string    `json:"kind,omitempty"`
 	Ref         string    `json:"ref"` // the payer's idempotency key (InstRefNo, OrderID, …)
 	AmountPaise int64     `json:"amount_paise"`
 	Account     string    `json:"account"`

@@ -182,11 +182,13 @@ func (a *API) once(ctx context.Context, c Call) (verdict, error) {
 	case resp.StatusCode == http.StatusUnauthorized:
 		a.Tokens.Invalidate(tok.AccessToken)
 		return reauth, fail(providers.ErrAuth, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)
-	case resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+		// The gateway's front door refusing (throttled, unavailable): the
+		// request never reached the API.
 		return retryable, fail(providers.ErrTransient, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)
 	case resp.StatusCode >= 500:
-		// A gateway or server error may come after the bank executed the
-		// request; only a status inquiry can tell.
+		// Any other server or gateway error (500, 502, 504 …) may come after
+		// the bank executed the request; only a status inquiry can tell.
 		return retryable, fail(providers.ErrOutcomeUnknown, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)
 	case resp.StatusCode == http.StatusForbidden:
 		return final, fail(providers.ErrAuth, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)

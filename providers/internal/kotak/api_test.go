@@ -125,7 +125,9 @@ func TestAPINonIdempotentNeverResent(t *testing.T) {
 		handle func(w http.ResponseWriter, r *http.Request, n int32)
 		kind   error
 	}{
-		{"503", func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "down", 503) }, providers.ErrOutcomeUnknown},
+		{"503", func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "down", 503) }, providers.ErrTransient},
+		{"500", func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "oops", 500) }, providers.ErrOutcomeUnknown},
+		{"504", func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "timeout", 504) }, providers.ErrOutcomeUnknown},
 		{"502", func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "bad gw", 502) }, providers.ErrOutcomeUnknown},
 		{"drop", func(w http.ResponseWriter, r *http.Request, n int32) { panic(http.ErrAbortHandler) }, providers.ErrOutcomeUnknown},
 		{"malformed", func(w http.ResponseWriter, r *http.Request, n int32) { w.Write([]byte("\x00<!-- upstream reset -->{")) }, providers.ErrOutcomeUnknown},
@@ -173,7 +175,7 @@ func TestAPIIdempotentRetriesThenSucceeds(t *testing.T) {
 		t.Fatalf("got %q err %v hits %d", got, err, fx.hits.Load())
 	}
 	// Exhausted retries on a read are transient, never "outcome unknown".
-	fx.handle = func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "down", 503) }
+	fx.handle = func(w http.ResponseWriter, r *http.Request, n int32) { http.Error(w, "bad gateway", 502) }
 	_, err = fx.call(true)
 	if !errors.Is(err, providers.ErrTransient) || errors.Is(err, providers.ErrOutcomeUnknown) {
 		t.Fatalf("err = %v", err)

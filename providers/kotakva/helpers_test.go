@@ -1,0 +1,159 @@
+package kotakva
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/internal/kotak"
+)
+
+var ctx = context.Background()
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, kotak.IST)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	sb     *Sandbox
+	srv    *httptest.Server
+	client *Client
+	ad     *Adapter
+	clk    *clock
+	cfg    Config
+}
+
+func newEnv(t *testing.T, mods ...func(*SandboxConfig, *Config)) *env {
+	t.Helper()
+	clk := newClock()
+	scfg := DefaultSandboxConfig()
+	scfg.Now = clk.Now
+	scfg.RefundSendFor, scfg.RefundProcessFor = time.Minute, 2*time.Minute
+	ccfg := DemoConfig("")
+	ccfg.Now = clk.Now
+	ccfg.Backoff = time.Millisecond
+	ccfg.Timeout = 5 * time.Second
+	for _, m := range mods {
+		m(&scfg, &ccfg)
+	}
+	sb := NewSandbox(scfg)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	ccfg.BaseURL = srv.URL
+	c, err := NewClient(ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{sb: sb, srv: srv, client: c, ad: NewAdapter(c), clk: clk, cfg: ccfg}
+}
+
+// raw posts plain JSON (encrypted with the demo key) with a valid token and
+// returns the decrypted answer.
+func (e *env) raw(t *testing.T, path string, v any) []byte {
+	t.Helper()
+	tok, err := e.client.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := kotak.NewCipher(DemoClientSecret)
+	var plain []byte
+	if b, ok := v.([]byte); ok {
+		plain = b
+	} else {
+		plain, _ = json.Marshal(v)
+	}
+	enc, _ := c.Encrypt(plain)
+	req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader([]byte(enc)))
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: HTTP %d %s", path, resp.StatusCode, body)
+	}
+	out, err := c.Decrypt(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (e *env) control(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	rec := httptest.NewRecorder()
+	e.sb.Control().ServeHTTP(rec, httptest.NewRequest(method, path, rd))
+	return rec.Code, rec.Body.Bytes()
+}
+
+// mustCreate creates accounts with the given suffixes and returns their
+// numbers.
+func (e *env) mustCreate(t *testing.T, suffixes ...string) []string {
+	t.Helper()
+	var accts []providers.VirtualAccount
+	for _, s := range suffixes {
+		accts = append(accts, providers.VirtualAccount{Suffix: s, Name: "Customer " + s, Purpose: "invoices", Email: "c@example.com", Mobile: "9876543210"})
+	}
+	res, err := e.ad.CreateVirtualAccounts(ctx, accts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range res {
+		if !r.OK {
+			t.Fatalf("create: %+v", r)
+		}
+		out = append(out, r.Number)
+	}
+	return out
+}
+
+func (e *env) addCredits(t *testing.T, req CreditRequest) CreditsAdded {
+	t.Helper()
+	code, body := e.control(t, "POST", "/credits", req)
+	if code != 201 {
+		t.Fatalf("POST /credits: %d %s", code, body)
+	}
+	var out CreditsAdded
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sameCredit compares credits field by field (times with Equal: each decode
+// has its own zone pointer).
+func sameCredit(a, b providers.Credit) bool {
+	at, bt := a.CreditedAt, b.CreditedAt
+	a.CreditedAt, b.CreditedAt = time.Time{}, time.Time{}
+	return a == b && at.Equal(bt)
+}
