@@ -419,7 +419,7 @@ func refuseDemoUsers(ctx context.Context, store *db.DB, h *db.Hasher) error {
 			return err
 		}
 		if match {
-			return fmt.Errorf("production mode refuses to start: demo user %q still has its published password; reset or disable it", demo.Username)
+			return fmt.Errorf("production mode refuses to start: demo user %q still has its published password; reset it (paydesk user add creates a real admin)", demo.Username)
 		}
 	}
 	return nil
