@@ -52,8 +52,9 @@ func NewApp(s *Server) *fiber.App {
 
 func (s *Server) viewAssets() views.Assets {
 	return views.Assets{
-		CSS:  s.Assets.URL("app.css"),
-		HTMX: s.Assets.URL("htmx-2.0.11.min.js"),
-		App:  s.Assets.URL("app.js"),
+		CSS:     s.Assets.URL("app.css"),
+		HTMX:    s.Assets.URL("htmx-2.0.11.min.js"),
+		App:     s.Assets.URL("app.js"),
+		Favicon: s.Assets.URL("favicon.svg"),
 	}
 }

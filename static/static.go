@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js vendor/*.js
+//go:embed app.css app.js favicon.svg vendor/*.js
 var files embed.FS
 
 // Asset is one embedded file, ready to serve.
