@@ -64,8 +64,9 @@ type Client struct {
 
 // New checks cfg and returns a client.
 func NewClient(cfg Config) (*Client, error) {
-	if cfg.BaseURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, fmt.Errorf("%s: BaseURL, ClientID and ClientSecret are required", Name)
+	conn := cfg.conn()
+	if err := conn.Check(Name); err != nil {
+		return nil, err
 	}
 	if cfg.ClientCode == "" || len(cfg.ClientCode) > maxClientCode {
 		return nil, fmt.Errorf("%s: ClientCode must be 1–%d characters", Name, maxClientCode)
@@ -73,40 +74,22 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.MsgSource == "" {
 		cfg.MsgSource = cfg.ClientCode
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		to := cfg.Timeout
-		if to <= 0 {
-			to = 30 * time.Second
-		}
-		hc = &http.Client{Timeout: to}
+	api, ts, err := kotak.Dial(Name, conn)
+	if err != nil {
+		return nil, err
 	}
-	var cipher *kotak.Cipher
-	if !cfg.Plaintext {
-		key := cfg.EncryptionKey
-		if key == "" {
-			key = cfg.ClientSecret
-		}
-		var err error
-		if cipher, err = kotak.ParseKey(key, cfg.EncryptionKeyBase64); err != nil {
-			return nil, fmt.Errorf("%s: %w", Name, err)
-		}
+	return &Client{cfg: cfg, tokens: ts, api: api}, nil
+}
+
+// conn picks out the gateway settings; Config stays flat because callers
+// build it field by field.
+func (cfg Config) conn() kotak.ConnOptions {
+	return kotak.ConnOptions{
+		BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		EncryptionKey: cfg.EncryptionKey, EncryptionKeyBase64: cfg.EncryptionKeyBase64, Plaintext: cfg.Plaintext,
+		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Retries: cfg.Retries, Backoff: cfg.Backoff,
+		TokenRefreshBefore: cfg.TokenRefreshBefore,
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	ts := &kotak.TokenSource{
-		Provider: Name, URL: base + PathToken,
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		HTTP: hc, RefreshBefore: cfg.TokenRefreshBefore,
-		Retries: cfg.Retries, Backoff: cfg.Backoff,
-	}
-	return &Client{
-		cfg:    cfg,
-		tokens: ts,
-		api: &kotak.API{
-			Provider: Name, BaseURL: base, HTTP: hc, Tokens: ts, Cipher: cipher,
-			Retries: cfg.Retries, Backoff: cfg.Backoff,
-		},
-	}, nil
 }
 
 // DemoConfig is a Config for the in-process sandbox at baseURL started with

@@ -157,8 +157,8 @@ func (s *Sandbox) ForceStatus(ref, status string) (InstrumentView, error) {
 	return s.view(in), nil
 }
 
-func (s *Sandbox) controlMux() http.Handler {
-	mux := sandboxkit.NewControl(s.faults, s.ledger)
+// controlRoutes adds the sandbox's own routes to the shared control mux.
+func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	fail := func(w http.ResponseWriter, status int, err error) {
 		sandboxkit.WriteJSON(w, status, map[string]string{"error": err.Error()})
 	}
@@ -221,9 +221,4 @@ func (s *Sandbox) controlMux() http.Handler {
 		s.mu.Unlock()
 		sandboxkit.WriteJSON(w, http.StatusOK, map[string]any{"Account": s.cfg.DebitAccount, "AvailablePaise": *body.AvailablePaise})
 	})
-	mux.HandleFunc("POST /tokens/expire", func(w http.ResponseWriter, r *http.Request) {
-		s.issuer.ExpireAll()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	return mux
 }

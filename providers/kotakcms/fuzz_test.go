@@ -153,7 +153,7 @@ func FuzzSandboxAuthorize(f *testing.F) {
 		if r.StatusCd == "" {
 			t.Fatal("no StatusCd")
 		}
-		if sb.ledger != nil && len(sb.ledger.Duplicates()) != 0 {
+		if sb.Ledger() != nil && len(sb.Ledger().Duplicates()) != 0 {
 			t.Fatal("an instrument executed twice")
 		}
 	})

@@ -1,45 +1,24 @@
 package kotakcms
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"paydesk/providers/internal/kotak"
+	"paydesk/providers/internal/kotak/kotaktest"
+	"paydesk/providers/sandboxkit/sandboxtest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, kotak.IST)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	sb     *Sandbox
 	srv    *httptest.Server
 	client *Client
 	ad     *Adapter
-	clk    *clock
+	clk    *sandboxtest.Clock
 	cfg    Config
 }
 
@@ -47,7 +26,7 @@ type env struct {
 // and adapter pointed at it; mods adjust the sandbox and client configs.
 func newEnv(t *testing.T, mods ...func(*SandboxConfig, *Config)) *env {
 	t.Helper()
-	clk := newClock()
+	clk := kotaktest.NewClock()
 	scfg := DefaultSandboxConfig()
 	scfg.Now = clk.Now
 	scfg.PendingSendFor = time.Minute
@@ -87,28 +66,7 @@ func (e *env) raw(t *testing.T, path, contentType string, plain []byte) (int, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.cipher(t)
-	enc, err := c.Encrypt(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader([]byte(enc)))
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return resp.StatusCode, body
-	}
-	out, err := c.Decrypt(body)
-	if err != nil {
-		t.Fatalf("decrypting answer: %v", err)
-	}
-	return resp.StatusCode, out
+	return kotaktest.Post(t, e.srv.URL+path, tok.AccessToken, contentType, DemoClientSecret, plain)
 }
 
 func (e *env) rawPay(t *testing.T, req payRequest) payResponse {
@@ -133,15 +91,7 @@ func (e *env) rawPay(t *testing.T, req payRequest) payResponse {
 
 func (e *env) control(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	rec := httptest.NewRecorder()
-	e.sb.Control().ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes()
+	return sandboxtest.Control(e.sb.Control(), method, path, body)
 }
 
 // goodInstrument is a valid NEFT instrument for the demo client today.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -49,13 +48,8 @@ func DefaultSandboxConfig() SandboxConfig {
 
 // Sandbox behaves like Kotak CMS for one client code and debit account.
 type Sandbox struct {
-	cfg     SandboxConfig
-	issuer  *kotak.Issuer
-	wire    kotak.Wire
-	faults  *sandboxkit.Injector
-	ledger  *sandboxkit.Ledger
-	handler http.Handler
-	control http.Handler
+	kotak.SandboxBase // Ledger: the executions so far
+	cfg               SandboxConfig
 
 	mu      sync.Mutex
 	balance int64
@@ -87,85 +81,29 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		cfg.Now = time.Now
 	}
 	s := &Sandbox{
+		SandboxBase: kotak.NewSandboxBase(Name, kotak.SandboxAuth{
+			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenTTL: cfg.TokenTTL, Now: cfg.Now,
+			EncryptionKey: cfg.EncryptionKey, EncryptionKeyBase64: cfg.EncryptionKeyBase64, Plaintext: cfg.Plaintext,
+		}),
 		cfg:     cfg,
-		issuer:  &kotak.Issuer{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TTL: cfg.TokenTTL, Now: cfg.Now},
-		faults:  sandboxkit.NewInjector(),
-		ledger:  sandboxkit.NewLedger(),
 		balance: cfg.OpeningBalancePaise,
 		msgIDs:  map[string]bool{},
 		insts:   map[string]*instrument{},
 	}
-	if !cfg.Plaintext {
-		key := cfg.EncryptionKey
-		if key == "" {
-			key = cfg.ClientSecret
-		}
-		c, err := kotak.ParseKey(key, cfg.EncryptionKeyBase64)
-		if err != nil {
-			panic(fmt.Sprintf("%s sandbox: %v", Name, err))
-		}
-		s.wire.Cipher = c
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST "+PathToken, s.issuer)
-	mux.Handle("POST "+PathPay, s.issuer.Require(s.endpoint(ContentXML, func(b []byte) []byte { return mustXML(s.pay(b)) })))
-	mux.Handle("POST "+PathInquiry, s.issuer.Require(s.endpoint(ContentXML, func(b []byte) []byte { return mustXML(s.inquiry(b)) })))
-	mux.Handle("POST "+PathPending, s.issuer.Require(s.endpoint(ContentJSON, func(b []byte) []byte { return mustJSON(s.pending(b)) })))
-	mux.Handle("POST "+PathAuthorize, s.issuer.Require(s.endpoint(ContentJSON, func(b []byte) []byte { return mustJSON(s.authorize(b)) })))
-	s.handler = s.faults.Wrap(mux)
-	s.control = s.controlMux()
+	const limit = 4 << 20
+	s.Route(PathPay, ContentXML, limit, func(b []byte) ([]byte, error) { return marshalEnvelope(s.pay(b)) })
+	s.Route(PathInquiry, ContentXML, limit, func(b []byte) ([]byte, error) { return marshalEnvelope(s.inquiry(b)) })
+	s.Route(PathPending, ContentJSON, limit, func(b []byte) ([]byte, error) { return json.Marshal(s.pending(b)) })
+	s.Route(PathAuthorize, ContentJSON, limit, func(b []byte) ([]byte, error) { return json.Marshal(s.authorize(b)) })
+	s.controlRoutes(s.Mount())
 	return s
 }
-
-// ServeHTTP serves the bank's API (with injected faults).
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Name is "kotakcms".
-func (s *Sandbox) Name() string { return Name }
-
-// Control is the sandbox's control surface (mount under /_sandbox/kotakcms/).
-func (s *Sandbox) Control() http.Handler { return s.control }
-
-// Ledger returns the executions so far.
-func (s *Sandbox) Ledger() *sandboxkit.Ledger { return s.ledger }
-
-// Faults returns the fault injector of the API routes.
-func (s *Sandbox) Faults() *sandboxkit.Injector { return s.faults }
-
-// Issuer returns the token issuer (tests expire tokens through it).
-func (s *Sandbox) Issuer() *kotak.Issuer { return s.issuer }
 
 // Balance returns the debit account's balance.
 func (s *Sandbox) Balance() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.balance
-}
-
-func (s *Sandbox) endpoint(contentType string, f func([]byte) []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := s.wire.Read(w, r, 4<<20)
-		if !ok {
-			return
-		}
-		s.wire.Write(w, contentType, f(body))
-	})
-}
-
-func mustXML[T any](content T) []byte {
-	b, err := marshalEnvelope(content)
-	if err != nil {
-		panic(err) // our own structs always marshal
-	}
-	return b
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // --- Payment ---
@@ -282,7 +220,7 @@ func (s *Sandbox) approve(in *instrument, now time.Time) {
 	s.seq++
 	in.utr = kotak.UTR(in.w.PayMode, now, s.seq)
 	in.status, in.remark = "PS", ""
-	s.ledger.Record(sandboxkit.Execution{
+	s.Ledger().Record(sandboxkit.Execution{
 		Provider: Name, Kind: "payout", Ref: in.w.InstRefNo, AmountPaise: in.amount, Account: in.w.BeneAcctNo,
 		IFSC: in.w.RecBrCd, Rail: in.w.PayMode, UTR: in.utr, At: now,
 	})
@@ -321,11 +259,11 @@ func (s *Sandbox) inquiry(body []byte) revResponse {
 	if env.XMLName != (xml.Name{Space: NSSOAP, Local: elemEnvelope}) || req.XMLName != (xml.Name{Space: NSRevRequest, Local: elemReversal}) {
 		return fail("001", "expected a SOAP 1.2 Envelope carrying Reversal in "+NSRevRequest)
 	}
-	if f := firstFault(
-		fieldLen("Req_Id", h.ReqID, 1, maxReqID),
-		fieldLen("Msg_Src", h.MsgSrc, 1, maxMsgSource),
-		fieldLen("Client_Code", h.ClientCode, 1, maxClientCode),
-		fieldLen("Date_Post", h.DatePost, 0, 10),
+	if f := kotak.FirstFault(
+		kotak.FieldLen("Req_Id", h.ReqID, 1, maxReqID),
+		kotak.FieldLen("Msg_Src", h.MsgSrc, 1, maxMsgSource),
+		kotak.FieldLen("Client_Code", h.ClientCode, 1, maxClientCode),
+		kotak.FieldLen("Date_Post", h.DatePost, 0, 10),
 	); f != "" {
 		return fail("001", f)
 	}
@@ -339,7 +277,7 @@ func (s *Sandbox) inquiry(body []byte) revResponse {
 		return fail("001", fmt.Sprintf("1–%d Msg_Id per inquiry", maxInquiryIDs))
 	}
 	for _, id := range ids {
-		if f := fieldLen("Msg_Id", id, 1, maxInstRefNo); f != "" {
+		if f := kotak.FieldLen("Msg_Id", id, 1, maxInstRefNo); f != "" {
 			return fail("001", f)
 		}
 	}
@@ -373,7 +311,7 @@ func (s *Sandbox) pending(body []byte) pendingResponse {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return pendingResponse{StatusCd: "001", StatusRem: "Request validation failed: " + err.Error()}
 	}
-	if f := fieldLen("ClientCode", req.ClientCode, 1, maxClientCode); f != "" {
+	if f := kotak.FieldLen("ClientCode", req.ClientCode, 1, maxClientCode); f != "" {
 		return pendingResponse{StatusCd: "001", StatusRem: "Request validation failed: " + f}
 	}
 	if req.ClientCode != s.cfg.ClientCode {
@@ -420,10 +358,10 @@ func (s *Sandbox) authorize(body []byte) authorizeResponse {
 	bad := func(f string) authorizeResponse {
 		return authorizeResponse{MessageID: req.MessageID, StatusCd: "001", StatusRem: "Request validation failed: " + f}
 	}
-	if f := firstFault(
-		fieldLen("MessageId", req.MessageID, 1, maxMessageID),
-		fieldLen("ClientCode", req.ClientCode, 1, maxClientCode),
-		fieldLen("Remarks", req.Remarks, 0, maxRemarks),
+	if f := kotak.FirstFault(
+		kotak.FieldLen("MessageId", req.MessageID, 1, maxMessageID),
+		kotak.FieldLen("ClientCode", req.ClientCode, 1, maxClientCode),
+		kotak.FieldLen("Remarks", req.Remarks, 0, maxRemarks),
 	); f != "" {
 		return bad(f)
 	}
@@ -434,7 +372,7 @@ func (s *Sandbox) authorize(body []byte) authorizeResponse {
 		return bad(fmt.Sprintf("1–%d InstRefNo per request", maxAuthorize))
 	}
 	for _, ref := range req.InstRefNo {
-		if f := fieldLen("InstRefNo", ref, 1, maxInstRefNo); f != "" {
+		if f := kotak.FieldLen("InstRefNo", ref, 1, maxInstRefNo); f != "" {
 			return bad(f)
 		}
 	}

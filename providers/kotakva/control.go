@@ -203,8 +203,8 @@ func (s *Sandbox) ForceRefundStatus(ref, status string) error {
 	return nil
 }
 
-func (s *Sandbox) controlMux() http.Handler {
-	mux := sandboxkit.NewControl(s.faults, s.ledger)
+// controlRoutes adds the sandbox's own routes to the shared control mux.
+func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	failWith := func(w http.ResponseWriter, status int, err error) {
 		sandboxkit.WriteJSON(w, status, map[string]string{"error": err.Error()})
 	}
@@ -249,9 +249,4 @@ func (s *Sandbox) controlMux() http.Handler {
 			}
 		}
 	})
-	mux.HandleFunc("POST /tokens/expire", func(w http.ResponseWriter, r *http.Request) {
-		s.issuer.ExpireAll()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	return mux
 }

@@ -90,7 +90,7 @@ func FuzzSandboxRequests(f *testing.F) {
 				t.Fatalf("unknown StatusCd %q", c)
 			}
 		}
-		if len(s.ledger.Duplicates()) != 0 {
+		if len(s.Ledger().Duplicates()) != 0 {
 			t.Fatal("a credit refunded twice")
 		}
 		if _, err := json.Marshal(s.transactions(b)); err != nil {

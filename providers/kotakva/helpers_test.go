@@ -1,53 +1,31 @@
 package kotakva
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"paydesk/providers"
-	"paydesk/providers/internal/kotak"
+	"paydesk/providers/internal/kotak/kotaktest"
+	"paydesk/providers/sandboxkit/sandboxtest"
 )
 
 var ctx = context.Background()
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, kotak.IST)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	sb     *Sandbox
 	srv    *httptest.Server
 	client *Client
 	ad     *Adapter
-	clk    *clock
+	clk    *sandboxtest.Clock
 	cfg    Config
 }
 
 func newEnv(t *testing.T, mods ...func(*SandboxConfig, *Config)) *env {
 	t.Helper()
-	clk := newClock()
+	clk := kotaktest.NewClock()
 	scfg := DefaultSandboxConfig()
 	scfg.Now = clk.Now
 	scfg.RefundSendFor, scfg.RefundProcessFor = time.Minute, 2*time.Minute
@@ -77,42 +55,20 @@ func (e *env) raw(t *testing.T, path string, v any) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := kotak.NewCipher(DemoClientSecret)
-	var plain []byte
-	if b, ok := v.([]byte); ok {
-		plain = b
-	} else {
+	plain, ok := v.([]byte)
+	if !ok {
 		plain, _ = json.Marshal(v)
 	}
-	enc, _ := c.Encrypt(plain)
-	req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader([]byte(enc)))
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: HTTP %d %s", path, resp.StatusCode, body)
-	}
-	out, err := c.Decrypt(body)
-	if err != nil {
-		t.Fatal(err)
+	status, out := kotaktest.Post(t, e.srv.URL+path, tok.AccessToken, "", DemoClientSecret, plain)
+	if status != 200 {
+		t.Fatalf("%s: HTTP %d %s", path, status, out)
 	}
 	return out
 }
 
 func (e *env) control(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	rec := httptest.NewRecorder()
-	e.sb.Control().ServeHTTP(rec, httptest.NewRequest(method, path, rd))
-	return rec.Code, rec.Body.Bytes()
+	return sandboxtest.Control(e.sb.Control(), method, path, body)
 }
 
 // mustCreate creates accounts with the given suffixes and returns their

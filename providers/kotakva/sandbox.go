@@ -4,13 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"paydesk/providers"
 	"paydesk/providers/internal/kotak"
@@ -55,13 +52,9 @@ func DefaultSandboxConfig() SandboxConfig {
 
 // Sandbox behaves like Kotak's virtual-account services.
 type Sandbox struct {
-	cfg     SandboxConfig
-	issuer  *kotak.Issuer
-	wire    kotak.Wire
-	faults  *sandboxkit.Injector
-	ledger  *sandboxkit.Ledger
-	handler http.Handler
-	control http.Handler
+	// The Ledger records refunds: the only money this API sends out.
+	kotak.SandboxBase
+	cfg SandboxConfig
 
 	mu          sync.Mutex
 	rng         *rand.Rand
@@ -114,10 +107,11 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		cfg.Now = time.Now
 	}
 	s := &Sandbox{
+		SandboxBase: kotak.NewSandboxBase(Name, kotak.SandboxAuth{
+			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenTTL: cfg.TokenTTL, Now: cfg.Now,
+			EncryptionKey: cfg.EncryptionKey, EncryptionKeyBase64: cfg.EncryptionKeyBase64, Plaintext: cfg.Plaintext,
+		}),
 		cfg:         cfg,
-		issuer:      &kotak.Issuer{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TTL: cfg.TokenTTL, Now: cfg.Now},
-		faults:      sandboxkit.NewInjector(),
-		ledger:      sandboxkit.NewLedger(),
 		rng:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)),
 		accounts:    map[string]*vaccount{},
 		byTxn:       map[string]*credit{},
@@ -126,32 +120,8 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		refundByTxn: map[string]*refund{},
 		lastGen:     cfg.Now(),
 	}
-	if !cfg.Plaintext {
-		key := cfg.EncryptionKey
-		if key == "" {
-			key = cfg.ClientSecret
-		}
-		c, err := kotak.ParseKey(key, cfg.EncryptionKeyBase64)
-		if err != nil {
-			panic(fmt.Sprintf("%s sandbox: %v", Name, err))
-		}
-		s.wire.Cipher = c
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST "+PathToken, s.issuer)
-	route := func(path string, f func([]byte) any) {
-		mux.Handle("POST "+path, s.issuer.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, ok := s.wire.Read(w, r, 1<<20)
-			if !ok {
-				return
-			}
-			out, err := json.Marshal(f(body))
-			if err != nil {
-				http.Error(w, "encoding answer", http.StatusInternalServerError)
-				return
-			}
-			s.wire.Write(w, ContentJSON, out)
-		})))
+	route := func(path string, answer func([]byte) any) {
+		s.Route(path, ContentJSON, 1<<20, func(b []byte) ([]byte, error) { return json.Marshal(answer(b)) })
 	}
 	route(PathCreate, func(b []byte) any { return s.create(b) })
 	route(PathModify, func(b []byte) any { return s.modify(b) })
@@ -160,28 +130,9 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	route(PathAck, func(b []byte) any { return s.ack(b) })
 	route(PathRefund, func(b []byte) any { return s.refund(b) })
 	route(PathRefundStatus, func(b []byte) any { return s.refundStatus(b) })
-	s.handler = s.faults.Wrap(mux)
-	s.control = s.controlMux()
+	s.controlRoutes(s.Mount())
 	return s
 }
-
-// ServeHTTP serves the bank's API (with injected faults).
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Name is "kotakva".
-func (s *Sandbox) Name() string { return Name }
-
-// Control is the control surface (mount under /_sandbox/kotakva/).
-func (s *Sandbox) Control() http.Handler { return s.control }
-
-// Ledger records refunds: the only money this API sends out.
-func (s *Sandbox) Ledger() *sandboxkit.Ledger { return s.ledger }
-
-// Faults returns the fault injector of the API routes.
-func (s *Sandbox) Faults() *sandboxkit.Injector { return s.faults }
-
-// Issuer returns the token issuer.
-func (s *Sandbox) Issuer() *kotak.Issuer { return s.issuer }
 
 // --- validation ---
 
@@ -189,44 +140,7 @@ var (
 	suffixRE = regexp.MustCompile(`^[A-Z0-9]{1,12}$`)
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9 .&'/,()\-]+$`)
 	mobileRE = regexp.MustCompile(`^[6-9][0-9]{9}$`)
-	emailRE  = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$`)
-	amountRE = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,2})?$`)
-	ifscRE   = regexp.MustCompile(`^[A-Z]{4}0[A-Z0-9]{6}$`)
 )
-
-func fieldLen(name, v string, min, max int) string {
-	n := utf8.RuneCountInString(v)
-	switch {
-	case !utf8.ValidString(v):
-		return name + " is not valid UTF-8"
-	case n == 0 && min > 0:
-		return name + " is required"
-	case n < min:
-		return fmt.Sprintf("%s shorter than %d", name, min)
-	case n > max:
-		return fmt.Sprintf("%s longer than %d", name, max)
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return name + " has control characters"
-		}
-	}
-	return ""
-}
-
-func firstFault(checks ...string) string {
-	for _, c := range checks {
-		if c != "" {
-			return c
-		}
-	}
-	return ""
-}
-
-func (s *Sandbox) today(now time.Time) time.Time {
-	t := now.In(kotak.IST)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, kotak.IST)
-}
 
 // accountFields validates the optional descriptive fields.
 func (s *Sandbox) accountFields(a wireAccount, nameRequired bool, now time.Time) (time.Time, string) {
@@ -234,17 +148,17 @@ func (s *Sandbox) accountFields(a wireAccount, nameRequired bool, now time.Time)
 	if nameRequired {
 		minName = 1
 	}
-	if f := firstFault(
-		fieldLen("Name", a.Name, minName, maxName),
-		fieldLen("Purpose", a.Purpose, 0, maxPurpose),
-		fieldLen("Email", a.Email, 0, maxEmail),
+	if f := kotak.FirstFault(
+		kotak.FieldLen("Name", a.Name, minName, maxName),
+		kotak.FieldLen("Purpose", a.Purpose, 0, maxPurpose),
+		kotak.FieldLen("Email", a.Email, 0, maxEmail),
 	); f != "" {
 		return time.Time{}, f
 	}
 	if a.Name != "" && !nameRE.MatchString(a.Name) {
 		return time.Time{}, "Name has characters other than letters, digits, space and .&'/,()-"
 	}
-	if a.Email != "" && !emailRE.MatchString(a.Email) {
+	if a.Email != "" && !kotak.EmailPattern.MatchString(a.Email) {
 		return time.Time{}, "Email is not an e-mail address"
 	}
 	if a.Mobile != "" && !mobileRE.MatchString(a.Mobile) {
@@ -256,7 +170,7 @@ func (s *Sandbox) accountFields(a wireAccount, nameRequired bool, now time.Time)
 		if err != nil {
 			return time.Time{}, "ExpiresOn is not YYYY-MM-DD"
 		}
-		if d.Before(s.today(now)) {
+		if d.Before(kotak.Today(now)) {
 			return time.Time{}, "ExpiresOn is in the past"
 		}
 		exp = d.AddDate(0, 0, 1) // valid through that whole day
@@ -266,11 +180,11 @@ func (s *Sandbox) accountFields(a wireAccount, nameRequired bool, now time.Time)
 
 // header checks the fields every request carries. Caller holds no lock.
 func (s *Sandbox) header(clientCode, physical string, needPhysical bool) (string, string) {
-	if f := fieldLen("ClientCode", clientCode, 1, maxClientCode); f != "" {
+	if f := kotak.FieldLen("ClientCode", clientCode, 1, maxClientCode); f != "" {
 		return "001", f
 	}
 	if needPhysical {
-		if f := fieldLen("PhysicalAccountNo", physical, 1, maxAccountNo); f != "" {
+		if f := kotak.FieldLen("PhysicalAccountNo", physical, 1, maxAccountNo); f != "" {
 			return "001", f
 		}
 	}
@@ -327,7 +241,9 @@ func fail(number, suffix, code, reason string) wireResult {
 
 // --- create / modify / delete ---
 
-func (s *Sandbox) create(body []byte) accountsResponse {
+// perAccount answers a create, modify or delete request: the bank handles
+// each account on its own and reports one result per account, in order.
+func (s *Sandbox) perAccount(body []byte, one func(a wireAccount, now time.Time) wireResult) accountsResponse {
 	req, refused := s.parseAccounts(body)
 	if refused != nil {
 		return *refused
@@ -337,67 +253,55 @@ func (s *Sandbox) create(body []byte) accountsResponse {
 	defer s.mu.Unlock()
 	results := make([]wireResult, 0, len(req.Accounts))
 	for _, a := range req.Accounts {
+		results = append(results, one(a, now))
+	}
+	return summarise(results)
+}
+
+func (s *Sandbox) create(body []byte) accountsResponse {
+	return s.perAccount(body, func(a wireAccount, now time.Time) wireResult {
 		number := s.cfg.Prefix + a.Suffix
 		switch {
 		case !suffixRE.MatchString(a.Suffix):
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", fmt.Sprintf("Suffix must be 1–%d upper-case letters or digits", maxSuffix)))
-			continue
+			return fail(a.VirtualAccountNo, a.Suffix, "101", fmt.Sprintf("Suffix must be 1–%d upper-case letters or digits", maxSuffix))
 		case a.Prefix != "" && a.Prefix != s.cfg.Prefix:
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", "Prefix is not the bank-allotted prefix "+s.cfg.Prefix))
-			continue
+			return fail(a.VirtualAccountNo, a.Suffix, "101", "Prefix is not the bank-allotted prefix "+s.cfg.Prefix)
 		case a.VirtualAccountNo != "" && a.VirtualAccountNo != number:
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", "VirtualAccountNo must be the prefix followed by the suffix"))
-			continue
+			return fail(a.VirtualAccountNo, a.Suffix, "101", "VirtualAccountNo must be the prefix followed by the suffix")
 		}
 		exp, f := s.accountFields(a, true, now)
 		if f != "" {
-			results = append(results, fail(number, a.Suffix, "101", f))
-			continue
+			return fail(number, a.Suffix, "101", f)
 		}
 		if prev, ok := s.accounts[number]; ok {
 			why := codes["102"].Desc
 			if prev.deleted {
 				why += " (deleted; numbers are not reused)"
 			}
-			results = append(results, fail(number, a.Suffix, "102", why))
-			continue
+			return fail(number, a.Suffix, "102", why)
 		}
 		a.VirtualAccountNo, a.Prefix = number, s.cfg.Prefix
 		s.accounts[number] = &vaccount{w: a, expires: exp, createdAt: now}
-		results = append(results, wireResult{VirtualAccountNo: number, Suffix: a.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account created"})
-	}
-	return summarise(results)
+		return wireResult{VirtualAccountNo: number, Suffix: a.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account created"}
+	})
 }
 
 func (s *Sandbox) modify(body []byte) accountsResponse {
-	req, refused := s.parseAccounts(body)
-	if refused != nil {
-		return *refused
-	}
-	now := s.cfg.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	results := make([]wireResult, 0, len(req.Accounts))
-	for _, a := range req.Accounts {
+	return s.perAccount(body, func(a wireAccount, now time.Time) wireResult {
 		va, ok := s.accounts[a.VirtualAccountNo]
 		switch {
 		case a.VirtualAccountNo == "":
-			results = append(results, fail("", a.Suffix, "101", "VirtualAccountNo is required"))
-			continue
+			return fail("", a.Suffix, "101", "VirtualAccountNo is required")
 		case !ok:
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "103", codes["103"].Desc))
-			continue
+			return fail(a.VirtualAccountNo, a.Suffix, "103", codes["103"].Desc)
 		case va.deleted:
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "104", codes["104"].Desc))
-			continue
+			return fail(a.VirtualAccountNo, a.Suffix, "104", codes["104"].Desc)
 		case a.Suffix != "" && a.Suffix != va.w.Suffix, a.Prefix != "" && a.Prefix != va.w.Prefix:
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "101", "Prefix and Suffix cannot change"))
-			continue
+			return fail(a.VirtualAccountNo, a.Suffix, "101", "Prefix and Suffix cannot change")
 		}
 		exp, f := s.accountFields(a, false, now)
 		if f != "" {
-			results = append(results, fail(a.VirtualAccountNo, va.w.Suffix, "101", f))
-			continue
+			return fail(a.VirtualAccountNo, va.w.Suffix, "101", f)
 		}
 		if a.Name != "" {
 			va.w.Name = a.Name
@@ -414,34 +318,25 @@ func (s *Sandbox) modify(body []byte) accountsResponse {
 		if a.ExpiresOn != "" {
 			va.w.ExpiresOn, va.expires = a.ExpiresOn, exp
 		}
-		results = append(results, wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account modified"})
-	}
-	return summarise(results)
+		return wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account modified"}
+	})
 }
 
 func (s *Sandbox) delete(body []byte) accountsResponse {
-	req, refused := s.parseAccounts(body)
-	if refused != nil {
-		return *refused
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	results := make([]wireResult, 0, len(req.Accounts))
-	for _, a := range req.Accounts {
+	return s.perAccount(body, func(a wireAccount, _ time.Time) wireResult {
 		va, ok := s.accounts[a.VirtualAccountNo]
 		switch {
 		case a.VirtualAccountNo == "":
-			results = append(results, fail("", a.Suffix, "101", "VirtualAccountNo is required"))
+			return fail("", a.Suffix, "101", "VirtualAccountNo is required")
 		case !ok:
-			results = append(results, fail(a.VirtualAccountNo, a.Suffix, "103", codes["103"].Desc))
+			return fail(a.VirtualAccountNo, a.Suffix, "103", codes["103"].Desc)
 		case va.deleted:
-			results = append(results, wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account already deleted"})
+			return wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account already deleted"}
 		default:
 			va.deleted = true
-			results = append(results, wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account deleted"})
+			return wireResult{VirtualAccountNo: a.VirtualAccountNo, Suffix: va.w.Suffix, Status: resultSuccess, Code: "000", Reason: "Virtual account deleted"}
 		}
-	}
-	return summarise(results)
+	})
 }
 
 // active reports whether a virtual account takes credits at now.
@@ -504,10 +399,10 @@ func (s *Sandbox) addCredit(in CreditInput, now time.Time) (*credit, error) {
 			in.Mode = []string{"NEFT", "IMPS", "UPI"}[s.rng.IntN(3)]
 		}
 	}
-	if !ifscRE.MatchString(in.RemitterIFSC) {
+	if !kotak.IFSCPattern.MatchString(in.RemitterIFSC) {
 		return nil, fmt.Errorf("RemitterIFSC %q is not an IFSC", in.RemitterIFSC)
 	}
-	if f := firstFault(fieldLen("RemitterName", in.RemitterName, 1, maxName), fieldLen("RemitterAccount", in.RemitterAccount, 1, maxAccountNo)); f != "" {
+	if f := kotak.FirstFault(kotak.FieldLen("RemitterName", in.RemitterName, 1, maxName), kotak.FieldLen("RemitterAccount", in.RemitterAccount, 1, maxAccountNo)); f != "" {
 		return nil, fmt.Errorf("%s", f)
 	}
 	switch in.Mode {
@@ -634,7 +529,7 @@ func (s *Sandbox) ack(body []byte) statusResponse {
 	if code, rem := s.header(req.ClientCode, "", false); code != "" {
 		return statusResponse{StatusCd: code, StatusRem: rem}
 	}
-	if f := fieldLen("BatchId", req.BatchID, 1, maxBatchID); f != "" {
+	if f := kotak.FieldLen("BatchId", req.BatchID, 1, maxBatchID); f != "" {
 		return statusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
 	}
 	if len(req.TxnRefs) == 0 || len(req.TxnRefs) > BatchSize {
@@ -698,10 +593,10 @@ func (s *Sandbox) refund(body []byte) refundResponse {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + err.Error()}
 	}
-	if f := firstFault(
-		fieldLen("ClientName", req.ClientName, 1, maxClientName),
-		fieldLen("TxnRef", req.TxnRef, 1, maxTxnRef),
-		fieldLen("Reason", req.Reason, 1, maxReason),
+	if f := kotak.FirstFault(
+		kotak.FieldLen("ClientName", req.ClientName, 1, maxClientName),
+		kotak.FieldLen("TxnRef", req.TxnRef, 1, maxTxnRef),
+		kotak.FieldLen("Reason", req.Reason, 1, maxReason),
 	); f != "" {
 		return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
 	}
@@ -713,7 +608,7 @@ func (s *Sandbox) refund(body []byte) refundResponse {
 	}
 	var paise int64
 	if req.Amount != "" {
-		if !amountRE.MatchString(req.Amount) {
+		if !kotak.AmountPattern.MatchString(req.Amount) {
 			return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": Amount is not a decimal with at most 2 places"}
 		}
 		paise, _ = providers.ParseAmount(req.Amount)
@@ -750,7 +645,7 @@ func (s *Sandbox) refund(body []byte) refundResponse {
 	s.refunds[r.ref] = r
 	s.refundByTxn[r.txnRef] = r
 	// The money leaves the collection account now: the one execution.
-	s.ledger.Record(sandboxkit.Execution{
+	s.Ledger().Record(sandboxkit.Execution{
 		Provider: Name, Kind: "refund", Ref: r.txnRef, AmountPaise: r.paise, Account: r.remitterAcct,
 		IFSC: r.remitterIFSC, Rail: r.rail, UTR: r.utr, At: now,
 	})
@@ -769,7 +664,7 @@ func (s *Sandbox) refundStatus(body []byte) refundStatusResponse {
 	if req.RefundRef == "" && req.TxnRef == "" {
 		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": RefundRef or TxnRef is required"}
 	}
-	if f := firstFault(fieldLen("RefundRef", req.RefundRef, 0, maxTxnRef), fieldLen("TxnRef", req.TxnRef, 0, maxTxnRef)); f != "" {
+	if f := kotak.FirstFault(kotak.FieldLen("RefundRef", req.RefundRef, 0, maxTxnRef), kotak.FieldLen("TxnRef", req.TxnRef, 0, maxTxnRef)); f != "" {
 		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
 	}
 	now := s.cfg.Now()

@@ -17,15 +17,8 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/sandboxkit"
+	"paydesk/providers/sandboxkit/sandboxtest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type env struct {
 	sb      *Sandbox
@@ -33,12 +26,12 @@ type env struct {
 	ctl     *httptest.Server
 	client  *Client
 	adapter *Adapter
-	clock   *clock // the sandbox's clock; the client shares it unless told otherwise
+	clock   *sandboxtest.Clock // the sandbox's clock; the client shares it unless told otherwise
 }
 
 func newEnv(t *testing.T, sc func(*SandboxConfig), cc func(*Config)) *env {
 	t.Helper()
-	ck := &clock{t: time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)}
+	ck := sandboxtest.NewClock(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC))
 	scfg := SandboxConfig{Now: ck.Now, Seed: 1}
 	if sc != nil {
 		sc(&scfg)
@@ -247,7 +240,7 @@ func TestExpiredAccessToken9009(t *testing.T) {
 func TestClientRecoversFrom9009(t *testing.T) {
 	// The client's clock lags the provider's: it believes its token valid,
 	// meets 9009, refreshes once and retries the read.
-	lag := &clock{t: time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)}
+	lag := sandboxtest.NewClock(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC))
 	e := newEnv(t, nil, func(c *Config) { c.Now = lag.Now })
 	ctx := context.Background()
 	if _, err := e.client.Currencies(ctx); err != nil {
@@ -392,7 +385,7 @@ func TestSignatureRules(t *testing.T) {
 }
 
 func TestClientRenewsExpiredSignature(t *testing.T) {
-	lag := &clock{t: time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)}
+	lag := sandboxtest.NewClock(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC))
 	e := newEnv(t, nil, func(c *Config) { c.Now = lag.Now })
 	initiate(t, e, "SIG-1", 100)
 	e.clock.Advance(defaultSignatureTTL + time.Minute) // the client does not notice

@@ -142,13 +142,10 @@ type txn struct {
 
 // Sandbox is an in-memory KS Pay.
 type Sandbox struct {
-	cfg      SandboxConfig
-	now      func() time.Time
-	injector *sandboxkit.Injector
-	ledger   *sandboxkit.Ledger
-	handler  http.Handler
-	control  *http.ServeMux
-	secret   []byte
+	sandboxkit.Base // its Ledger records each paid transaction once
+	cfg             SandboxConfig
+	now             func() time.Time
+	secret          []byte
 
 	mu         sync.Mutex
 	rng        *rand.Rand
@@ -192,8 +189,7 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		cfg.Apps = DemoApps()
 	}
 	s := &Sandbox{
-		cfg: cfg, now: cfg.Now,
-		injector: sandboxkit.NewInjector(), ledger: sandboxkit.NewLedger(),
+		Base: sandboxkit.NewBase(Name), cfg: cfg, now: cfg.Now,
 		rng:  rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6b73706179)),
 		apps: map[string]*App{}, byKey: map[string]*App{},
 		currencies: demoCurrencies(),
@@ -220,33 +216,17 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, defNotFoundURL, "Cannot "+r.Method+" "+r.URL.Path)
 	})
-	s.handler = s.injector.Wrap(mux)
-
-	s.control = sandboxkit.NewControl(s.injector, s.ledger)
-	s.control.HandleFunc("GET /transactions", s.handleCtlList)
-	s.control.HandleFunc("POST /transactions/{id}/pay", s.handleCtlPay)
+	// The control surface: the shared /faults and /ledger, plus
+	//
+	//	GET  /transactions           every transaction
+	//	POST /transactions/{id}/pay  the payer finishes at the gateway:
+	//	                             {"outcome":"success"|"failed"} (default success);
+	//	                             answers the transaction and the redirect URL
+	ctl := s.Attach(mux)
+	ctl.HandleFunc("GET /transactions", s.handleCtlList)
+	ctl.HandleFunc("POST /transactions/{id}/pay", s.handleCtlPay)
 	return s
 }
-
-// Name is the provider's name.
-func (s *Sandbox) Name() string { return Name }
-
-// ServeHTTP serves the provider endpoints, with faults injected.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Control serves the control surface: the shared /faults and /ledger, plus
-//
-//	GET  /transactions           every transaction
-//	POST /transactions/{id}/pay  the payer finishes at the gateway:
-//	                             {"outcome":"success"|"failed"} (default success);
-//	                             answers the transaction and the redirect URL
-func (s *Sandbox) Control() http.Handler { return s.control }
-
-// Injector is the fault injector wrapping the provider endpoints.
-func (s *Sandbox) Injector() *sandboxkit.Injector { return s.injector }
-
-// Ledger records each paid transaction once.
-func (s *Sandbox) Ledger() *sandboxkit.Ledger { return s.ledger }
 
 // Stats returns the sandbox's counters.
 func (s *Sandbox) Stats() Stats {
@@ -302,7 +282,7 @@ func (s *Sandbox) Pay(id string, success bool) (PayResult, error) {
 	if success {
 		outcome = "success"
 		t.status, t.providerStatus = StatusPaid, "captured"
-		s.ledger.Record(sandboxkit.Execution{
+		s.Ledger().Record(sandboxkit.Execution{
 			Provider: "kspay", Ref: t.reference, AmountPaise: t.amountPaise, Account: t.appID,
 			Rail: t.methodName, UTR: t.providerPaymentID, At: now,
 		})

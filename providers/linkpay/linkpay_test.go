@@ -15,16 +15,8 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/sandboxkit"
+	"paydesk/providers/sandboxkit/sandboxtest"
 )
-
-// clock is a settable sandbox clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type env struct {
 	sb      *Sandbox
@@ -32,12 +24,12 @@ type env struct {
 	ctl     *httptest.Server
 	client  *Client
 	adapter *Adapter
-	clock   *clock
+	clock   *sandboxtest.Clock
 }
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
-	ck := &clock{t: time.Date(2025, 3, 10, 10, 0, 0, 0, istZone)}
+	ck := sandboxtest.NewClock(time.Date(2025, 3, 10, 10, 0, 0, 0, istZone))
 	sb := NewSandbox(SandboxConfig{Now: ck.Now})
 	srv := httptest.NewServer(sb)
 	ctl := httptest.NewServer(sb.Control())

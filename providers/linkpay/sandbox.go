@@ -137,12 +137,9 @@ type Invoice struct {
 
 // Sandbox is an in-memory link-payments provider.
 type Sandbox struct {
-	cfg      SandboxConfig
-	now      func() time.Time
-	injector *sandboxkit.Injector
-	ledger   *sandboxkit.Ledger
-	handler  http.Handler
-	control  *http.ServeMux
+	sandboxkit.Base // its Ledger records each paid invoice once
+	cfg             SandboxConfig
+	now             func() time.Time
 
 	mu        sync.Mutex
 	merchants map[string]*Merchant
@@ -168,9 +165,7 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		cfg.Merchants = DemoMerchants()
 	}
 	s := &Sandbox{
-		cfg: cfg, now: cfg.Now,
-		injector:  sandboxkit.NewInjector(),
-		ledger:    sandboxkit.NewLedger(),
+		Base: sandboxkit.NewBase(Name), cfg: cfg, now: cfg.Now,
 		merchants: map[string]*Merchant{},
 		invoices:  map[string]*Invoice{},
 		byTxn:     map[string]*Invoice{},
@@ -189,31 +184,15 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeOTS(w, &Response{StatusCode: CodeActionNotFound}, nil)
 	})
-	s.handler = s.injector.Wrap(mux)
-
-	s.control = sandboxkit.NewControl(s.injector, s.ledger)
-	s.control.HandleFunc("GET /invoices", s.handleListInvoices)
-	s.control.HandleFunc("POST /invoices/{invoiceNo}/paid", s.handleMarkPaid)
+	// The control surface: the shared /faults and /ledger, plus
+	//
+	//	GET  /invoices                   every invoice and its state
+	//	POST /invoices/{invoiceNo}/paid  the customer paid (body optional {"bankRef"})
+	ctl := s.Attach(mux)
+	ctl.HandleFunc("GET /invoices", s.handleListInvoices)
+	ctl.HandleFunc("POST /invoices/{invoiceNo}/paid", s.handleMarkPaid)
 	return s
 }
-
-// Name is the provider's name.
-func (s *Sandbox) Name() string { return Name }
-
-// ServeHTTP serves the provider endpoints, with faults injected.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Control serves the control surface: the shared /faults and /ledger, plus
-//
-//	GET  /invoices                   every invoice and its state
-//	POST /invoices/{invoiceNo}/paid  the customer paid (body optional {"bankRef"})
-func (s *Sandbox) Control() http.Handler { return s.control }
-
-// Injector is the fault injector wrapping the provider endpoints.
-func (s *Sandbox) Injector() *sandboxkit.Injector { return s.injector }
-
-// Ledger records each paid invoice once.
-func (s *Sandbox) Ledger() *sandboxkit.Ledger { return s.ledger }
 
 // Invoices returns a copy of every invoice, oldest first, states brought up
 // to date.
@@ -252,7 +231,7 @@ func (s *Sandbox) MarkPaid(invoiceNo, bankRef string) (Invoice, error) {
 	inv.Status = InvoicePaid
 	inv.PaidAt = now
 	inv.BankRef = bankRef
-	s.ledger.Record(sandboxkit.Execution{
+	s.Ledger().Record(sandboxkit.Execution{
 		Provider: "linkpay", Ref: inv.MerchantTxnID, AmountPaise: inv.AmountPaise,
 		Account: inv.MID, Rail: "LINK", UTR: bankRef, At: now,
 	})

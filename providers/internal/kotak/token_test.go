@@ -14,26 +14,12 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/sandboxkit/sandboxtest"
 )
 
-// fakeClock is a settable clock shared by issuer and token source.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, IST)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newClock is the clock issuer and token source share.
+func newClock() *sandboxtest.Clock {
+	return sandboxtest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, IST))
 }
 
 func issuerServer(t *testing.T, is *Issuer) *httptest.Server {
