@@ -45,10 +45,10 @@ func ParseAmount(s string) (int64, error) {
 		frac += "0"
 	}
 	rupees, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || rupees > (math.MaxInt64-99)/100 {
+	paise, _ := strconv.ParseInt(frac, 10, 64)
+	if err != nil || rupees > math.MaxInt64/100 || rupees*100 > math.MaxInt64-paise {
 		return 0, ErrAmountRange
 	}
-	paise, _ := strconv.ParseInt(frac, 10, 64)
 	return rupees*100 + paise, nil
 }
 
