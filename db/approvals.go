@@ -1,0 +1,801 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// ApprovalState is where an approval request is in its life. Only
+// ApprovalPending moves; the other states are final.
+type ApprovalState string
+
+// Approval states.
+const (
+	ApprovalPending   ApprovalState = "pending_approval"
+	ApprovalApproved  ApprovalState = "approved"
+	ApprovalRejected  ApprovalState = "rejected"
+	ApprovalExpired   ApprovalState = "expired"
+	ApprovalCancelled ApprovalState = "cancelled"
+)
+
+// Label is the state as a person reads it.
+func (s ApprovalState) Label() string {
+	switch s {
+	case ApprovalPending:
+		return "waiting for approval"
+	case ApprovalCancelled:
+		return "withdrawn"
+	}
+	return string(s)
+}
+
+// DefaultExpireAfter is how long a request waits for its approvers when
+// NewApprovals is given no duration.
+const DefaultExpireAfter = 7 * 24 * time.Hour
+
+// ApprovalHook runs inside the transaction that moves a request to a final
+// state, with the request as it is after the move. An error rolls the whole
+// decision back, so the state change, its audit entries and whatever the hook
+// wrote (the dispatch job of a payout: a transactional outbox) commit together
+// or not at all.
+type ApprovalHook func(ctx context.Context, tx *sql.Tx, r ApprovalRequest) error
+
+// Kind is one kind of change that needs approval (payout, contact, refund…).
+// The engine knows nothing about the change itself; the hooks do.
+type Kind struct {
+	// Name is stored with each request and each rule: lower-case letters,
+	// digits and underscores.
+	Name string
+	// Label is the kind as a person reads it ("Payout").
+	Label string
+	// MakerRole is the role needed to propose; "" means RoleMaker.
+	MakerRole Role
+	// Hooks; nil means nothing to do.
+	OnApproved  ApprovalHook
+	OnRejected  ApprovalHook
+	OnCancelled ApprovalHook
+	OnExpired   ApprovalHook
+}
+
+func (k Kind) hook(s ApprovalState) ApprovalHook {
+	switch s {
+	case ApprovalApproved:
+		return k.OnApproved
+	case ApprovalRejected:
+		return k.OnRejected
+	case ApprovalCancelled:
+		return k.OnCancelled
+	case ApprovalExpired:
+		return k.OnExpired
+	}
+	return nil
+}
+
+var kindNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// Approvals is the maker-checker engine: every kind's requests, rules and
+// decisions go through it, so the rules are enforced in one place.
+type Approvals struct {
+	db *DB
+	// ExpireAfter is how long a new request waits for its approvers. Set it
+	// before the first request, not while requests are being made.
+	ExpireAfter time.Duration
+
+	mu    sync.RWMutex
+	kinds map[string]Kind
+}
+
+// NewApprovals returns the engine over d with the given kinds registered, and
+// the built-in RuleChangeKind. expireAfter <= 0 means DefaultExpireAfter.
+func NewApprovals(d *DB, expireAfter time.Duration, kinds ...Kind) *Approvals {
+	if expireAfter <= 0 {
+		expireAfter = DefaultExpireAfter
+	}
+	a := &Approvals{db: d, ExpireAfter: expireAfter, kinds: map[string]Kind{}}
+	a.RegisterKind(a.ruleChangeKind())
+	for _, k := range kinds {
+		a.RegisterKind(k)
+	}
+	return a
+}
+
+// RegisterKind adds a kind. Registering is wiring done at start-up, so a bad
+// or duplicate name is a programming error and panics, as http.ServeMux does.
+func (a *Approvals) RegisterKind(k Kind) {
+	if !kindNamePattern.MatchString(k.Name) {
+		panic(fmt.Sprintf("db: approval kind name %q is not valid", k.Name))
+	}
+	if k.Label == "" {
+		k.Label = k.Name
+	}
+	if k.MakerRole == "" {
+		k.MakerRole = RoleMaker
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, dup := a.kinds[k.Name]; dup {
+		panic(fmt.Sprintf("db: approval kind %q registered twice", k.Name))
+	}
+	a.kinds[k.Name] = k
+}
+
+// Kind returns the registered kind named name.
+func (a *Approvals) Kind(name string) (Kind, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	k, ok := a.kinds[name]
+	return k, ok
+}
+
+// Kinds lists the registered kinds by name, for filter menus.
+func (a *Approvals) Kinds() []Kind {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]Kind, 0, len(a.kinds))
+	for _, k := range a.kinds {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(x, y Kind) int { return strings.Compare(x.Name, y.Name) })
+	return out
+}
+
+// ApprovalRequest is one change waiting for (or past) its approvals.
+type ApprovalRequest struct {
+	ID          int64
+	Kind        string
+	TargetID    string
+	AmountPaise *int64 // nil for kinds without an amount
+	Summary     string
+	Payload     json.RawMessage
+	MakerID     int64
+	Maker       string // username
+	MakerName   string // display name
+	State       ApprovalState
+	// The rule in force when the request was made, snapshotted.
+	RuleID            int64
+	RequiredApprovals int
+	RequiredRole      Role
+	Approvals         int
+	Reason            string // why it was rejected
+	CreatedAt         time.Time
+	DecidedAt         time.Time // zero while pending
+	ExpiresAt         time.Time
+}
+
+// Decision is one person's approval or rejection of a request.
+type Decision struct {
+	UserID   int64
+	Username string
+	Decision string // "approve" or "reject"
+	Reason   string
+	At       time.Time
+}
+
+// Proposal is the input for a new request.
+type Proposal struct {
+	Kind     string
+	TargetID string // what the change is to: a payout id, a contact id…
+	// AmountPaise picks the rule's band; nil for kinds without an amount,
+	// which take the band that starts at 0.
+	AmountPaise *int64
+	Summary     string
+	// Payload is marshalled to JSON and handed back to the hooks.
+	Payload any
+}
+
+const requestColumns = `r.id, r.kind, r.target_id, r.amount_paise, r.summary, r.payload, r.maker_id, m.username, m.display_name,
+	r.state, coalesce(r.rule_id, 0), r.required_approvals, r.required_role, r.approvals, r.reason,
+	r.created_at, coalesce(r.decided_at, 0), r.expires_at`
+
+const requestFrom = ` FROM approval_requests r JOIN users m ON m.id = r.maker_id`
+
+func scanRequest(s scanner) (ApprovalRequest, error) {
+	var r ApprovalRequest
+	var amount sql.NullInt64
+	var payload string
+	var created, decided, expires int64
+	if err := s.Scan(&r.ID, &r.Kind, &r.TargetID, &amount, &r.Summary, &payload, &r.MakerID, &r.Maker, &r.MakerName,
+		&r.State, &r.RuleID, &r.RequiredApprovals, &r.RequiredRole, &r.Approvals, &r.Reason, &created, &decided, &expires); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return r, Errorf(ENOTFOUND, "No such approval request.")
+		}
+		return r, fmt.Errorf("db: scan approval request: %w", err)
+	}
+	if amount.Valid {
+		r.AmountPaise = &amount.Int64
+	}
+	r.Payload = json.RawMessage(payload)
+	r.CreatedAt, r.ExpiresAt = time.UnixMilli(created), time.UnixMilli(expires)
+	if decided != 0 {
+		r.DecidedAt = time.UnixMilli(decided)
+	}
+	return r, nil
+}
+
+func getRequest(ctx context.Context, q querier, id int64) (ApprovalRequest, error) {
+	return scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ?`, id))
+}
+
+func requestTarget(id int64) string { return strconv.FormatInt(id, 10) }
+
+// refusal is an EFORBIDDEN answer of the engine. Its transaction is rolled
+// back, yet the attempt must still be on the record, so the public method
+// writes it to the audit log in a transaction of its own (recordRefusal).
+type refusal struct {
+	err     *Error
+	attempt string
+	request int64
+	details map[string]any
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuse(attempt string, req ApprovalRequest, format string, args ...any) *refusal {
+	return &refusal{err: Errorf(EFORBIDDEN, format, args...), attempt: attempt, request: req.ID,
+		details: map[string]any{"kind": req.Kind, "target_id": req.TargetID}}
+}
+
+// recordRefusal audits err if it is a refusal and returns it as a plain
+// domain error; other errors pass through. Call it after the refused
+// transaction has ended: there is one writer connection, so a second
+// transaction begun while the first is open would wait for ever.
+func (a *Approvals) recordRefusal(ctx context.Context, actor Actor, err error) error {
+	var ref *refusal
+	if !errors.As(err, &ref) {
+		return err
+	}
+	// The refusal is recorded even when the caller has gone away.
+	ctx = context.WithoutCancel(ctx)
+	tx, terr := a.db.beginWrite(ctx)
+	if terr != nil {
+		return terr
+	}
+	defer tx.Rollback()
+	details := map[string]any{"attempt": ref.attempt, "reason": ref.err.Message}
+	for k, v := range ref.details {
+		details[k] = v
+	}
+	target := ""
+	if ref.request != 0 {
+		target = requestTarget(ref.request)
+	}
+	if aerr := a.db.audit(ctx, tx, actor, "approval.refused", "approval_request", target, details); aerr != nil {
+		return aerr
+	}
+	if cerr := tx.Commit(); cerr != nil {
+		return fmt.Errorf("db: audit refusal: %w", cerr)
+	}
+	return ref.err
+}
+
+// Propose opens a request for p, made by maker, in a transaction of its own.
+// Kinds whose change also writes rows of their own (a payout) call propose in
+// their own transaction instead.
+func (a *Approvals) Propose(ctx context.Context, maker User, p Proposal) (ApprovalRequest, error) {
+	r, err := a.proposeTx(ctx, maker, p)
+	return r, a.recordRefusal(ctx, maker.Actor(), err)
+}
+
+func (a *Approvals) proposeTx(ctx context.Context, maker User, p Proposal) (ApprovalRequest, error) {
+	tx, err := a.db.beginWrite(ctx)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	defer tx.Rollback()
+	r, err := a.propose(ctx, tx, maker, p)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	return r, tx.Commit()
+}
+
+// propose opens a request inside tx: it checks the maker, picks the rule for
+// the kind and amount, snapshots it into the request and audits the proposal.
+// A refusal comes back as *refusal; the caller passes the error through
+// recordRefusal after its transaction has ended.
+func (a *Approvals) propose(ctx context.Context, tx *sql.Tx, maker User, p Proposal) (ApprovalRequest, error) {
+	p.TargetID = strings.TrimSpace(p.TargetID)
+	p.Summary = strings.TrimSpace(p.Summary)
+	f := fieldErrors{}
+	k, ok := a.Kind(p.Kind)
+	if !ok {
+		f.add("kind", fmt.Sprintf("Unknown kind %q.", p.Kind))
+	}
+	if p.TargetID == "" || len(p.TargetID) > 200 {
+		f.add("target_id", "Name what the change is to (1 to 200 characters).")
+	}
+	if n := utf8.RuneCountInString(p.Summary); n == 0 || n > 200 {
+		f.add("summary", "Describe the change in 1 to 200 characters.")
+	}
+	if p.AmountPaise != nil && *p.AmountPaise < 0 {
+		f.add("amount", "The amount cannot be negative.")
+	}
+	payload := []byte("{}")
+	if p.Payload != nil {
+		b, err := json.Marshal(p.Payload)
+		if err != nil {
+			return ApprovalRequest{}, fmt.Errorf("db: approval payload: %w", err)
+		}
+		if string(b) != "null" {
+			payload = b
+		}
+	}
+	if err := f.err(); err != nil {
+		return ApprovalRequest{}, err
+	}
+	// The maker is read again inside the transaction: roles checked against
+	// the database as it is now, not as it was when their page loaded.
+	u, err := getUser(ctx, tx, maker.ID)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	attempt := ApprovalRequest{Kind: p.Kind, TargetID: p.TargetID}
+	switch {
+	case u.Disabled:
+		return ApprovalRequest{}, refuse("propose", attempt, "Your account is disabled.")
+	case !u.HasRole(k.MakerRole):
+		return ApprovalRequest{}, refuse("propose", attempt, "Proposing a %s needs the %s role.", strings.ToLower(k.Label), k.MakerRole)
+	}
+	var pending int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
+		p.Kind, p.TargetID).Scan(&pending)
+	switch {
+	case err == nil:
+		return ApprovalRequest{}, Errorf(ECONFLICT, "This already has a request waiting for approval (#%d).", pending)
+	case !errors.Is(err, sql.ErrNoRows):
+		return ApprovalRequest{}, fmt.Errorf("db: pending request: %w", err)
+	}
+	rule, err := ruleFor(ctx, tx, p.Kind, p.AmountPaise)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	now := a.db.nowMS()
+	var amount any
+	if p.AmountPaise != nil {
+		amount = *p.AmountPaise
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO approval_requests
+		(kind, target_id, amount_paise, summary, payload, maker_id, state, rule_id, required_approvals, required_role, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?, ?)`,
+		p.Kind, p.TargetID, amount, p.Summary, string(payload), u.ID, rule.ID, rule.Approvals, string(rule.Role),
+		now, now+a.ExpireAfter.Milliseconds())
+	if err != nil {
+		return ApprovalRequest{}, fmt.Errorf("db: propose: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	r, err := getRequest(ctx, tx, id)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	if err := a.db.audit(ctx, tx, u.Actor(), "approval.proposed", "approval_request", requestTarget(id), map[string]any{
+		"kind": r.Kind, "target_id": r.TargetID, "amount_paise": r.AmountPaise, "summary": r.Summary,
+		"rule_id": r.RuleID, "required_approvals": r.RequiredApprovals, "required_role": r.RequiredRole,
+		"expires_at": r.ExpiresAt.UnixMilli(),
+	}); err != nil {
+		return ApprovalRequest{}, err
+	}
+	return r, nil
+}
+
+// Approve records actor's approval. When it is the last one needed the
+// request becomes approved and its kind's OnApproved runs, all in the one
+// transaction. A maker never approves their own request, and an approver
+// counts once.
+func (a *Approvals) Approve(ctx context.Context, actor User, id int64) (ApprovalRequest, error) {
+	return a.decide(ctx, actor, id, "approve",
+		func(u User, r ApprovalRequest) *refusal {
+			switch {
+			case u.ID == r.MakerID:
+				return refuse("approve", r, "You proposed this; another person must approve it.")
+			case !u.HasRole(r.RequiredRole):
+				return refuse("approve", r, "Approving this needs the %s role.", r.RequiredRole)
+			}
+			return nil
+		},
+		func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
+			if err := a.recordDecision(ctx, tx, u, r, "approve", ""); err != nil {
+				return r, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE approval_requests SET approvals = approvals + 1 WHERE id = ?`, r.ID); err != nil {
+				return r, fmt.Errorf("db: approve: %w", err)
+			}
+			r.Approvals++
+			if err := a.db.audit(ctx, tx, u.Actor(), "approval.approved_by", "approval_request", requestTarget(r.ID),
+				map[string]any{"approvals": r.Approvals, "required": r.RequiredApprovals}); err != nil {
+				return r, err
+			}
+			if r.Approvals < r.RequiredApprovals {
+				return r, nil
+			}
+			return a.finish(ctx, tx, u.Actor(), r, ApprovalApproved, "", "approval.approved", nil)
+		})
+}
+
+// Reject ends the request as rejected, with a reason the maker will read.
+// The maker withdraws rather than rejects their own request.
+func (a *Approvals) Reject(ctx context.Context, actor User, id int64, reason string) (ApprovalRequest, error) {
+	reason = strings.TrimSpace(reason)
+	if n := utf8.RuneCountInString(reason); n == 0 || n > 500 {
+		return ApprovalRequest{}, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"reason": "Say why you are rejecting this (up to 500 characters)."}}
+	}
+	return a.decide(ctx, actor, id, "reject",
+		func(u User, r ApprovalRequest) *refusal {
+			switch {
+			case u.ID == r.MakerID:
+				return refuse("reject", r, "You proposed this; withdraw it instead of rejecting it.")
+			case !u.HasRole(r.RequiredRole):
+				return refuse("reject", r, "Rejecting this needs the %s role.", r.RequiredRole)
+			}
+			return nil
+		},
+		func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
+			if err := a.recordDecision(ctx, tx, u, r, "reject", reason); err != nil {
+				return r, err
+			}
+			return a.finish(ctx, tx, u.Actor(), r, ApprovalRejected, reason, "approval.rejected",
+				map[string]any{"reason": reason})
+		})
+}
+
+// Withdraw cancels a pending request; only its maker may.
+func (a *Approvals) Withdraw(ctx context.Context, actor User, id int64) (ApprovalRequest, error) {
+	return a.decide(ctx, actor, id, "withdraw",
+		func(u User, r ApprovalRequest) *refusal {
+			if u.ID != r.MakerID {
+				return refuse("withdraw", r, "Only the person who proposed this can withdraw it.")
+			}
+			return nil
+		},
+		func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
+			return a.finish(ctx, tx, u.Actor(), r, ApprovalCancelled, "", "approval.cancelled", nil)
+		})
+}
+
+// decide is the shape of every decision on a request: in one transaction,
+// load it, check it is still pending and not expired, check the person
+// (refusals are audited), then apply.
+func (a *Approvals) decide(ctx context.Context, actor User, id int64, attempt string,
+	check func(u User, r ApprovalRequest) *refusal,
+	apply func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error)) (ApprovalRequest, error) {
+	r, err := a.decideTx(ctx, actor, id, attempt, check, apply)
+	return r, a.recordRefusal(ctx, actor.Actor(), err)
+}
+
+func (a *Approvals) decideTx(ctx context.Context, actor User, id int64, attempt string,
+	check func(u User, r ApprovalRequest) *refusal,
+	apply func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error)) (ApprovalRequest, error) {
+	tx, err := a.db.beginWrite(ctx)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	defer tx.Rollback()
+	r, err := getRequest(ctx, tx, id)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	if r.State != ApprovalPending {
+		return r, Errorf(ECONFLICT, "This request is already %s.", r.State.Label())
+	}
+	if a.db.nowMS() >= r.ExpiresAt.UnixMilli() {
+		// The sweep has not reached it yet; expire it now, for the record,
+		// and refuse the decision.
+		r, err = a.expire(ctx, tx, r)
+		if err != nil {
+			return r, err
+		}
+		if err := tx.Commit(); err != nil {
+			return r, err
+		}
+		return r, Errorf(ECONFLICT, "This request expired on %s without being decided.", r.ExpiresAt.UTC().Format("2 Jan 2006 15:04 MST"))
+	}
+	u, err := getUser(ctx, tx, actor.ID)
+	if err != nil {
+		return r, err
+	}
+	if u.Disabled {
+		return r, refuse(attempt, r, "Your account is disabled.")
+	}
+	if ref := check(u, r); ref != nil {
+		return r, ref
+	}
+	out, err := apply(ctx, tx, u, r)
+	if err != nil {
+		return r, err
+	}
+	return out, tx.Commit()
+}
+
+// recordDecision writes u's decision. The primary key would refuse a second
+// row anyway; the check first gives the person a message instead of a
+// constraint error.
+func (a *Approvals) recordDecision(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest, decision, reason string) error {
+	var prior string
+	err := tx.QueryRowContext(ctx, `SELECT decision FROM approval_decisions WHERE request_id = ? AND user_id = ?`, r.ID, u.ID).Scan(&prior)
+	switch {
+	case err == nil:
+		past := map[string]string{"approve": "approved", "reject": "rejected"}[prior]
+		return Errorf(ECONFLICT, "You have already %s this request; it needs another person's decision.", past)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("db: decision: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_decisions (request_id, user_id, decision, reason, at) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, u.ID, decision, reason, a.db.nowMS()); err != nil {
+		return fmt.Errorf("db: decision: %w", err)
+	}
+	return nil
+}
+
+// finish moves a pending request to a final state inside tx, audits it and
+// runs the kind's hook for that state.
+func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r ApprovalRequest, state ApprovalState,
+	reason, action string, details map[string]any) (ApprovalRequest, error) {
+	k, ok := a.Kind(r.Kind)
+	if !ok {
+		// A request of a kind this build does not register: deciding it would
+		// skip its hook and leave its target behind.
+		return r, fmt.Errorf("db: approval kind %q is not registered", r.Kind)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE approval_requests SET state = ?, reason = ?, decided_at = ?
+		WHERE id = ? AND state = 'pending_approval'`, string(state), reason, a.db.nowMS(), r.ID)
+	if err != nil {
+		return r, fmt.Errorf("db: %s: %w", action, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return r, Errorf(ECONFLICT, "This request was decided meanwhile.")
+	}
+	out, err := getRequest(ctx, tx, r.ID)
+	if err != nil {
+		return r, err
+	}
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["kind"], details["target_id"] = out.Kind, out.TargetID
+	details["state"] = Change{Before: r.State, After: out.State}
+	if err := a.db.audit(ctx, tx, actor, action, "approval_request", requestTarget(out.ID), details); err != nil {
+		return r, err
+	}
+	if h := k.hook(state); h != nil {
+		if err := h(ctx, tx, out); err != nil {
+			return r, err
+		}
+	}
+	return out, nil
+}
+
+// expire moves a pending request past its time to expired, as Paydesk.
+func (a *Approvals) expire(ctx context.Context, tx *sql.Tx, r ApprovalRequest) (ApprovalRequest, error) {
+	return a.finish(ctx, tx, SystemActor, r, ApprovalExpired, "", "approval.expired",
+		map[string]any{"expires_at": r.ExpiresAt.UnixMilli(), "approvals": r.Approvals, "required": r.RequiredApprovals})
+}
+
+// ExpireDue expires every pending request past its time, each in its own
+// transaction so that one failing hook holds up only its own request. It
+// returns how many expired.
+func (a *Approvals) ExpireDue(ctx context.Context) (int, error) {
+	rows, err := a.db.read.QueryContext(ctx, `SELECT id FROM approval_requests
+		WHERE state = 'pending_approval' AND expires_at <= ? ORDER BY expires_at, id`, a.db.nowMS())
+	if err != nil {
+		return 0, fmt.Errorf("db: due approvals: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		ok, err := a.expireOne(ctx, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("request %d: %w", id, err))
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+func (a *Approvals) expireOne(ctx context.Context, id int64) (bool, error) {
+	tx, err := a.db.beginWrite(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	r, err := getRequest(ctx, tx, id)
+	if err != nil {
+		return false, err
+	}
+	// Read again under the write lock: it may have been decided since the
+	// list was read.
+	if r.State != ApprovalPending || a.db.nowMS() < r.ExpiresAt.UnixMilli() {
+		return false, nil
+	}
+	if _, err := a.expire(ctx, tx, r); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// Get returns a request and its decisions, oldest first.
+func (a *Approvals) Get(ctx context.Context, id int64) (ApprovalRequest, []Decision, error) {
+	r, err := getRequest(ctx, a.db.read, id)
+	if err != nil {
+		return r, nil, err
+	}
+	rows, err := a.db.read.QueryContext(ctx, `SELECT d.user_id, u.username, d.decision, d.reason, d.at
+		FROM approval_decisions d JOIN users u ON u.id = d.user_id WHERE d.request_id = ? ORDER BY d.at, d.user_id`, id)
+	if err != nil {
+		return r, nil, fmt.Errorf("db: decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var dec Decision
+		var at int64
+		if err := rows.Scan(&dec.UserID, &dec.Username, &dec.Decision, &dec.Reason, &at); err != nil {
+			return r, nil, err
+		}
+		dec.At = time.UnixMilli(at)
+		out = append(out, dec)
+	}
+	return r, out, rows.Err()
+}
+
+// QueueSort orders the approval queue.
+type QueueSort string
+
+// Queue orders.
+const (
+	SortNewest QueueSort = "newest"
+	SortOldest QueueSort = "oldest"
+	SortAmount QueueSort = "amount" // largest first; requests without an amount last
+)
+
+// QueueFilter narrows the approval queue. Zero fields match everything.
+type QueueFilter struct {
+	Kind          string
+	MinPaise      *int64 // inclusive; requests without an amount never match
+	MaxPaise      *int64 // inclusive
+	MakerID       int64
+	CreatedAfter  time.Time // inclusive
+	CreatedBefore time.Time // exclusive
+	Sort          QueueSort
+	// After is the id of the last item of the previous page (keyset
+	// pagination: the page starts after that item in the chosen order).
+	After int64
+	Limit int // default 50, at most 200
+}
+
+// QueueItem is one request waiting on the user.
+type QueueItem struct {
+	ApprovalRequest
+	Remaining int // approvals still needed
+}
+
+// waitingOn selects the pending, unexpired requests user may decide: not
+// their own, of a role they hold, not yet decided by them. Roles and the
+// disabled flag come from the database, not from the caller's User value.
+func waitingOn(userID, now int64) (string, []any) {
+	return ` WHERE r.state = 'pending_approval' AND r.expires_at > ? AND r.maker_id <> ?
+		AND r.required_role IN (SELECT role FROM user_roles WHERE user_id = ?)
+		AND EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled = 0)
+		AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.user_id = ?)`,
+		[]any{now, userID, userID, userID, userID}
+}
+
+// Queue returns one page of the requests waiting on user, and whether more
+// follow.
+func (a *Approvals) Queue(ctx context.Context, user User, f QueueFilter) ([]QueueItem, bool, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 200)
+	where, args := waitingOn(user.ID, a.db.nowMS())
+	var conds []string
+	if f.Kind != "" {
+		conds = append(conds, "r.kind = ?")
+		args = append(args, f.Kind)
+	}
+	if f.MinPaise != nil {
+		conds = append(conds, "r.amount_paise >= ?")
+		args = append(args, *f.MinPaise)
+	}
+	if f.MaxPaise != nil {
+		conds = append(conds, "r.amount_paise <= ?")
+		args = append(args, *f.MaxPaise)
+	}
+	if f.MakerID != 0 {
+		conds = append(conds, "r.maker_id = ?")
+		args = append(args, f.MakerID)
+	}
+	if !f.CreatedAfter.IsZero() {
+		conds = append(conds, "r.created_at >= ?")
+		args = append(args, f.CreatedAfter.UnixMilli())
+	}
+	if !f.CreatedBefore.IsZero() {
+		conds = append(conds, "r.created_at < ?")
+		args = append(args, f.CreatedBefore.UnixMilli())
+	}
+	// The key of the After item is looked up rather than carried in the
+	// cursor: created_at and amount never change once a request exists.
+	// Requests without an amount sort as -1, below every real amount.
+	var order string
+	switch f.Sort {
+	case SortOldest:
+		order = "r.created_at, r.id"
+		if f.After != 0 {
+			conds = append(conds, "(r.created_at, r.id) > (SELECT created_at, id FROM approval_requests WHERE id = ?)")
+			args = append(args, f.After)
+		}
+	case SortAmount:
+		order = "coalesce(r.amount_paise, -1) DESC, r.id DESC"
+		if f.After != 0 {
+			conds = append(conds, "(coalesce(r.amount_paise, -1), r.id) < (SELECT coalesce(amount_paise, -1), id FROM approval_requests WHERE id = ?)")
+			args = append(args, f.After)
+		}
+	default:
+		order = "r.created_at DESC, r.id DESC"
+		if f.After != 0 {
+			conds = append(conds, "(r.created_at, r.id) < (SELECT created_at, id FROM approval_requests WHERE id = ?)")
+			args = append(args, f.After)
+		}
+	}
+	for _, c := range conds {
+		where += " AND " + c
+	}
+	args = append(args, f.Limit+1)
+	rows, err := a.db.read.QueryContext(ctx, `SELECT `+requestColumns+requestFrom+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: approval queue: %w", err)
+	}
+	defer rows.Close()
+	var out []QueueItem
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, QueueItem{ApprovalRequest: r, Remaining: max(r.RequiredApprovals-r.Approvals, 0)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, nil
+}
+
+// CountWaiting returns how many requests wait on user, for the navigation
+// badge.
+func (a *Approvals) CountWaiting(ctx context.Context, user User) (int, error) {
+	where, args := waitingOn(user.ID, a.db.nowMS())
+	var n int
+	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM approval_requests r`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("db: count waiting: %w", err)
+	}
+	return n, nil
+}
