@@ -89,6 +89,7 @@ type config struct {
 	logJSON         bool
 	sandboxAddr     string
 	creditEvery     time.Duration
+	approvalExpiry  time.Duration
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -123,6 +124,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		return c, err
 	}
 	if c.creditEvery, err = envDuration("PAYDESK_SANDBOX_CREDIT_EVERY", 2*time.Minute); err != nil {
+		return c, err
+	}
+	if c.approvalExpiry, err = envDuration("PAYDESK_APPROVAL_EXPIRY", 7*24*time.Hour); err != nil {
 		return c, err
 	}
 	if v := os.Getenv("PAYDESK_HASH_CONCURRENCY"); v != "" {
@@ -298,9 +302,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	approvals := db.NewApprovals(store, cfg.approvalExpiry)
 	srv := &handlers.Server{
-		DB:     store,
-		Hasher: hasher,
+		DB:        store,
+		Approvals: approvals,
+		Hasher:    hasher,
 		Sessions: handlers.NewSessionStore(store, handlers.SessionOptions{
 			HashKey: cfg.sessionKey, Secure: cfg.secureCookies, Idle: cfg.idleTimeout, Absolute: cfg.absoluteTimeout,
 		}),
@@ -320,6 +326,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 				log.Info("swept", "sessions", r.Sessions, "failures", r.Failures, "unlocked", r.Unlocked)
 			}
 		})
+	}()
+
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		expireApprovals(bgCtx, approvals, cfg.sweepInterval, log)
 	}()
 
 	listenErr := make(chan error, 1)
@@ -392,6 +404,25 @@ func sandboxServe(args []string, stderr io.Writer) error {
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+// expireApprovals closes requests past their expiry every interval.
+func expireApprovals(ctx context.Context, a *db.Approvals, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.ExpireDue(ctx)
+			if err != nil {
+				log.Error("expiring approvals", "err", err)
+			} else if n > 0 {
+				log.Info("approvals expired", "count", n)
+			}
+		}
+	}
 }
 
 // seedDemoUsers creates the demo sign-ins on an empty database and prints

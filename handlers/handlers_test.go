@@ -59,7 +59,7 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 		t.Fatal(err)
 	}
 	srv := &Server{
-		DB: d, Hasher: testHasher, Assets: assets,
+		DB: d, Approvals: db.NewApprovals(d, 0, db.Kind{Name: "payout", Label: "Payout"}), Hasher: testHasher, Assets: assets,
 		Sessions: NewSessionStore(d, SessionOptions{HashKey: []byte(strings.Repeat("k", 32)), Secure: production,
 			Idle: 30 * time.Minute, Absolute: 12 * time.Hour}),
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -68,6 +68,7 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 	for _, u := range []db.NewUser{
 		{Username: "admin", DisplayName: "Admin", Password: testPassword, Roles: []db.Role{db.RoleAdmin}},
 		{Username: "checker", DisplayName: "Checker", Password: testPassword, Roles: []db.Role{db.RoleChecker}},
+		{Username: "maker", DisplayName: "Maker", Password: testPassword, Roles: []db.Role{db.RoleMaker}},
 	} {
 		if _, err := d.CreateUser(context.Background(), testHasher, db.SystemActor, u); err != nil {
 			t.Fatal(err)

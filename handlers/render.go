@@ -47,7 +47,9 @@ type section struct {
 // sections lists only what exists; a section appears when its page does.
 var sections = []section{
 	{"Overview", "/", nil},
+	{"Approval queue", "/queue", nil},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
+	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},
 }
 
@@ -71,6 +73,15 @@ func (s *Server) shell(c *fiber.Ctx, title, active string) views.Shell {
 	sh := views.Shell{Title: title, Assets: s.viewAssets(), CSRF: a.csrf(), Banner: s.Config.Banner}
 	if a.user != nil {
 		sh.Nav = visibleSections(a.user, active)
+		if n, err := s.Approvals.CountWaiting(c.UserContext(), *a.user); err == nil {
+			for i := range sh.Nav {
+				if sh.Nav[i].Href == "/queue" {
+					sh.Nav[i].Count = n
+				}
+			}
+		} else {
+			s.Log.Warn("queue count", "err", err)
+		}
 		sh.Username = a.user.Username
 		sh.DisplayName = a.user.DisplayName
 		for _, r := range a.user.Roles {

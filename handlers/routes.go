@@ -25,6 +25,16 @@ func Routes(app *fiber.App, s *Server) {
 
 	signedIn := web.Group("", s.requireUser)
 	signedIn.Get("/", s.home)
+	signedIn.Get("/queue", s.queuePage)
+	signedIn.Post("/queue/bulk", s.requireRole(db.RoleChecker, db.RoleAdmin), s.bulkDecide)
+	signedIn.Get("/approvals/:id", s.approvalPage)
+	// Approve, reject and withdraw are open to every signed-in user on
+	// purpose: the approval engine checks role and four-eyes inside the
+	// deciding transaction and audits every refusal, which a route gate
+	// would hide.
+	signedIn.Post("/approvals/:id/approve", s.approveRequest)
+	signedIn.Post("/approvals/:id/reject", s.rejectRequest)
+	signedIn.Post("/approvals/:id/withdraw", s.withdrawRequest)
 
 	admin := signedIn.Group("/admin", s.requireRole(db.RoleAdmin))
 	admin.Get("/users", s.usersPage)
@@ -35,6 +45,8 @@ func Routes(app *fiber.App, s *Server) {
 	admin.Post("/users/:id/password", s.resetUserPassword)
 	admin.Post("/users/:id/end-sessions", s.endUserSessions)
 	admin.Post("/users/:id/unlock", s.unlockUser)
+	admin.Get("/rules", s.rulesPage)
+	admin.Post("/rules", s.changeRules)
 	admin.Get("/audit", s.auditPage)
 	admin.Get("/audit.csv", s.auditCSV)
 

@@ -25,12 +25,13 @@ type Config struct {
 
 // Server holds what the handlers need. main.go builds it explicitly.
 type Server struct {
-	DB       *db.DB
-	Hasher   *db.Hasher
-	Sessions *SessionStore
-	Assets   *static.Assets
-	Log      *slog.Logger
-	Config   Config
+	DB        *db.DB
+	Approvals *db.Approvals
+	Hasher    *db.Hasher
+	Sessions  *SessionStore
+	Assets    *static.Assets
+	Log       *slog.Logger
+	Config    Config
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.

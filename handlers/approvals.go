@@ -1,0 +1,381 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
+	"paydesk/providers"
+	"paydesk/views"
+)
+
+// bulkLimit bounds "approve all matching" so one click cannot run unbounded.
+const bulkLimit = 10000
+
+func since(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+func (s *Server) kindLabel(kind string) string {
+	if k, ok := s.Approvals.Kind(kind); ok && k.Label != "" {
+		return k.Label
+	}
+	return kind
+}
+
+func progress(r db.ApprovalRequest) string {
+	return fmt.Sprintf("%d of %d %s approval(s)", r.Approvals, r.RequiredApprovals, r.RequiredRole)
+}
+
+func amountText(p *int64) string {
+	if p == nil {
+		return ""
+	}
+	return views.INR(*p)
+}
+
+func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
+	return views.QueueRow{
+		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
+		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
+		Remaining: max(r.RequiredApprovals-r.Approvals, 0), CSRF: auth(c).csrf(),
+	}
+}
+
+// queueFilter reads the queue's filters; bad amounts are reported beside
+// their fields.
+func queueFilter(c *fiber.Ctx, now time.Time) (db.QueueFilter, views.QueueFilterForm) {
+	form := views.QueueFilterForm{Kind: c.Query("kind"), Min: c.Query("min"), Max: c.Query("max"), Maker: c.Query("maker"),
+		Age: c.Query("age"), Sort: c.Query("sort", "newest"), Errors: map[string]string{}}
+	f := db.QueueFilter{Kind: form.Kind, Sort: db.QueueSort(form.Sort), Limit: 50}
+	for _, b := range []struct {
+		text  string
+		field string
+		dst   **int64
+	}{{form.Min, "min", &f.MinPaise}, {form.Max, "max", &f.MaxPaise}} {
+		if b.text == "" {
+			continue
+		}
+		p, err := providers.ParseAmount(b.text)
+		if err != nil {
+			form.Errors[b.field] = "Enter an amount in rupees, like 50000 or 1,00,000.50."
+			continue
+		}
+		*b.dst = &p
+	}
+	f.MakerID, _ = strconv.ParseInt(form.Maker, 10, 64)
+	if d, err := time.ParseDuration(form.Age); err == nil && d > 0 {
+		f.CreatedBefore = now.Add(-d)
+	}
+	f.After, _ = strconv.ParseInt(c.Query("after"), 10, 64)
+	return f, form
+}
+
+func (s *Server) queuePage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	u := *auth(c).user
+	f, form := queueFilter(c, s.DB.Now())
+	p := views.QueueProps{Shell: s.shell(c, "Approval queue", "/queue"), Filter: form}
+	for _, k := range s.Approvals.Kinds() {
+		p.Kinds = append(p.Kinds, views.Option{Value: k.Name, Label: k.Label})
+	}
+	users, err := s.DB.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, x := range users {
+		if x.ID != u.ID {
+			p.Makers = append(p.Makers, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.DisplayName})
+		}
+	}
+	if p.Waiting, err = s.Approvals.CountWaiting(ctx, u); err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"kind": form.Kind, "min": form.Min, "max": form.Max, "maker": form.Maker, "age": form.Age, "sort": form.Sort} {
+		if v != "" {
+			q.Set(k, v)
+			p.Hidden = append(p.Hidden, views.Option{Value: "f_" + k, Label: v})
+		}
+	}
+	sort.Slice(p.Hidden, func(i, j int) bool { return p.Hidden[i].Value < p.Hidden[j].Value })
+	status := fiber.StatusOK
+	if len(form.Errors) > 0 {
+		status = fiber.StatusUnprocessableEntity
+	} else {
+		items, more, err := s.Approvals.Queue(ctx, u, f)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			p.Rows = append(p.Rows, s.queueRow(c, it.ApprovalRequest))
+		}
+		if more {
+			q.Set("after", strconv.FormatInt(items[len(items)-1].ID, 10))
+			p.NextURL = "/queue?" + q.Encode()
+		}
+	}
+	mine, err := s.Approvals.Proposed(ctx, u, 50)
+	if err != nil {
+		return err
+	}
+	for _, it := range mine {
+		p.Mine = append(p.Mine, s.queueRow(c, it.ApprovalRequest))
+	}
+	return s.render(c, status, views.QueuePage(p), nil)
+}
+
+func requestID64(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return 0, fiber.NewError(fiber.StatusNotFound, "No such request.")
+	}
+	return id, nil
+}
+
+// decide runs one decision and answers with the row (htmx from the queue) or
+// the request's page.
+func (s *Server) decide(c *fiber.Ctx, decision func(u db.User, id int64) (db.ApprovalRequest, error), done string) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	r, err := decision(*auth(c).user, id)
+	if err != nil {
+		if isFragmentRequest(c) && db.ErrorCode(err) == db.EINVALID {
+			before, _, gerr := s.Approvals.Get(c.UserContext(), id)
+			if gerr != nil {
+				return gerr
+			}
+			row := s.queueRow(c, before)
+			row.Error = db.ErrorMessage(err)
+			if msg := db.FieldErrors(err)["reason"]; msg != "" {
+				row.Error = msg
+			}
+			return s.render(c, fiber.StatusUnprocessableEntity, nil, views.QueueTableRow(row))
+		}
+		return err
+	}
+	if isFragmentRequest(c) {
+		row := s.queueRow(c, r)
+		row.Result, row.ResultKind = resultBadge(r, done)
+		if c.FormValue("from") == "mine" {
+			return s.render(c, fiber.StatusOK, nil, views.MineRow(row))
+		}
+		return s.render(c, fiber.StatusOK, nil, views.QueueTableRow(row))
+	}
+	return c.Redirect(fmt.Sprintf("/approvals/%d?done=%s", r.ID, url.QueryEscape(done)), fiber.StatusSeeOther)
+}
+
+func resultBadge(r db.ApprovalRequest, done string) (string, string) {
+	switch r.State {
+	case db.ApprovalApproved:
+		return "Approved", "ok"
+	case db.ApprovalRejected:
+		return "Rejected", "bad"
+	case db.ApprovalCancelled:
+		return "Withdrawn", "warn"
+	}
+	return fmt.Sprintf("%s · %d of %d", done, r.Approvals, r.RequiredApprovals), "info"
+}
+
+func (s *Server) approveRequest(c *fiber.Ctx) error {
+	return s.decide(c, func(u db.User, id int64) (db.ApprovalRequest, error) {
+		return s.Approvals.Approve(c.UserContext(), u, id)
+	}, "Approved by you")
+}
+
+func (s *Server) rejectRequest(c *fiber.Ctx) error {
+	return s.decide(c, func(u db.User, id int64) (db.ApprovalRequest, error) {
+		return s.Approvals.Reject(c.UserContext(), u, id, c.FormValue("reason"))
+	}, "Rejected")
+}
+
+func (s *Server) withdrawRequest(c *fiber.Ctx) error {
+	return s.decide(c, func(u db.User, id int64) (db.ApprovalRequest, error) {
+		return s.Approvals.Withdraw(c.UserContext(), u, id)
+	}, "Withdrawn")
+}
+
+// bulkDecide approves or rejects the selected rows, or every row matching the
+// filter, one transaction each, and shows each row's own outcome in place.
+func (s *Server) bulkDecide(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	u := *auth(c).user
+	decision := c.FormValue("decision")
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	if decision != "approve" && decision != "reject" {
+		return fiber.NewError(fiber.StatusBadRequest, "Choose Approve or Reject.")
+	}
+	if decision == "reject" && reason == "" {
+		return fiber.NewError(fiber.StatusUnprocessableEntity, "Give a reason to reject the selected requests.")
+	}
+	var ids []int64
+	if c.FormValue("all_matching") == "1" {
+		q := url.Values{}
+		for _, k := range []string{"kind", "min", "max", "maker", "age", "sort"} {
+			q.Set(k, c.FormValue("f_"+k))
+		}
+		c.Request().URI().SetQueryString(q.Encode())
+		f, form := queueFilter(c, s.DB.Now())
+		if len(form.Errors) > 0 {
+			return fiber.NewError(fiber.StatusUnprocessableEntity, "The filter is not valid.")
+		}
+		f.Limit, f.After = 200, 0
+		for len(ids) < bulkLimit {
+			items, more, err := s.Approvals.Queue(ctx, u, f)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				ids = append(ids, it.ID)
+			}
+			if !more || len(items) == 0 {
+				break
+			}
+			f.After = items[len(items)-1].ID
+		}
+	} else {
+		for _, v := range c.Request().PostArgs().PeekMulti("id") {
+			if id, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return fiber.NewError(fiber.StatusUnprocessableEntity, "Select at least one request.")
+	}
+	var rows []views.QueueRow
+	ok, failed := 0, 0
+	for _, id := range ids {
+		var r db.ApprovalRequest
+		var err error
+		if decision == "approve" {
+			r, err = s.Approvals.Approve(ctx, u, id)
+		} else {
+			r, err = s.Approvals.Reject(ctx, u, id, reason)
+		}
+		if err != nil {
+			if statusOf(err) >= 500 {
+				return err
+			}
+			failed++
+			before, _, gerr := s.Approvals.Get(ctx, id)
+			if gerr != nil {
+				continue
+			}
+			row := s.queueRow(c, before)
+			row.Result, row.ResultKind = "Not done", "bad"
+			row.Error = db.ErrorMessage(err)
+			rows = append(rows, row)
+			continue
+		}
+		ok++
+		row := s.queueRow(c, r)
+		row.Result, row.ResultKind = resultBadge(r, map[string]string{"approve": "Approved by you", "reject": "Rejected"}[decision])
+		rows = append(rows, row)
+	}
+	if !isFragmentRequest(c) {
+		return c.Redirect("/queue", fiber.StatusSeeOther)
+	}
+	verb := map[string]string{"approve": "Approved", "reject": "Rejected"}[decision]
+	summary := fmt.Sprintf("%s %d request(s).", verb, ok)
+	kind := "ok"
+	if failed > 0 {
+		summary += fmt.Sprintf(" %d could not be decided; see the rows.", failed)
+		kind = "warn"
+	}
+	return s.render(c, fiber.StatusOK, nil, views.BulkOutcome(kind, summary, rows))
+}
+
+func (s *Server) approvalPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	r, decisions, err := s.Approvals.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	u := *auth(c).user
+	p := views.ApprovalDetailProps{
+		Shell: s.shell(c, s.kindLabel(r.Kind)+" #"+strconv.FormatInt(r.ID, 10), "/queue"),
+		ID:    r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
+		Maker: r.MakerName + " (" + r.Maker + ")", State: r.State.Label(), StateKind: stateKind(r.State),
+		Created: views.When(r.CreatedAt), Expires: views.When(r.ExpiresAt), Decided: views.When(r.DecidedAt),
+		Rule:     fmt.Sprintf("%d %s approval(s)", r.RequiredApprovals, r.RequiredRole),
+		Progress: progress(r), Reason: r.Reason, Payload: payloadRows(r.Payload),
+	}
+	decided := map[int64]bool{}
+	for _, d := range decisions {
+		decided[d.UserID] = true
+		p.Decisions = append(p.Decisions, views.DecisionRow{Who: d.Username, What: d.Decision, Reason: d.Reason, At: views.When(d.At)})
+	}
+	if r.State == db.ApprovalPending {
+		p.NextUp = fmt.Sprintf("%d more approval(s) from a %s other than %s", r.RequiredApprovals-r.Approvals, r.RequiredRole, r.Maker)
+		if len(decisions) > 0 {
+			p.NextUp += " and those who already approved"
+		}
+		p.CanDecide = u.ID != r.MakerID && u.HasRole(r.RequiredRole) && !decided[u.ID]
+		p.CanWithdraw = u.ID == r.MakerID
+	} else {
+		p.NextUp = "Nobody: " + strings.ToLower(r.State.Label()) + " " + views.When(r.DecidedAt)
+	}
+	if done := c.Query("done"); done != "" {
+		p.Notice = done + "."
+	}
+	entries, _, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "approval_request:" + strconv.FormatInt(r.ID, 10), Limit: 100})
+	if err != nil {
+		return err
+	}
+	p.Audit = auditRows(entries)
+	return s.render(c, fiber.StatusOK, views.ApprovalDetailPage(p), nil)
+}
+
+func stateKind(s db.ApprovalState) string {
+	switch s {
+	case db.ApprovalApproved:
+		return "ok"
+	case db.ApprovalRejected:
+		return "bad"
+	case db.ApprovalPending:
+		return "info"
+	}
+	return "warn"
+}
+
+// payloadRows flattens a request's payload into label/value pairs.
+func payloadRows(raw json.RawMessage) []views.Option {
+	var m map[string]any
+	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]views.Option, 0, len(keys))
+	for _, k := range keys {
+		v, _ := json.Marshal(m[k])
+		out = append(out, views.Option{Value: strings.ReplaceAll(k, "_", " "), Label: string(v)})
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"paydesk/db"
+)
+
+func (e *testEnv) propose(t *testing.T, maker string, paise int64) db.ApprovalRequest {
+	t.Helper()
+	u, err := e.db.UserByUsername(context.Background(), maker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.srv.Approvals.Propose(context.Background(), u, db.Proposal{Kind: "payout", TargetID: "PO" + strconv.FormatInt(paise, 10),
+		AmountPaise: &paise, Summary: "Pay Acme Traders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestMakerCannotApproveOwnRequestEvenByCraftedPost(t *testing.T) {
+	e := newTestEnv(t, false)
+	r := e.propose(t, "maker", 5000000)
+	maker := e.client()
+	maker.signIn("maker")
+	_, page := maker.get("/queue")
+	if strings.Contains(page, `/approvals/`+strconv.FormatInt(r.ID, 10)+`/approve`) && strings.Contains(page, "data-approve") {
+		t.Fatal("the maker's queue offers approve on their own request")
+	}
+	if !strings.Contains(page, "Pay Acme Traders") {
+		t.Fatal("the maker's own waiting request is not listed under their proposals")
+	}
+	resp, _ := maker.post("/approvals/"+strconv.FormatInt(r.ID, 10)+"/approve", url.Values{"_csrf": {maker.csrf}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("crafted approve by the maker: %d, want 403", resp.StatusCode)
+	}
+	entries, _, err := e.db.ListAudit(context.Background(), db.AuditFilter{Action: "approval.refused", Actor: "maker"})
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("refusal audit entries = %d, %v", len(entries), err)
+	}
+	got, _, _ := e.srv.Approvals.Get(context.Background(), r.ID)
+	if got.State != db.ApprovalPending || got.Approvals != 0 {
+		t.Fatalf("request changed: %+v", got)
+	}
+}
+
+func TestCheckerApprovesFromTheQueue(t *testing.T) {
+	e := newTestEnv(t, false)
+	r := e.propose(t, "maker", 5000000)
+	checker := e.client()
+	checker.signIn("checker")
+	_, page := checker.get("/queue")
+	if !strings.Contains(page, "Pay Acme Traders") || !strings.Contains(page, "₹50,000.00") {
+		t.Fatal("the checker's queue does not list the request with its amount")
+	}
+	if !strings.Contains(page, `<span class="count">1</span>`) {
+		t.Fatal("navigation does not count the waiting item")
+	}
+	resp, row := checker.post("/approvals/"+strconv.FormatInt(r.ID, 10)+"/approve", url.Values{"_csrf": {checker.csrf}, "from": {"queue"}},
+		"HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(row, "Approved") || strings.Contains(row, "<html") {
+		t.Fatalf("approve from the queue: %d %s", resp.StatusCode, row)
+	}
+	_, page = checker.get("/queue")
+	if strings.Contains(page, "Pay Acme Traders") {
+		t.Fatal("a decided request is still waiting on the checker")
+	}
+}
+
+func TestBulkRejectNeedsReasonAndShowsEachRow(t *testing.T) {
+	e := newTestEnv(t, false)
+	a := e.propose(t, "maker", 100000)
+	b := e.propose(t, "maker", 200000)
+	checker := e.client()
+	checker.signIn("checker")
+	form := url.Values{"_csrf": {checker.csrf}, "decision": {"reject"}, "id": {strconv.FormatInt(a.ID, 10), strconv.FormatInt(b.ID, 10)}}
+	if resp, _ := checker.post("/queue/bulk", form, "HX-Request", "true"); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bulk reject without reason: %d", resp.StatusCode)
+	}
+	form.Set("reason", "Duplicate of last week's run")
+	resp, body := checker.post("/queue/bulk", form, "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || strings.Count(body, "Rejected") < 3 || !strings.Contains(body, "hx-swap-oob") {
+		t.Fatalf("bulk reject: %d %s", resp.StatusCode, body)
+	}
+	for _, id := range []int64{a.ID, b.ID} {
+		got, _, _ := e.srv.Approvals.Get(context.Background(), id)
+		if got.State != db.ApprovalRejected || got.Reason != "Duplicate of last week's run" {
+			t.Fatalf("request %d: %+v", id, got)
+		}
+	}
+}
+
+func TestRulesPageChangesBands(t *testing.T) {
+	e := newTestEnv(t, false)
+	admin := e.client()
+	admin.signIn("admin")
+	_, page := admin.get("/admin/rules")
+	if !strings.Contains(page, "Payout") || !strings.Contains(page, "1000000.00") {
+		t.Fatalf("rules page does not show the payout bands")
+	}
+	form := url.Values{"_csrf": {admin.csrf}, "kind": {"payout"},
+		"min": {"0", "500000.01", ""}, "max": {"500000", "", ""}, "approvals": {"1", "2", ""}, "role": {"checker", "checker", "checker"}}
+	resp, body := admin.post("/admin/rules", form, "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Rules changed") {
+		t.Fatalf("change rules: %d %s", resp.StatusCode, body)
+	}
+	form.Set("max", "not money")
+	if resp, body := admin.post("/admin/rules", form, "HX-Request", "true"); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not an amount") {
+		t.Fatalf("bad amount: %d", resp.StatusCode)
+	}
+}
