@@ -1,0 +1,506 @@
+package db
+
+// The dispatcher sends approved payouts to their provider through River, a
+// job queue that keeps its jobs in Paydesk's own SQLite file.
+//
+// What River on SQLite needs (v0.31, riverdriver/riversqlite):
+//   - riversqlite.New takes a *sql.DB; River itself recommends a pool of one
+//     connection for SQLite. It runs on Paydesk's single writer pool
+//     (DB.Writer) as it is: the producer, the completer and the maintenance
+//     services each take the connection only for a statement or a short
+//     transaction and never hold it while a job's Work runs, so Work can open
+//     Paydesk's own write transactions. No second pool was needed.
+//   - There is no LISTEN/NOTIFY: the client polls (FetchPollInterval).
+//   - Job insertion joins Paydesk's transaction with InsertTx(ctx, tx, …),
+//     which is how approving a payout and creating its job commit together.
+//   - River's rescuer of jobs left "running" by a crashed process runs only
+//     on the elected leader and only every 30 s, with a RescueStuckJobsAfter
+//     of an hour by default; the janitor below rescues orphaned dispatch jobs
+//     itself after StuckAfter, which is also RescueStuckJobsAfter.
+//   - JobSnooze does not use up attempts (River decrements the attempt), so
+//     waiting for the bank never makes a job give up; errors do.
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"paydesk/providers"
+)
+
+// DispatchQueue is the River queue payouts are dispatched on.
+const DispatchQueue = "payouts"
+
+// DispatchArgs is the dispatch job of one payout.
+type DispatchArgs struct {
+	PayoutID string `json:"payout_id"`
+}
+
+// Kind is River's name for the job.
+func (DispatchArgs) Kind() string { return "payout_dispatch" }
+
+// InsertOpts makes the job unique per payout while one waits or runs, so the
+// janitor, a retry and an approval never put two on the queue. Finished jobs
+// do not count: a payout retried later gets a new job. River's own attempt
+// limit is set high; the worker gives up itself after MaxAttempts and records
+// why on the payout.
+func (DispatchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       DispatchQueue,
+		MaxAttempts: 1000,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		}},
+	}
+}
+
+// MigrateQueue creates or updates River's tables in d. It is idempotent;
+// NewPayouts and NewDispatcher call it.
+func MigrateQueue(ctx context.Context, d *DB) error {
+	m, err := rivermigrate.New(riversqlite.New(d.Writer()), &rivermigrate.Config{Logger: quietLogger()})
+	if err != nil {
+		return fmt.Errorf("db: river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("db: river migrate: %w", err)
+	}
+	return nil
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func newInsertClient(d *DB) (*river.Client[*sql.Tx], error) {
+	c, err := river.NewClient(riversqlite.New(d.Writer()), &river.Config{Logger: quietLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("db: river insert client: %w", err)
+	}
+	return c, nil
+}
+
+// DispatchOptions tune the dispatcher. Zero fields take the defaults.
+type DispatchOptions struct {
+	Workers      int           // jobs worked at once; default 8
+	PollInterval time.Duration // how often River looks for jobs; default 1 s
+	InquiryEvery time.Duration // status inquiry interval while the bank works; default 30 s
+	MaxAttempts  int           // errors in a row before a payout is failed; default 25
+	JanitorEvery time.Duration // default 1 min
+	StuckAfter   time.Duration // a payout unchanged this long gets a status check; default 10 min
+	// RetryBackoff is the first pause after an error, doubled each time up to
+	// MaxBackoff; defaults InquiryEvery and 10 min.
+	RetryBackoff time.Duration
+	MaxBackoff   time.Duration
+	Logger       *slog.Logger // nil: River's logs are dropped
+}
+
+func (o DispatchOptions) withDefaults() DispatchOptions {
+	o.Workers = cmp.Or(o.Workers, 8)
+	o.PollInterval = cmp.Or(o.PollInterval, time.Second)
+	o.InquiryEvery = cmp.Or(o.InquiryEvery, 30*time.Second)
+	o.MaxAttempts = cmp.Or(o.MaxAttempts, 25)
+	o.JanitorEvery = cmp.Or(o.JanitorEvery, time.Minute)
+	o.StuckAfter = cmp.Or(o.StuckAfter, 10*time.Minute)
+	o.RetryBackoff = cmp.Or(o.RetryBackoff, o.InquiryEvery)
+	o.MaxBackoff = cmp.Or(o.MaxBackoff, 10*time.Minute)
+	if o.Logger == nil {
+		o.Logger = quietLogger()
+	}
+	return o
+}
+
+// Dispatcher works the dispatch jobs: it sends each approved payout to its
+// provider, authorises it there, and follows it to a final state.
+type Dispatcher struct {
+	db        *DB
+	payouts   *Payouts
+	providers map[string]providers.Payouts
+	opts      DispatchOptions
+	client    *river.Client[*sql.Tx]
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	janitor chan struct{} // closed when the janitor goroutine has ended
+}
+
+// NewDispatcher migrates River's tables and builds a dispatcher over the
+// providers by source name (kotakcms, paymate). It does not start it.
+func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts DispatchOptions) (*Dispatcher, error) {
+	opts = opts.withDefaults()
+	if err := MigrateQueue(context.Background(), d); err != nil {
+		return nil, err
+	}
+	ds := &Dispatcher{db: d, payouts: p, providers: provs, opts: opts}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &dispatchWorker{d: ds})
+	cooldown := min(opts.PollInterval, 100*time.Millisecond)
+	// A job's Work is bounded well below StuckAfter, so a job still running
+	// is never rescued from under itself.
+	jobTimeout := opts.StuckAfter / 2
+	c, err := river.NewClient(riversqlite.New(d.Writer()), &river.Config{
+		Queues:               map[string]river.QueueConfig{DispatchQueue: {MaxWorkers: opts.Workers}},
+		Workers:              workers,
+		FetchPollInterval:    opts.PollInterval,
+		FetchCooldown:        cooldown,
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: opts.StuckAfter,
+		RetryPolicy:          &backoffPolicy{base: opts.RetryBackoff, max: opts.MaxBackoff},
+		Logger:               opts.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: river client: %w", err)
+	}
+	ds.client = c
+	return ds, nil
+}
+
+// backoffPolicy retries after base, 2·base, 4·base… up to max: River's
+// default (attempt⁴ seconds) waits far too long for a bank that was busy.
+type backoffPolicy struct{ base, max time.Duration }
+
+func (b *backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	n := max(job.Attempt-1, 0)
+	wait := b.max
+	if n < 30 {
+		wait = min(time.Duration(float64(b.base)*math.Pow(2, float64(n))), b.max)
+	}
+	return time.Now().Add(wait)
+}
+
+// Start begins working jobs and the janitor. ctx bounds the whole run:
+// cancelling it is a hard stop.
+func (ds *Dispatcher) Start(ctx context.Context) error {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if ds.cancel != nil {
+		return errors.New("db: dispatcher already started")
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	if err := ds.client.Start(runCtx); err != nil {
+		cancel()
+		return fmt.Errorf("db: start dispatcher: %w", err)
+	}
+	ds.cancel = cancel
+	ds.janitor = make(chan struct{})
+	go ds.runJanitor(runCtx, ds.janitor)
+	return nil
+}
+
+// Stop ends the dispatcher gracefully: no new jobs are fetched and running
+// ones finish, unless ctx ends first, in which case their work is cancelled
+// (StopAndCancel) and Stop returns ctx's error. Interrupted payouts are
+// safe: their next run starts with a status inquiry.
+func (ds *Dispatcher) Stop(ctx context.Context) error {
+	ds.mu.Lock()
+	cancel, janitor := ds.cancel, ds.janitor
+	ds.cancel = nil
+	ds.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	err := ds.client.Stop(ctx)
+	if err != nil {
+		hard, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = ds.client.StopAndCancel(hard)
+		done()
+	}
+	cancel()
+	<-janitor
+	return err
+}
+
+// Kill stops the dispatcher hard, as a crash would as far as the providers
+// can tell: every job's context is cancelled at once, mid-call, and nothing
+// is allowed to finish. It waits only for the goroutines to return.
+func (ds *Dispatcher) Kill() {
+	ds.mu.Lock()
+	cancel, janitor := ds.cancel, ds.janitor
+	ds.cancel = nil
+	ds.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	hard, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	_ = ds.client.StopAndCancel(hard)
+	<-janitor
+}
+
+// runJanitor re-enqueues a status check for every payout on its way but
+// unchanged for StuckAfter (the unique job options make a second one a
+// no-op), and rescues dispatch jobs left running by a dead process.
+func (ds *Dispatcher) runJanitor(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(ds.opts.JanitorEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := ds.Sweep(ctx); err != nil && ctx.Err() == nil {
+				ds.opts.Logger.Error("payout janitor", "err", err)
+			}
+		}
+	}
+}
+
+// Sweep is one janitor pass; it returns how many jobs it enqueued.
+func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
+	if err := ds.rescueOrphans(ctx); err != nil {
+		return 0, err
+	}
+	rows, err := ds.db.read.QueryContext(ctx, `SELECT id FROM payouts
+		WHERE state IN ('approved', 'queued', 'processing', 'unknown') AND updated_at < ? ORDER BY updated_at LIMIT 1000`,
+		ds.db.nowMS()-ds.opts.StuckAfter.Milliseconds())
+	if err != nil {
+		return 0, fmt.Errorf("db: stuck payouts: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		res, err := ds.client.Insert(ctx, DispatchArgs{PayoutID: id}, nil)
+		if err != nil {
+			return n, fmt.Errorf("db: enqueue status check of %s: %w", id, err)
+		}
+		if !res.UniqueSkippedAsDuplicate {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// rescueOrphans makes dispatch jobs that have been "running" for longer
+// than StuckAfter available again, as River's rescuer would (see the note at
+// the top). A job still running that long is past JobTimeout, so it is dead;
+// were it not, running twice is still safe: each run starts by asking the
+// provider.
+func (ds *Dispatcher) rescueOrphans(ctx context.Context) error {
+	res, err := ds.client.JobList(ctx, river.NewJobListParams().Kinds(DispatchArgs{}.Kind()).
+		States(rivertype.JobStateRunning).First(1000))
+	if err != nil {
+		return fmt.Errorf("db: running jobs: %w", err)
+	}
+	horizon := time.Now().Add(-ds.opts.StuckAfter)
+	for _, j := range res.Jobs {
+		if j.AttemptedAt == nil || j.AttemptedAt.After(horizon) {
+			continue
+		}
+		// scheduled_at = attempted_at: due at once, in River's own format.
+		if _, err := ds.db.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = attempted_at
+			WHERE id = ? AND state = 'running'`, j.ID); err != nil {
+			return fmt.Errorf("db: rescue job %d: %w", j.ID, err)
+		}
+	}
+	return nil
+}
+
+type dispatchWorker struct {
+	river.WorkerDefaults[DispatchArgs]
+	d *Dispatcher
+}
+
+// Work takes the payout one or more steps forward. Every error is River's
+// to retry with backoff, except after MaxAttempts in a row, when the payout
+// is failed with the reason for a person to Retry.
+func (w *dispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs]) error {
+	err := w.d.step(ctx, job.Args.PayoutID)
+	var snooze *river.JobSnoozeError
+	if err == nil || errors.As(err, &snooze) || ctx.Err() != nil {
+		return err
+	}
+	if job.Attempt >= w.d.opts.MaxAttempts {
+		reason := fmt.Sprintf("gave up after %d attempts: %v; the provider is asked first on Retry", job.Attempt, err)
+		if _, _, rerr := w.d.payouts.record(context.WithoutCancel(ctx), job.Args.PayoutID,
+			change{kind: "gave_up", state: providers.StateFailed, reason: reason}, nil); rerr != nil {
+			return rerr
+		}
+		return nil
+	}
+	return err
+}
+
+// maxStepsPerRun bounds one run; a payout that needs more is snoozed.
+const maxStepsPerRun = 8
+
+// step drives payout id. The rules: our payout id is the idempotency key;
+// once a payout was handed to the provider, every step begins with a status
+// inquiry, and it is sent again only when the provider says it does not know
+// it (ErrNotFound); an unknown outcome is recorded as the state unknown,
+// never followed by a blind re-send.
+func (ds *Dispatcher) step(ctx context.Context, id string) error {
+	for range maxStepsPerRun {
+		po, err := getPayout(ctx, ds.db.read, id)
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return nil // nothing to do for a payout that does not exist
+			}
+			return err
+		}
+		if po.State.Final() || po.State == providers.StatePendingApproval {
+			return nil
+		}
+		prov, ok := ds.providers[po.Source]
+		if !ok {
+			// Configuration, not the payout: fail it so a person sees it.
+			_, _, err := ds.payouts.record(ctx, id, change{kind: "failed", state: providers.StateFailed,
+				reason: fmt.Sprintf("no provider %q is configured", po.Source)}, nil)
+			return err
+		}
+		if po.SentAt.IsZero() {
+			done, err := ds.send(ctx, prov, po, "sent")
+			if err != nil || done {
+				return err
+			}
+			continue
+		}
+		st, err := prov.PayoutStatus(ctx, id)
+		switch {
+		case errors.Is(err, providers.ErrNotFound):
+			// The provider never got it: sending again is safe.
+			done, err := ds.send(ctx, prov, po, "resent")
+			if err != nil || done {
+				return err
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("status of %s: %w", id, err)
+		}
+		po, err = ds.observe(ctx, po, st)
+		if err != nil {
+			return err
+		}
+		switch {
+		case po.State.Final():
+			return nil
+		case st.State == providers.StateQueued:
+			if err := ds.authorise(ctx, prov, po); err != nil {
+				return err
+			}
+			continue
+		default:
+			return river.JobSnooze(ds.opts.InquiryEvery)
+		}
+	}
+	return river.JobSnooze(ds.opts.InquiryEvery)
+}
+
+// send hands po to the provider. The intent is recorded first (sent_at,
+// attempts), so that a crash mid-call leaves a payout that is inquired
+// about, never one that is sent blind. done reports a final state.
+func (ds *Dispatcher) send(ctx context.Context, prov providers.Payouts, po Payout, kind string) (done bool, err error) {
+	po, ok, err := ds.payouts.record(ctx, po.ID, change{kind: kind, send: true,
+		message: fmt.Sprintf("sending to %s (attempt %d)", po.Source, po.Attempts+1)}, func(cur Payout) bool {
+		return cur.SentAt.Equal(po.SentAt) && cur.Attempts == po.Attempts // nobody sent it meanwhile
+	})
+	if err != nil || !ok {
+		return false, err
+	}
+	var vd time.Time
+	if po.ValueDate != "" {
+		vd, _ = time.ParseInLocation("2006-01-02", po.ValueDate, time.Local)
+	}
+	st, err := prov.InitiatePayout(ctx, providers.Payout{ID: po.ID, AmountPaise: po.AmountPaise, Rail: po.Rail,
+		BeneficiaryName: po.BeneficiaryName, BeneficiaryAcct: po.AccountNo, BeneficiaryIFSC: po.IFSC,
+		Purpose: po.Purpose, ValueDate: vd})
+	switch {
+	case err == nil:
+		po, err = ds.observe(ctx, po, st)
+		if err != nil {
+			return false, err
+		}
+		return po.State.Final(), nil
+	case errors.Is(err, providers.ErrDuplicate):
+		return false, nil // it holds it already: the next step asks about it
+	case errors.Is(err, providers.ErrRejected):
+		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "failed", state: providers.StateFailed,
+			code: st.ProviderCode, message: st.Message, reason: "refused by the provider: " + err.Error()}, nil)
+		return true, rerr
+	case errors.Is(err, providers.ErrTransient):
+		// Refused before executing; the next run asks first anyway.
+		return false, fmt.Errorf("send %s: %w", po.ID, err)
+	default:
+		// ErrOutcomeUnknown, a cancelled call, anything unexpected: it may
+		// have gone through. Record it as unknown; the next step asks.
+		_, _, rerr := ds.payouts.record(context.WithoutCancel(ctx), po.ID, change{kind: "unknown", state: providers.StateUnknown,
+			code: st.ProviderCode, message: err.Error()}, nil)
+		if rerr != nil {
+			return false, rerr
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, nil
+	}
+}
+
+// authorise approves po at the provider (its own maker-checker step). It is
+// safe to repeat: approving an approved payout is a no-op at Kotak and a
+// 224 (ErrDuplicate) at PayMate, and it is only called after an inquiry said
+// the payout still waits.
+func (ds *Dispatcher) authorise(ctx context.Context, prov providers.Payouts, po Payout) error {
+	err := prov.Authorise(ctx, []string{po.ID}, providers.Approve, "Approved in Paydesk")
+	switch {
+	case err == nil || errors.Is(err, providers.ErrDuplicate):
+		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "authorised", message: "approved at the provider"}, nil)
+		return rerr
+	case errors.Is(err, providers.ErrRejected):
+		// The provider keeps it waiting (a balance short, say); a person
+		// decides. Retry asks first and authorises again if it still waits.
+		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "failed", state: providers.StateFailed,
+			reason: "the provider refused the approval: " + err.Error()}, nil)
+		return rerr
+	case errors.Is(err, providers.ErrOutcomeUnknown):
+		_, _, rerr := ds.payouts.record(context.WithoutCancel(ctx), po.ID, change{kind: "unknown", message: "approval outcome unknown: " + err.Error()}, nil)
+		if rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("authorise %s: %w", po.ID, err)
+	default:
+		return fmt.Errorf("authorise %s: %w", po.ID, err)
+	}
+}
+
+// observe records what the provider says about po, when it says something
+// new.
+func (ds *Dispatcher) observe(ctx context.Context, po Payout, st providers.PayoutStatus) (Payout, error) {
+	state := st.State
+	if state == "" || state == providers.StateUnknown {
+		return po, nil
+	}
+	if state == po.State && st.ProviderCode == po.ProviderCode && (st.UTR == "" || st.UTR == po.UTR) {
+		return po, nil
+	}
+	ch := change{kind: "provider_status", state: state, code: st.ProviderCode, message: st.Message, utr: st.UTR}
+	if state == providers.StateFailed || state == providers.StateRejected || state == providers.StateReversed || state == providers.StateCancelled {
+		ch.reason = fmt.Sprintf("%s %s", st.ProviderCode, st.Message)
+	}
+	out, _, err := ds.payouts.record(ctx, po.ID, ch, nil)
+	return out, err
+}

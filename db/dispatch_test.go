@@ -1,0 +1,287 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/kotakcms"
+	"paydesk/providers/paymate"
+	"paydesk/providers/registry"
+	"paydesk/providers/sandboxes"
+	"paydesk/providers/sandboxkit"
+)
+
+// fastDispatch is a dispatcher tuned for tests: short polls and backoffs.
+func fastDispatch() DispatchOptions {
+	return DispatchOptions{Workers: 16, PollInterval: 20 * time.Millisecond, InquiryEvery: 50 * time.Millisecond,
+		MaxAttempts: 1000, JanitorEvery: 500 * time.Millisecond, StuckAfter: 5 * time.Second,
+		RetryBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
+}
+
+func waitFinal(t *testing.T, p *Payouts, ids []string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var open []string
+		for _, id := range ids {
+			po, _, err := p.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !po.State.Final() {
+				open = append(open, id+"="+string(po.State))
+			}
+		}
+		if len(open) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d payouts not final after %v, e.g. %v", len(open), within, open[:min(5, len(open))])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDispatchEndToEnd: propose ₹50,000 NEFT, a checker approves, the
+// dispatcher pays it through the real sandboxes (served over HTTP and wired
+// by the registry, as the app does), for both sources.
+func TestDispatchEndToEnd(t *testing.T) {
+	d, _ := newTestDB(t)
+	d.Now = time.Now
+	p, a := newTestPayouts(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+
+	set := sandboxes.New(sandboxes.Options{})
+	srv := httptest.NewServer(set.Handler())
+	t.Cleanup(srv.Close)
+	reg, err := registry.Load(registry.Options{SandboxRoot: srv.URL, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provs := map[string]providers.Payouts{}
+	for _, name := range []string{SourceKotakCMS, SourcePayMate} {
+		pp, ok := reg.Payouts(name)
+		if !ok {
+			t.Fatalf("no %s", name)
+		}
+		provs[name] = pp
+	}
+	ds, err := NewDispatcher(d, p, provs, fastDispatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Stop(context.Background()) })
+
+	var ids []string
+	for _, src := range []string{SourceKotakCMS, SourcePayMate} {
+		in := goodInput()
+		in.BeneficiaryName, in.Source = "Acme Traders", src
+		po, _, err := p.Propose(ctx, maker, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, po.ID)
+	}
+	// The sandboxes' own lifecycles take a few seconds (Kotak PS 2 s + C 5 s,
+	// PayMate 2 s a step).
+	waitFinal(t, p, ids, 40*time.Second)
+	ledgers := map[string]*sandboxkit.Ledger{SourceKotakCMS: set.KotakCMS.Ledger(), SourcePayMate: set.PayMate.Ledger()}
+	for _, id := range ids {
+		po, evs, _ := p.Get(ctx, id)
+		if po.State != providers.StateProcessed || po.UTR == "" || po.Attempts != 1 {
+			t.Fatalf("%s: %+v", po.Source, po)
+		}
+		if n := ledgers[po.Source].Executions(id); n != 1 {
+			t.Fatalf("%s: executed %d times", po.Source, n)
+		}
+		kinds := map[string]bool{}
+		for _, e := range evs {
+			kinds[e.Kind] = true
+		}
+		for _, k := range []string{"proposed", "approved", "queued", "sent", "authorised", "provider_status"} {
+			if !kinds[k] {
+				t.Fatalf("%s: timeline lacks %s: %+v", po.Source, k, evs)
+			}
+		}
+		t.Logf("%s: %s UTR %s, %d events", po.Source, po.State, po.UTR, len(evs))
+	}
+	verifyAudit(t, d)
+}
+
+// chaosEnv is the two payout sandboxes with short lifecycles, served over
+// HTTP, and adapters with short client timeouts, so that hangs outlast the
+// client's deadline.
+type chaosEnv struct {
+	cms     *kotakcms.Sandbox
+	pm      *paymate.Sandbox
+	provs   map[string]providers.Payouts
+	ledgers map[string]*sandboxkit.Ledger
+}
+
+func newChaosEnv(t *testing.T) *chaosEnv {
+	scfg := kotakcms.DefaultSandboxConfig()
+	scfg.PendingSendFor, scfg.InProcessFor = 0, 0
+	cms := kotakcms.NewSandbox(scfg)
+	pm := paymate.NewSandbox(paymate.SandboxConfig{Step: time.Millisecond, OpeningBalancePaise: 1_00_00_00_000_00})
+	mux := http.NewServeMux()
+	mux.Handle("/kotakcms/", http.StripPrefix("/kotakcms", cms))
+	mux.Handle("/paymate/", http.StripPrefix("/paymate", pm))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	ccfg := kotakcms.DemoConfig(srv.URL + "/kotakcms")
+	ccfg.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond}
+	ccfg.Retries, ccfg.Backoff = 3, 2*time.Millisecond
+	cc, err := kotakcms.NewClient(ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg := paymate.DemoConfig(srv.URL + "/paymate")
+	pcfg.Timeout, pcfg.ReadAttempts, pcfg.RetryBackoff = 200*time.Millisecond, 4, 2*time.Millisecond
+	pc, err := paymate.NewClient(pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &chaosEnv{cms: cms, pm: pm,
+		provs:   map[string]providers.Payouts{SourceKotakCMS: kotakcms.NewAdapter(cc), SourcePayMate: paymate.NewAdapter(pc)},
+		ledgers: map[string]*sandboxkit.Ledger{SourceKotakCMS: cms.Ledger(), SourcePayMate: pm.Ledger()}}
+}
+
+// TestDispatchChaos: N approved payouts over both providers with ~30% of
+// requests faulty (5xx, hangs past the client's deadline, drop after
+// accepting, malformed answers), the dispatcher killed mid-run and restarted
+// several times: every payout ends final, each sandbox executed each payout
+// at most once and exactly the processed ones, and Paydesk's state is the
+// provider's. N is 1,000 (about 30 s under -race); PAYDESK_CHAOS_N changes it.
+func TestDispatchChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos run skipped in -short")
+	}
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("PAYDESK_CHAOS_N")); err == nil && v > 0 {
+		n = v
+	}
+	d, _ := newTestDB(t)
+	d.Now = time.Now
+	p, a := newTestPayouts(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	env := newChaosEnv(t)
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	rows := make([]PayoutInput, n)
+	for i := range rows {
+		src := SourceKotakCMS
+		if i%2 == 1 {
+			src = SourcePayMate
+		}
+		rows[i] = PayoutInput{BeneficiaryName: "Chaos Vendor", AccountNo: fmt.Sprintf("5010%08d", i), IFSC: "HDFC0001234",
+			Amount: fmt.Sprintf("%d.%02d", 100+rng.IntN(90_000), rng.IntN(100)), Rail: []string{"NEFT", "IMPS"}[i%4/2],
+			Source: src, Purpose: "chaos"}
+	}
+	b, err := p.ProposeBatch(ctx, maker, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range b.PayoutIDs {
+		po, _, _ := p.Get(ctx, id)
+		if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	faults := sandboxkit.Faults{Seed: 2026, ErrorRate: 0.08, HangRate: 0.08, DropRate: 0.07, MalformedRate: 0.07, HangFor: time.Second}
+	env.cms.Faults().Set(faults)
+	faults.Seed++
+	env.pm.Injector().Set(faults)
+
+	start := time.Now()
+	const kills = 4
+	for k := range kills {
+		ds, err := NewDispatcher(d, p, env.provs, fastDispatch())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ds.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(1500+rng.IntN(1500)) * time.Millisecond)
+		ds.Kill()
+		t.Logf("kill %d after %v", k+1, time.Since(start).Round(time.Millisecond))
+	}
+	ds, err := NewDispatcher(d, p, env.provs, fastDispatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFinal(t, p, b.PayoutIDs, 75*time.Second)
+	if err := ds.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	cmsFaults, pmFaults := env.cms.Faults().Counts(), env.pm.Injector().Counts()
+	env.cms.Faults().Set(sandboxkit.Faults{})
+	env.pm.Injector().Set(sandboxkit.Faults{})
+
+	injected := 0
+	for _, c := range []map[sandboxkit.Fault]int{cmsFaults, pmFaults} {
+		for f, v := range c {
+			if f != sandboxkit.NoFault {
+				injected += v
+			}
+		}
+	}
+	executions := 0
+	for src, l := range env.ledgers {
+		if dups := l.Duplicates(); len(dups) != 0 {
+			t.Fatalf("%s executed more than once: %v", src, dups)
+		}
+		executions += len(l.Entries())
+	}
+	states := map[providers.PayoutState]int{}
+	unknownSeen, resent := 0, 0
+	for _, id := range b.PayoutIDs {
+		po, evs, _ := p.Get(ctx, id)
+		states[po.State]++
+		for _, e := range evs {
+			if e.Kind == "unknown" {
+				unknownSeen++
+			}
+			if e.Kind == "resent" {
+				resent++
+			}
+		}
+		executed := env.ledgers[po.Source].Executions(id)
+		if (po.State == providers.StateProcessed) != (executed == 1) {
+			t.Errorf("%s (%s): Paydesk %s, sandbox executions %d", id, po.Source, po.State, executed)
+		}
+		st, err := env.provs[po.Source].PayoutStatus(ctx, id)
+		if err != nil || st.State != po.State || st.UTR != po.UTR {
+			t.Errorf("%s (%s): Paydesk %s %q, provider %s %q (%v)", id, po.Source, po.State, po.UTR, st.State, st.UTR, err)
+		}
+	}
+	t.Logf("N=%d in %v with %d hard kills; faults kotakcms %v paymate %v (%d injected); executions %d; final states %v; unknown outcomes recorded %d, re-sent after not-found %d",
+		n, elapsed.Round(time.Millisecond), kills, cmsFaults, pmFaults, injected, executions, states, unknownSeen, resent)
+	if executions != n || states[providers.StateProcessed] != n {
+		t.Fatalf("executions %d, processed %d, want %d", executions, states[providers.StateProcessed], n)
+	}
+	verifyAudit(t, d)
+}
