@@ -90,6 +90,7 @@ type config struct {
 	sandboxAddr     string
 	creditEvery     time.Duration
 	approvalExpiry  time.Duration
+	inquiryEvery    time.Duration
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -127,6 +128,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		return c, err
 	}
 	if c.approvalExpiry, err = envDuration("PAYDESK_APPROVAL_EXPIRY", 7*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.inquiryEvery, err = envDuration("PAYDESK_INQUIRY_EVERY", 3*time.Second); err != nil {
 		return c, err
 	}
 	if v := os.Getenv("PAYDESK_HASH_CONCURRENCY"); v != "" {
@@ -303,9 +307,33 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	approvals := db.NewApprovals(store, cfg.approvalExpiry)
+	payouts := db.NewPayouts(store, approvals)
+	payoutProviders := map[string]providers.Payouts{}
+	for _, name := range []string{db.SourceKotakCMS, db.SourcePayMate} {
+		if p, ok := reg.Payouts(name); ok {
+			payoutProviders[name] = p
+		}
+	}
+	dispatcher, err := db.NewDispatcher(store, payouts, payoutProviders, db.DispatchOptions{
+		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"),
+	})
+	if err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	if err := dispatcher.Start(bgCtx); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := dispatcher.Stop(stopCtx); err != nil {
+			log.Error("dispatch stop", "err", err)
+		}
+	}()
 	srv := &handlers.Server{
 		DB:        store,
 		Approvals: approvals,
+		Payouts:   payouts,
 		Hasher:    hasher,
 		Sessions: handlers.NewSessionStore(store, handlers.SessionOptions{
 			HashKey: cfg.sessionKey, Secure: cfg.secureCookies, Idle: cfg.idleTimeout, Absolute: cfg.absoluteTimeout,

@@ -58,8 +58,10 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	approvals := db.NewApprovals(d, 0)
+	payouts := db.NewPayouts(d, approvals)
 	srv := &Server{
-		DB: d, Approvals: db.NewApprovals(d, 0, db.Kind{Name: "payout", Label: "Payout"}), Hasher: testHasher, Assets: assets,
+		DB: d, Approvals: approvals, Payouts: payouts, Hasher: testHasher, Assets: assets,
 		Sessions: NewSessionStore(d, SessionOptions{HashKey: []byte(strings.Repeat("k", 32)), Secure: production,
 			Idle: 30 * time.Minute, Absolute: 12 * time.Hour}),
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -48,6 +48,7 @@ type section struct {
 var sections = []section{
 	{"Overview", "/", nil},
 	{"Approval queue", "/queue", nil},
+	{"Payouts", "/payouts", nil},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
 	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},

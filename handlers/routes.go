@@ -28,6 +28,17 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/queue", s.queuePage)
 	signedIn.Post("/queue/bulk", s.requireRole(db.RoleChecker, db.RoleAdmin), s.bulkDecide)
 	signedIn.Get("/approvals/:id", s.approvalPage)
+
+	signedIn.Get("/payouts", s.payoutsPage)
+	signedIn.Get("/payouts.csv", s.payoutsCSV)
+	signedIn.Get("/payouts/new", s.requireRole(db.RoleMaker), s.newPayoutPage)
+	signedIn.Post("/payouts", s.requireRole(db.RoleMaker), s.proposePayout)
+	signedIn.Get("/payouts/bulk", s.requireRole(db.RoleMaker), s.bulkPayoutsPage)
+	signedIn.Get("/payouts/bulk/template.csv", s.requireRole(db.RoleMaker), s.bulkPayoutsTemplate)
+	signedIn.Post("/payouts/bulk/preview", s.requireRole(db.RoleMaker), s.bulkPayoutsPreview)
+	signedIn.Post("/payouts/bulk", s.requireRole(db.RoleMaker), s.bulkPayoutsSubmit)
+	signedIn.Get("/payouts/:id", s.payoutPage)
+	signedIn.Post("/payouts/:id/retry", s.requireRole(db.RoleChecker, db.RoleAdmin), s.retryPayout)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate

@@ -27,6 +27,7 @@ type Config struct {
 type Server struct {
 	DB        *db.DB
 	Approvals *db.Approvals
+	Payouts   *db.Payouts
 	Hasher    *db.Hasher
 	Sessions  *SessionStore
 	Assets    *static.Assets

@@ -1,0 +1,265 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
+	"paydesk/providers"
+	"paydesk/views"
+)
+
+// attentionAfter is how long a payout may sit unfinished before the list
+// flags it for a person.
+const attentionAfter = 30 * time.Minute
+
+var sourceLabels = map[string]string{db.SourceKotakCMS: "Kotak CMS", db.SourcePayMate: "PayMate"}
+
+func payoutStateKind(s providers.PayoutState) string {
+	switch s {
+	case providers.StateProcessed:
+		return "ok"
+	case providers.StateRejected, providers.StateFailed, providers.StateReversed:
+		return "bad"
+	case providers.StateUnknown, providers.StateCancelled:
+		return "warn"
+	}
+	return "info"
+}
+
+func payoutRow(p db.Payout) views.PayoutRow {
+	src := sourceLabels[p.Source]
+	if src == "" {
+		src = p.Source
+	}
+	return views.PayoutRow{ID: p.ID, Beneficiary: p.BeneficiaryName, Account: p.AccountNo, Amount: views.INR(p.AmountPaise),
+		Rail: string(p.Rail), Source: src, State: string(p.State), StateKind: payoutStateKind(p.State), UTR: p.UTR,
+		Maker: p.Maker, Created: views.When(p.CreatedAt)}
+}
+
+func payoutForm(c *fiber.Ctx) (db.PayoutInput, views.PayoutForm) {
+	in := db.PayoutInput{BeneficiaryName: c.FormValue("beneficiary_name"), AccountNo: c.FormValue("account_no"),
+		IFSC: c.FormValue("ifsc"), Amount: c.FormValue("amount"), Rail: c.FormValue("rail"), Source: c.FormValue("source"),
+		Purpose: c.FormValue("purpose"), ValueDate: c.FormValue("value_date")}
+	return in, views.PayoutForm{BeneficiaryName: in.BeneficiaryName, AccountNo: in.AccountNo, IFSC: in.IFSC, Amount: in.Amount,
+		Rail: in.Rail, Source: in.Source, Purpose: in.Purpose, ValueDate: in.ValueDate, CSRF: auth(c).csrf()}
+}
+
+func (s *Server) newPayoutPage(c *fiber.Ctx) error {
+	f := views.PayoutForm{Rail: "NEFT", Source: db.SourceKotakCMS, CSRF: auth(c).csrf()}
+	return s.render(c, fiber.StatusOK, views.NewPayoutPage(views.NewPayoutProps{Shell: s.shell(c, "Propose a payout", "/payouts"), Form: f}), nil)
+}
+
+// proposePayout validates and proposes; errors go beside their fields and
+// everything typed is kept.
+func (s *Server) proposePayout(c *fiber.Ctx) error {
+	in, form := payoutForm(c)
+	// Warnings are shown on the payout page, recomputed from the database.
+	p, _, err := s.Payouts.Propose(c.UserContext(), *auth(c).user, in)
+	if err != nil {
+		if statusOf(err) >= 500 || db.FieldErrors(err) == nil {
+			return err
+		}
+		form.Errors = db.FieldErrors(err)
+		page := views.NewPayoutPage(views.NewPayoutProps{Shell: s.shell(c, "Propose a payout", "/payouts"), Form: form,
+			Error: "Nothing was saved. Correct the highlighted fields."})
+		return s.render(c, fiber.StatusUnprocessableEntity, page, views.PayoutFormPanel(form))
+	}
+	return redirect(c, "/payouts/"+p.ID+"?proposed=1")
+}
+
+// payoutFilter reads the list's filters; bad values are reported beside
+// their fields.
+func payoutFilter(c *fiber.Ctx) (db.PayoutFilter, views.PayoutListFilter) {
+	form := views.PayoutListFilter{State: c.Query("state"), Source: c.Query("source"), Min: c.Query("min"), Max: c.Query("max"),
+		From: c.Query("from"), To: c.Query("to"), Batch: c.Query("batch"), Errors: map[string]string{}}
+	f := db.PayoutFilter{State: providers.PayoutState(form.State), Source: form.Source, BatchID: form.Batch, After: c.Query("after"), Limit: 50}
+	if form.Min != "" {
+		v, err := providers.ParseAmount(form.Min)
+		if err != nil {
+			form.Errors["min"] = "Enter rupees, like 50000."
+		}
+		f.MinPaise = v
+	}
+	if form.Max != "" {
+		v, err := providers.ParseAmount(form.Max)
+		if err != nil {
+			form.Errors["max"] = "Enter rupees, like 50000."
+		}
+		f.MaxPaise = v
+	}
+	if form.From != "" {
+		t, err := time.Parse(time.DateOnly, form.From)
+		if err != nil {
+			form.Errors["from"] = "Use a date like 2026-11-21."
+		}
+		f.From = t
+	}
+	if form.To != "" {
+		t, err := time.Parse(time.DateOnly, form.To)
+		if err != nil {
+			form.Errors["to"] = "Use a date like 2026-11-21."
+		} else {
+			f.To = t.AddDate(0, 0, 1)
+		}
+	}
+	return f, form
+}
+
+func listQuery(form views.PayoutListFilter) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"state": form.State, "source": form.Source, "min": form.Min, "max": form.Max,
+		"from": form.From, "to": form.To, "batch": form.Batch} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+var payoutStates = []string{"pending_approval", "queued", "processing", "processed", "unknown", "failed", "rejected", "cancelled", "reversed"}
+
+func (s *Server) payoutsPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	f, form := payoutFilter(c)
+	u := auth(c).user
+	p := views.PayoutsProps{Shell: s.shell(c, "Payouts", "/payouts"), Filter: form, States: payoutStates, CanPropose: u.HasRole(db.RoleMaker)}
+	q := listQuery(form)
+	p.ExportURL = "/payouts.csv?" + q.Encode()
+	status := fiber.StatusOK
+	if len(form.Errors) > 0 {
+		status = fiber.StatusUnprocessableEntity
+	} else {
+		list, more, err := s.Payouts.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, x := range list {
+			p.Rows = append(p.Rows, payoutRow(x))
+		}
+		if more {
+			q.Set("after", list[len(list)-1].ID)
+			p.NextURL = "/payouts?" + q.Encode()
+		}
+	}
+	if f.After == "" {
+		attention, err := s.Payouts.NeedsAttention(ctx, attentionAfter)
+		if err != nil {
+			return err
+		}
+		for _, x := range attention {
+			p.Attention = append(p.Attention, payoutRow(x))
+		}
+	}
+	return s.render(c, status, views.PayoutsPage(p), nil)
+}
+
+// payoutsCSV streams the whole filtered set, page by page.
+func (s *Server) payoutsCSV(c *fiber.Ctx) error {
+	f, form := payoutFilter(c)
+	if len(form.Errors) > 0 {
+		return fiber.NewError(fiber.StatusUnprocessableEntity, "The filter is not valid.")
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="paydesk-payouts-`+s.DB.Now().UTC().Format("20060102-150405")+`.csv"`)
+	w := csv.NewWriter(c.Response().BodyWriter())
+	_ = w.Write([]string{"id", "created_at_utc", "beneficiary_name", "account_no", "ifsc", "amount", "rail", "source", "state",
+		"utr", "provider_code", "failure_reason", "maker", "batch_id"})
+	f.Limit, f.After = 500, ""
+	for {
+		list, more, err := s.Payouts.List(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		for _, p := range list {
+			_ = w.Write([]string{p.ID, p.CreatedAt.UTC().Format(time.RFC3339), csvSafe(p.BeneficiaryName), csvSafe(p.AccountNo), p.IFSC,
+				providers.FormatAmount(p.AmountPaise), string(p.Rail), p.Source, string(p.State), p.UTR, p.ProviderCode,
+				csvSafe(p.FailureReason), p.Maker, p.BatchID})
+		}
+		if !more || len(list) == 0 {
+			break
+		}
+		f.After = list[len(list)-1].ID
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func (s *Server) payoutPage(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p, events, err := s.Payouts.Get(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	req, _, err := s.Approvals.Get(ctx, p.ApprovalRequestID)
+	if err != nil {
+		return err
+	}
+	u := auth(c).user
+	d := views.PayoutDetailProps{
+		Shell: s.shell(c, "Payout "+p.ID, "/payouts"), P: payoutRow(p), IFSC: p.IFSC, Purpose: p.Purpose, ValueDate: p.ValueDate,
+		Reason: p.FailureReason, Code: p.ProviderCode, Message: p.ProviderMessage, ApprovalID: req.ID,
+		Approval: fmt.Sprintf("#%d · %s · %s", req.ID, req.State.Label(), progress(req)),
+		CanRetry: p.State == providers.StateFailed && (u.HasRole(db.RoleChecker) || u.HasRole(db.RoleAdmin)),
+	}
+	pc, err := s.Payouts.Context(ctx, p)
+	if err != nil {
+		return err
+	}
+	if pc.Duplicates > 0 && !p.State.Final() {
+		d.Warnings = append(d.Warnings, fmt.Sprintf("Possible duplicate: %d other payout(s) to this account for the same amount within 7 days.", pc.Duplicates))
+	}
+	if pc.FirstToBeneficiary {
+		d.Warnings = append(d.Warnings, "First payout to this beneficiary account.")
+	}
+	if req.Reason != "" && d.Reason == "" {
+		d.Reason = req.Reason
+	}
+	if c.Query("proposed") != "" {
+		d.Notice = "Proposed. It waits in the approval queue for " + progress(req) + "."
+	}
+	if c.Query("retried") != "" {
+		d.Notice = "Retry started: Paydesk asks the bank first and sends again only if the bank never received it."
+	}
+	d.NextUp = payoutNext(p, req)
+	for _, e := range events {
+		d.Timeline = append(d.Timeline, views.TimelineEntry{At: views.WhenPrecise(e.At), Kind: strings.ReplaceAll(e.Kind, "_", " "),
+			State: string(e.State), Code: e.ProviderCode, Message: e.Message, UTR: e.UTR, Actor: e.Actor})
+	}
+	entries, _, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "payout:" + p.ID, Limit: 100})
+	if err != nil {
+		return err
+	}
+	d.Audit = auditRows(entries)
+	return s.render(c, fiber.StatusOK, views.PayoutDetailPage(d), nil)
+}
+
+// payoutNext says who or what moves the payout next.
+func payoutNext(p db.Payout, req db.ApprovalRequest) string {
+	switch p.State {
+	case providers.StatePendingApproval:
+		return fmt.Sprintf("%d more %s approval(s), not by %s", req.RequiredApprovals-req.Approvals, req.RequiredRole, req.Maker)
+	case providers.StateApproved, providers.StateQueued:
+		return "Paydesk sends it to the bank in the background"
+	case providers.StateProcessing:
+		return "The bank is processing it; Paydesk keeps asking"
+	case providers.StateUnknown:
+		return "Paydesk is asking the bank what happened before anything else"
+	case providers.StateFailed:
+		return "A checker may retry it"
+	}
+	return "Nothing: it is final"
+}
+
+func (s *Server) retryPayout(c *fiber.Ctx) error {
+	p, err := s.Payouts.Retry(c.UserContext(), *auth(c).user, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+p.ID+"?retried=1")
+}
