@@ -214,7 +214,7 @@ func (s *Server) payoutPage(c *fiber.Ctx) error {
 	if pc.Duplicates > 0 && !p.State.Final() {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("Possible duplicate: %d other payout(s) to this account for the same amount within 7 days.", pc.Duplicates))
 	}
-	if pc.FirstToBeneficiary {
+	if pc.FirstToBeneficiary && !p.State.Final() {
 		d.Warnings = append(d.Warnings, "First payout to this beneficiary account.")
 	}
 	if req.Reason != "" && d.Reason == "" {
