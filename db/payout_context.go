@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // PayoutContext is what a checker needs beside a payout to decide on it.
@@ -31,4 +32,40 @@ func (p *Payouts) Context(ctx context.Context, po Payout) (PayoutContext, error)
 	}
 	pc.FirstToBeneficiary = earlier == 0
 	return pc, nil
+}
+
+// QueueContext returns the checker's context for many payouts at once, for
+// the approval queue.
+func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]PayoutContext, error) {
+	out := make(map[string]PayoutContext, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{DuplicateWindow.Milliseconds()}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		marks[i] = "?"
+		args = append(args, id)
+	}
+	rows, err := p.db.read.QueryContext(ctx, `SELECT q.id,
+		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.amount_paise = q.amount_paise
+			AND o.id <> q.id AND o.created_at BETWEEN q.created_at - ?1 AND q.created_at + ?1 AND o.state NOT IN ('rejected', 'cancelled')),
+		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.id <> q.id
+			AND o.created_at < q.created_at AND o.state NOT IN ('rejected', 'cancelled'))
+		FROM payouts q WHERE q.id IN (`+strings.Join(marks, ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: queue context: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var pc PayoutContext
+		var earlier int
+		if err := rows.Scan(&id, &pc.Duplicates, &earlier); err != nil {
+			return nil, err
+		}
+		pc.FirstToBeneficiary = earlier == 0
+		out[id] = pc
+	}
+	return out, rows.Err()
 }

@@ -126,6 +126,9 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 		for _, it := range items {
 			p.Rows = append(p.Rows, s.queueRow(c, it.ApprovalRequest))
 		}
+		if err := s.addPayoutNotes(c, items, p.Rows); err != nil {
+			return err
+		}
 		if more {
 			q.Set("after", strconv.FormatInt(items[len(items)-1].ID, 10))
 			p.NextURL = "/queue?" + q.Encode()
@@ -139,6 +142,35 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 		p.Mine = append(p.Mine, s.queueRow(c, it.ApprovalRequest))
 	}
 	return s.render(c, status, views.QueuePage(p), nil)
+}
+
+// addPayoutNotes puts the checker's context beside each payout in the
+// queue: possible duplicates and first payouts to a beneficiary.
+func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views.QueueRow) error {
+	var ids []string
+	for _, it := range items {
+		if it.Kind == db.PayoutKind {
+			ids = append(ids, it.TargetID)
+		}
+	}
+	pcs, err := s.Payouts.QueueContext(c.UserContext(), ids)
+	if err != nil {
+		return err
+	}
+	for i, it := range items {
+		pc, ok := pcs[it.TargetID]
+		if it.Kind != db.PayoutKind || !ok {
+			continue
+		}
+		if pc.Duplicates > 0 {
+			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "bad", Label: fmt.Sprintf("possible duplicate (%d)", pc.Duplicates)})
+		}
+		if pc.FirstToBeneficiary {
+			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "warn", Label: "first payout to this account"})
+		}
+		rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: fmt.Sprintf("%d more approval(s) needed", rows[i].Remaining)})
+	}
+	return nil
 }
 
 func requestID64(c *fiber.Ctx) (int64, error) {
