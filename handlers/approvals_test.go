@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"paydesk/db"
+	"paydesk/providers"
 )
 
 func (e *testEnv) propose(t *testing.T, maker string, paise int64) db.ApprovalRequest {
@@ -17,8 +18,13 @@ func (e *testEnv) propose(t *testing.T, maker string, paise int64) db.ApprovalRe
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.srv.Approvals.Propose(context.Background(), u, db.Proposal{Kind: "payout", TargetID: "PO" + strconv.FormatInt(paise, 10),
-		AmountPaise: &paise, Summary: "Pay Acme Traders"})
+	p, _, err := e.srv.Payouts.Propose(context.Background(), u, db.PayoutInput{BeneficiaryName: "Acme Traders",
+		AccountNo: "50100012345678", IFSC: "HDFC0001234", Amount: providers.FormatAmount(paise), Rail: "NEFT",
+		Source: db.SourceKotakCMS, Purpose: "Invoice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := e.srv.Approvals.Get(context.Background(), p.ApprovalRequestID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +40,7 @@ func TestMakerCannotApproveOwnRequestEvenByCraftedPost(t *testing.T) {
 	if strings.Contains(page, `/approvals/`+strconv.FormatInt(r.ID, 10)+`/approve`) && strings.Contains(page, "data-approve") {
 		t.Fatal("the maker's queue offers approve on their own request")
 	}
-	if !strings.Contains(page, "Pay Acme Traders") {
+	if !strings.Contains(page, "Acme Traders") {
 		t.Fatal("the maker's own waiting request is not listed under their proposals")
 	}
 	resp, _ := maker.post("/approvals/"+strconv.FormatInt(r.ID, 10)+"/approve", url.Values{"_csrf": {maker.csrf}})
@@ -57,7 +63,7 @@ func TestCheckerApprovesFromTheQueue(t *testing.T) {
 	checker := e.client()
 	checker.signIn("checker")
 	_, page := checker.get("/queue")
-	if !strings.Contains(page, "Pay Acme Traders") || !strings.Contains(page, "₹50,000.00") {
+	if !strings.Contains(page, "Acme Traders") || !strings.Contains(page, "₹50,000.00") {
 		t.Fatal("the checker's queue does not list the request with its amount")
 	}
 	if !strings.Contains(page, `<span class="count">1</span>`) {
@@ -69,7 +75,7 @@ func TestCheckerApprovesFromTheQueue(t *testing.T) {
 		t.Fatalf("approve from the queue: %d %s", resp.StatusCode, row)
 	}
 	_, page = checker.get("/queue")
-	if strings.Contains(page, "Pay Acme Traders") {
+	if strings.Contains(page, "Acme Traders") {
 		t.Fatal("a decided request is still waiting on the checker")
 	}
 }
