@@ -112,8 +112,8 @@ func TestFoundation(t *testing.T) {
 		for _, l := range items {
 			labels = append(labels, strings.TrimSpace(l))
 		}
-		if strings.Join(labels, ",") != "Overview,Approval queue" {
-			t.Fatalf("checker navigation = %v, want Overview and Approval queue only", labels)
+		if strings.Join(labels, ",") != "Overview,Approval queue,Payouts" {
+			t.Fatalf("checker navigation = %v, want Overview, Approval queue and Payouts only", labels)
 		}
 		carol.expectText(".sidebar .me", "checker")
 		carol.screenshot("overview-checker")
