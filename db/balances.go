@@ -1,0 +1,153 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+
+	"paydesk/providers"
+)
+
+// Balance is the last balance a provider reported for its debit account, for
+// the approval queue's "balance after this payout".
+//
+// It is a cache of the bank's data, not a change Paydesk makes: refreshing it
+// overwrites the row in place and writes no audit entry (nothing a person or
+// Paydesk decided changes; the bank's own statement is the record).
+type Balance struct {
+	Source         string
+	Account        string
+	AvailablePaise int64
+	AsOf           time.Time // the provider's time of the figure
+	FetchedAt      time.Time // when Paydesk fetched it
+}
+
+// BalanceWatcher fetches each provider's balance and keeps the last one.
+type BalanceWatcher struct {
+	db        *DB
+	providers map[string]providers.Balances
+	// Logger receives refresh failures in Run; nil drops them.
+	Logger *slog.Logger
+}
+
+// NewBalanceWatcher watches the providers by source name (paymate; Kotak CMS
+// has no balance call).
+func NewBalanceWatcher(d *DB, provs map[string]providers.Balances) *BalanceWatcher {
+	return &BalanceWatcher{db: d, providers: provs}
+}
+
+func (w *BalanceWatcher) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return w.Logger
+}
+
+// Refresh fetches every provider's balance and stores each one that came
+// back. A provider that fails keeps its last known balance; the failures are
+// returned joined, each naming its source.
+func (w *BalanceWatcher) Refresh(ctx context.Context) error {
+	sources := make([]string, 0, len(w.providers))
+	for s := range w.providers {
+		sources = append(sources, s)
+	}
+	sort.Strings(sources)
+	var errs []error
+	for _, source := range sources {
+		b, err := w.providers[source].Balance(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("balance of %s: %w", source, err))
+			continue
+		}
+		if err := w.store(ctx, source, b); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *BalanceWatcher) store(ctx context.Context, source string, b providers.Balance) error {
+	now := w.db.nowMS()
+	asOf := now
+	if !b.AsOf.IsZero() {
+		asOf = b.AsOf.UnixMilli()
+	}
+	// Not audited: a cache of the bank's figure (see Balance).
+	if _, err := w.db.write.ExecContext(ctx, `INSERT INTO balances (source, account, available_paise, as_of, fetched_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (source) DO UPDATE SET account = excluded.account, available_paise = excluded.available_paise,
+			as_of = excluded.as_of, fetched_at = excluded.fetched_at`,
+		source, b.Account, b.AvailablePaise, asOf, now); err != nil {
+		return fmt.Errorf("db: store balance of %s: %w", source, err)
+	}
+	return nil
+}
+
+// Run refreshes at once and then every interval until ctx ends. Failures are
+// logged; the last known balances stay.
+func (w *BalanceWatcher) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := w.Refresh(ctx); err != nil && ctx.Err() == nil {
+			w.logger().Warn("balance refresh", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+const balanceColumns = `source, account, available_paise, as_of, fetched_at`
+
+func scanBalance(s scanner) (Balance, error) {
+	var b Balance
+	var asOf, fetched int64
+	if err := s.Scan(&b.Source, &b.Account, &b.AvailablePaise, &asOf, &fetched); err != nil {
+		return b, err
+	}
+	b.AsOf, b.FetchedAt = time.UnixMilli(asOf), time.UnixMilli(fetched)
+	return b, nil
+}
+
+// Balances returns the last known balance of every source that ever reported
+// one, by source name.
+func (d *DB) Balances(ctx context.Context) ([]Balance, error) {
+	rows, err := d.read.QueryContext(ctx, `SELECT `+balanceColumns+` FROM balances ORDER BY source`)
+	if err != nil {
+		return nil, fmt.Errorf("db: balances: %w", err)
+	}
+	defer rows.Close()
+	var out []Balance
+	for rows.Next() {
+		b, err := scanBalance(rows)
+		if err != nil {
+			return nil, fmt.Errorf("db: balances: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// LastBalance returns source's last known balance; ok is false when it never
+// reported one.
+func (d *DB) LastBalance(ctx context.Context, source string) (Balance, bool, error) {
+	b, err := scanBalance(d.read.QueryRowContext(ctx, `SELECT `+balanceColumns+` FROM balances WHERE source = ?`, source))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Balance{}, false, nil
+	case err != nil:
+		return Balance{}, false, fmt.Errorf("db: balance of %s: %w", source, err)
+	}
+	return b, true, nil
+}
