@@ -91,6 +91,8 @@ type config struct {
 	creditEvery     time.Duration
 	approvalExpiry  time.Duration
 	inquiryEvery    time.Duration
+	pollEvery       time.Duration
+	dispatchWorkers int
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -105,6 +107,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		logJSON:         os.Getenv("PAYDESK_LOG_FORMAT") == "json",
 		sandboxAddr:     envOr("PAYDESK_SANDBOX_ADDR", "127.0.0.1:0"),
 		hashConcurrency: 4,
+		dispatchWorkers: 32,
 	}
 	fs.StringVar(&c.addr, "addr", c.addr, "listen address (PAYDESK_ADDR)")
 	fs.StringVar(&c.dbPath, "db", c.dbPath, "SQLite database file (PAYDESK_DB)")
@@ -132,6 +135,14 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if c.inquiryEvery, err = envDuration("PAYDESK_INQUIRY_EVERY", 3*time.Second); err != nil {
 		return c, err
+	}
+	if c.pollEvery, err = envDuration("PAYDESK_POLL_EVERY", 30*time.Second); err != nil {
+		return c, err
+	}
+	if v := os.Getenv("PAYDESK_DISPATCH_WORKERS"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d", &c.dispatchWorkers); err != nil || c.dispatchWorkers < 1 {
+			return c, fmt.Errorf("PAYDESK_DISPATCH_WORKERS must be a positive number, not %q", v)
+		}
 	}
 	if v := os.Getenv("PAYDESK_HASH_CONCURRENCY"); v != "" {
 		if _, err := fmt.Sscanf(v, "%d", &c.hashConcurrency); err != nil || c.hashConcurrency < 1 {
@@ -315,6 +326,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	dispatcher, err := db.NewDispatcher(store, payouts, payoutProviders, db.DispatchOptions{
+		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
 		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"),
 	})
 	if err != nil {
@@ -330,6 +342,26 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			log.Error("dispatch stop", "err", err)
 		}
 	}()
+	bank := db.NewBankSide(store, approvals, payoutProviders)
+	bank.Logger = log.With("component", "bankside")
+	balanceProviders := map[string]providers.Balances{}
+	for _, e := range reg.Entries() {
+		if b, ok := e.Provider.(providers.Balances); ok {
+			balanceProviders[e.Provider.Name()] = b
+		}
+	}
+	balances := db.NewBalanceWatcher(store, balanceProviders)
+	balances.Logger = log.With("component", "balances")
+	background.Add(2)
+	go func() {
+		defer background.Done()
+		bank.Run(bgCtx, cfg.pollEvery)
+	}()
+	go func() {
+		defer background.Done()
+		balances.Run(bgCtx, cfg.pollEvery)
+	}()
+
 	srv := &handlers.Server{
 		DB:        store,
 		Approvals: approvals,

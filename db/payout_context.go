@@ -13,6 +13,8 @@ type PayoutContext struct {
 	Duplicates int
 	// FirstToBeneficiary is true when no earlier payout went to this account.
 	FirstToBeneficiary bool
+	// Source is the debit source the payout is paid from.
+	Source string
 }
 
 // Context returns the checker's context for payout p, read fresh.
@@ -47,7 +49,7 @@ func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]Pa
 		marks[i] = "?"
 		args = append(args, id)
 	}
-	rows, err := p.db.read.QueryContext(ctx, `SELECT q.id,
+	rows, err := p.db.read.QueryContext(ctx, `SELECT q.id, q.source,
 		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.amount_paise = q.amount_paise
 			AND o.id <> q.id AND o.created_at BETWEEN q.created_at - ?1 AND q.created_at + ?1 AND o.state NOT IN ('rejected', 'cancelled')),
 		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.id <> q.id
@@ -61,7 +63,7 @@ func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]Pa
 		var id string
 		var pc PayoutContext
 		var earlier int
-		if err := rows.Scan(&id, &pc.Duplicates, &earlier); err != nil {
+		if err := rows.Scan(&id, &pc.Source, &pc.Duplicates, &earlier); err != nil {
 			return nil, err
 		}
 		pc.FirstToBeneficiary = earlier == 0

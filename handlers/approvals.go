@@ -157,6 +157,14 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 	if err != nil {
 		return err
 	}
+	balances, err := s.DB.Balances(c.UserContext())
+	if err != nil {
+		return err
+	}
+	lastBalance := map[string]db.Balance{}
+	for _, b := range balances {
+		lastBalance[b.Source] = b
+	}
 	for i, it := range items {
 		pc, ok := pcs[it.TargetID]
 		if it.Kind != db.PayoutKind || !ok {
@@ -167,6 +175,17 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 		}
 		if pc.FirstToBeneficiary {
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "warn", Label: "first payout to this account"})
+		}
+		if b, ok := lastBalance[pc.Source]; ok && it.AmountPaise != nil {
+			after := b.AvailablePaise - *it.AmountPaise
+			kind := "info"
+			if after < 0 {
+				kind = "bad"
+			}
+			rows[i].Notes = append(rows[i].Notes, views.Option{Value: kind,
+				Label: "balance after: " + views.INR(after) + " (as of " + b.FetchedAt.UTC().Format("15:04") + " UTC)"})
+		} else {
+			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: "balance not reported by " + sourceLabels[pc.Source]})
 		}
 		rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: fmt.Sprintf("%d more approval(s) needed", rows[i].Remaining)})
 	}

@@ -57,6 +57,9 @@ func (s *Server) usersPage(c *fiber.Ctx) error {
 		p.Form.Notice = "Created " + name + "."
 	}
 	for _, u := range users {
+		if u.Username == db.BankPortalUsername {
+			continue // the bank portal's stand-in maker: it never signs in
+		}
 		p.Users = append(p.Users, s.userRow(c, u))
 	}
 	return s.render(c, fiber.StatusOK, views.UsersPage(p), nil)
