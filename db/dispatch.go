@@ -158,7 +158,10 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: opts.StuckAfter,
 		RetryPolicy:          &backoffPolicy{base: opts.RetryBackoff, max: opts.MaxBackoff},
-		Logger:               opts.Logger,
+		// River's reindexer speaks PostgreSQL's REINDEX; on SQLite it only
+		// logs an error every midnight.
+		ReindexerSchedule: river.NeverSchedule(),
+		Logger:            opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: river client: %w", err)
