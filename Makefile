@@ -64,8 +64,12 @@ $(PW_DRIVER)/package/cli.js:
 	ln -sfn $$(command -v node) $(PW_DRIVER)/node
 	$(PW_DRIVER)/node $(PW_DRIVER)/package/cli.js --version
 
+# Go benchmarks, then the load report: queue page at 100,000 pending items
+# (closed-loop req/s and open-loop latency from scheduled send time), bulk
+# approval of 1,000, a 10,000-row CSV check, peak RSS. Takes a few minutes.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./handlers/ ./db/ ./views/
+	PAYDESK_BENCH=1 $(GO) test -count=1 -v -run '^TestBenchReport$$' -bench '^Benchmark(CSVValidate10k|BulkPreview10k)$$' -benchmem -timeout 20m ./e2e/bench/
 
 fuzz:
 	@for pkg in $$($(GO) list ./providers/...); do \

@@ -74,6 +74,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		d.Close()
 		return nil, err
 	}
+	// Fresh statistics let the planner pick the right index on large tables;
+	// SQLite's own recommendation for long-lived connections.
+	if _, err := d.write.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: optimize: %w", err)
+	}
 	return d, nil
 }
 

@@ -40,7 +40,7 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	cards := []views.Card{{Label: "Waiting on you", Value: strconv.Itoa(waiting), Hint: "requests to approve or reject", Href: "/queue"}}
+	cards := []views.Card{{Label: "Waiting on you", Value: views.CountLabel(waiting), Hint: "requests to approve or reject", Href: "/queue"}}
 	attention, err := s.Payouts.NeedsAttention(ctx, attentionAfter)
 	if err != nil {
 		return nil, err
