@@ -755,9 +755,15 @@ func (a *Approvals) Queue(ctx context.Context, user User, f QueueFilter) ([]Queu
 			args = append(args, f.After)
 		}
 	case SortAmount:
-		order = "coalesce(r.amount_paise, -1) DESC, r.id DESC"
+		// With an amount range every row has an amount, and the plain column
+		// lets SQLite walk the amount index instead of sorting the range.
+		key := "coalesce(r.amount_paise, -1)"
+		if f.MinPaise != nil || f.MaxPaise != nil {
+			key = "r.amount_paise"
+		}
+		order = key + " DESC, r.id DESC"
 		if f.After != 0 {
-			conds = append(conds, "(coalesce(r.amount_paise, -1), r.id) < (SELECT coalesce(amount_paise, -1), id FROM approval_requests WHERE id = ?)")
+			conds = append(conds, "("+key+", r.id) < (SELECT coalesce(amount_paise, -1), id FROM approval_requests WHERE id = ?)")
 			args = append(args, f.After)
 		}
 	default:
