@@ -30,24 +30,7 @@ func auditFilter(c *fiber.Ctx) (db.AuditFilter, views.AuditFilterForm) {
 	form := views.AuditFilterForm{Actor: c.Query("actor"), Action: c.Query("action"), Target: c.Query("target"),
 		From: c.Query("from"), To: c.Query("to"), Errors: map[string]string{}}
 	f := db.AuditFilter{Actor: form.Actor, Action: form.Action, Target: form.Target, Limit: 50}
-	if form.From != "" {
-		t, err := time.Parse(time.DateOnly, form.From)
-		if err != nil {
-			form.Errors["from"] = "Use a date like 2026-11-21."
-		}
-		f.From = t
-	}
-	if form.To != "" {
-		t, err := time.Parse(time.DateOnly, form.To)
-		if err != nil {
-			form.Errors["to"] = "Use a date like 2026-11-21."
-		} else {
-			f.To = t.AddDate(0, 0, 1)
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		form.Errors["to"] = "The end date is before the start date."
-	}
+	f.From, f.To = dateRange(form.From, form.To, form.Errors)
 	f.Before, _ = strconv.ParseInt(c.Query("before"), 10, 64)
 	return f, form
 }
@@ -122,4 +105,29 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// dateRange reads a "from" and an inclusive "to" date typed as YYYY-MM-DD into
+// whole UTC days [from, to+1), putting a message on the field that is wrong.
+func dateRange(from, to string, errs map[string]string) (time.Time, time.Time) {
+	var start, end time.Time
+	if from != "" {
+		t, err := time.Parse(time.DateOnly, from)
+		if err != nil {
+			errs["from"] = "Use a date like 2026-11-21."
+		}
+		start = t
+	}
+	if to != "" {
+		t, err := time.Parse(time.DateOnly, to)
+		if err != nil {
+			errs["to"] = "Use a date like 2026-11-21."
+		} else {
+			end = t.AddDate(0, 0, 1)
+		}
+	}
+	if !start.IsZero() && !end.IsZero() && !end.After(start) {
+		errs["to"] = "The end date is before the start date."
+	}
+	return start, end
 }

@@ -93,21 +93,7 @@ func payoutFilter(c *fiber.Ctx) (db.PayoutFilter, views.PayoutListFilter) {
 		}
 		f.MaxPaise = v
 	}
-	if form.From != "" {
-		t, err := time.Parse(time.DateOnly, form.From)
-		if err != nil {
-			form.Errors["from"] = "Use a date like 2026-11-21."
-		}
-		f.From = t
-	}
-	if form.To != "" {
-		t, err := time.Parse(time.DateOnly, form.To)
-		if err != nil {
-			form.Errors["to"] = "Use a date like 2026-11-21."
-		} else {
-			f.To = t.AddDate(0, 0, 1)
-		}
-	}
+	f.From, f.To = dateRange(form.From, form.To, form.Errors)
 	return f, form
 }
 
