@@ -104,7 +104,11 @@ type DispatchOptions struct {
 	// MaxBackoff; defaults InquiryEvery and 10 min.
 	RetryBackoff time.Duration
 	MaxBackoff   time.Duration
-	Logger       *slog.Logger // nil: River's logs are dropped
+	// NotFoundGrace: a bank may not yet list a payout it has just accepted,
+	// so "not found" sooner than this after sending is asked again later,
+	// never taken as licence to re-send; default 2 min.
+	NotFoundGrace time.Duration
+	Logger        *slog.Logger // nil: River's logs are dropped
 }
 
 func (o DispatchOptions) withDefaults() DispatchOptions {
@@ -116,6 +120,7 @@ func (o DispatchOptions) withDefaults() DispatchOptions {
 	o.StuckAfter = cmp.Or(o.StuckAfter, 10*time.Minute)
 	o.RetryBackoff = cmp.Or(o.RetryBackoff, o.InquiryEvery)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, 10*time.Minute)
+	o.NotFoundGrace = cmp.Or(o.NotFoundGrace, 2*time.Minute)
 	if o.Logger == nil {
 		o.Logger = quietLogger()
 	}
@@ -386,7 +391,11 @@ func (ds *Dispatcher) step(ctx context.Context, id string) error {
 		st, err := prov.PayoutStatus(ctx, id)
 		switch {
 		case errors.Is(err, providers.ErrNotFound):
-			// The provider never got it: sending again is safe.
+			if wait := ds.opts.NotFoundGrace - ds.db.Now().Sub(po.SentAt); wait > 0 {
+				return river.JobSnooze(wait)
+			}
+			// The provider still does not know it well after we sent it: it
+			// never got it, and sending again is safe.
 			done, err := ds.send(ctx, prov, po, "resent")
 			if err != nil || done {
 				return err

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 func fastDispatch() DispatchOptions {
 	return DispatchOptions{Workers: 16, PollInterval: 20 * time.Millisecond, InquiryEvery: 50 * time.Millisecond,
 		MaxAttempts: 1000, JanitorEvery: 500 * time.Millisecond, StuckAfter: 5 * time.Second,
-		RetryBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
+		RetryBackoff: 20 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, NotFoundGrace: 300 * time.Millisecond}
 }
 
 func waitFinal(t *testing.T, p *Payouts, ids []string, within time.Duration) {
@@ -284,4 +285,70 @@ func TestDispatchChaos(t *testing.T) {
 		t.Fatalf("executions %d, processed %d, want %d", executions, states[providers.StateProcessed], n)
 	}
 	verifyAudit(t, d)
+}
+
+// laggingBank accepts a payout but, like a bank whose status service lags
+// its payment service, answers "not found" to every inquiry for a while.
+type laggingBank struct {
+	mu        sync.Mutex
+	initiated int
+}
+
+func (b *laggingBank) InitiatePayout(ctx context.Context, p providers.Payout) (providers.PayoutStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.initiated++
+	return providers.PayoutStatus{}, fmt.Errorf("lagging bank: %w", providers.ErrOutcomeUnknown)
+}
+
+func (b *laggingBank) PayoutStatus(ctx context.Context, id string) (providers.PayoutStatus, error) {
+	return providers.PayoutStatus{}, fmt.Errorf("lagging bank: %w", providers.ErrNotFound)
+}
+
+func (b *laggingBank) PendingApprovals(ctx context.Context) ([]providers.PendingPayout, error) {
+	return nil, nil
+}
+
+func (b *laggingBank) Authorise(ctx context.Context, refs []string, d providers.Decision, remarks string) error {
+	return nil
+}
+
+// TestNotFoundSoonAfterSendingIsNotResent: "not found" within the grace
+// period after an unknown outcome is asked again, never re-sent.
+func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
+	d, _ := newTestDB(t)
+	d.Now = time.Now
+	p, a := newTestPayouts(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	bank := &laggingBank{}
+	opts := fastDispatch()
+	opts.NotFoundGrace = time.Hour
+	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Stop(context.Background()) })
+	po, _, err := p.Propose(ctx, maker, goodInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	bank.mu.Lock()
+	n := bank.initiated
+	bank.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("initiated %d times within the grace period, want 1", n)
+	}
+	got, _, _ := p.Get(ctx, po.ID)
+	if got.State != providers.StateUnknown {
+		t.Fatalf("state = %s, want unknown", got.State)
+	}
 }
