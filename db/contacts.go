@@ -1,0 +1,537 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Contacts: the vendors and customers admins manage.
+//
+// A changed bank account is the classic way money gets stolen, so bank
+// details never take effect without a second person. Every change of them
+// (including the first details of a new contact, and details imported from
+// PayMate) goes to pending_* with a 'contact_bank' approval request made in
+// the same transaction; only the kind's OnApproved hook copies pending_* to
+// approved_*, which are the only details PayableDetails hands to payouts.
+// Nothing else in this file writes approved_*.
+
+// ContactBankKind is the approval kind of a change of a contact's bank details.
+const ContactBankKind = "contact_bank"
+
+// Sync states of a contact at PayMate.
+const (
+	SyncUnsynced = "unsynced"
+	SyncSynced   = "synced"
+	SyncFailed   = "failed"
+)
+
+// Contact is one vendor or customer as Paydesk holds it.
+type Contact struct {
+	ID            string
+	Kind          ContactKind
+	CompanyName   string
+	FirstName     string
+	LastName      string
+	Email         string
+	Mobile        string
+	GSTIN         string
+	ReferenceCode string // at PayMate; the id for contacts made here
+	// The bank details payouts may use; empty until a checker approves them.
+	ApprovedAccountNo string
+	ApprovedIFSC      string
+	// A proposed change waiting for approval; empty when none waits.
+	PendingAccountNo     string
+	PendingIFSC          string
+	AllowOldWhilePending bool
+	SyncState            string
+	SyncError            string
+	ProviderID           string // PayMate ContactXpressID
+	VirtualAccountNo     string
+	VirtualIFSC          string
+	CreatedBy            int64 // 0: imported by Paydesk
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// HasApprovedBank reports whether payouts could ever use the contact.
+func (c Contact) HasApprovedBank() bool { return c.ApprovedAccountNo != "" }
+
+// HasPendingBank reports whether a change of bank details waits for approval.
+func (c Contact) HasPendingBank() bool { return c.PendingAccountNo != "" }
+
+// Name is how pages and messages name the contact.
+func (c Contact) Name() string {
+	if c.CompanyName != "" {
+		return c.CompanyName
+	}
+	return strings.TrimSpace(c.FirstName + " " + c.LastName)
+}
+
+// Contacts is the contacts domain.
+type Contacts struct {
+	db        *DB
+	approvals *Approvals
+}
+
+// NewContacts returns the contacts domain over d and registers the
+// 'contact_bank' approval kind with a. Proposing needs the admin role (admins
+// manage contacts); the seeded rule asks one checker to approve.
+func NewContacts(d *DB, a *Approvals) *Contacts {
+	c := &Contacts{db: d, approvals: a}
+	a.RegisterKind(Kind{
+		Name: ContactBankKind, Label: "Contact bank details", MakerRole: RoleAdmin,
+		OnApproved:  c.onApproved,
+		OnRejected:  c.onEnded("rejected"),
+		OnCancelled: c.onEnded("withdrawn"),
+		OnExpired:   c.onEnded("expired"),
+	})
+	return c
+}
+
+// newContactID returns "CT" and 10 characters of A–Z and 2–7 (50 bits): a
+// valid PayMate ReferenceCode (alphanumeric, at most 20) as it stands.
+func newContactID() string { return "CT" + randomBase32(10) }
+
+const contactColumns = `id, kind, company_name, first_name, last_name, email, mobile, gstin, coalesce(reference_code, ''),
+	coalesce(approved_account_no, ''), coalesce(approved_ifsc, ''), coalesce(pending_account_no, ''), coalesce(pending_ifsc, ''),
+	allow_old_while_pending, sync_state, sync_error, coalesce(provider_id, ''), virtual_account_no, virtual_ifsc,
+	coalesce(created_by, 0), created_at, updated_at`
+
+func scanContact(s scanner) (Contact, error) {
+	var c Contact
+	var created, updated int64
+	if err := s.Scan(&c.ID, &c.Kind, &c.CompanyName, &c.FirstName, &c.LastName, &c.Email, &c.Mobile, &c.GSTIN, &c.ReferenceCode,
+		&c.ApprovedAccountNo, &c.ApprovedIFSC, &c.PendingAccountNo, &c.PendingIFSC, &c.AllowOldWhilePending,
+		&c.SyncState, &c.SyncError, &c.ProviderID, &c.VirtualAccountNo, &c.VirtualIFSC, &c.CreatedBy, &created, &updated); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, Errorf(ENOTFOUND, "No such contact.")
+		}
+		return c, fmt.Errorf("db: scan contact: %w", err)
+	}
+	c.CreatedAt, c.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
+	return c, nil
+}
+
+func getContact(ctx context.Context, q querier, id string) (Contact, error) {
+	return scanContact(q.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
+}
+
+// contactSnapshot is a contact in the audit log.
+func contactSnapshot(c Contact) map[string]any {
+	return map[string]any{
+		"kind": c.Kind, "company_name": c.CompanyName, "first_name": c.FirstName, "last_name": c.LastName,
+		"email": c.Email, "mobile": c.Mobile, "gstin": c.GSTIN, "reference_code": c.ReferenceCode,
+		"approved_account_no": c.ApprovedAccountNo, "approved_ifsc": c.ApprovedIFSC,
+		"pending_account_no": c.PendingAccountNo, "pending_ifsc": c.PendingIFSC,
+		"allow_old_while_pending": c.AllowOldWhilePending, "sync_state": c.SyncState,
+	}
+}
+
+// BankDetails is an account and its IFSC.
+type BankDetails struct {
+	AccountNo string `json:"account_no"`
+	IFSC      string `json:"ifsc"`
+}
+
+// contactBankPayload is what the checker sees: the contact and the
+// field-level change of its bank details. Old is nil for a first set.
+type contactBankPayload struct {
+	ContactID            string       `json:"contact_id"`
+	CompanyName          string       `json:"company_name"`
+	Old                  *BankDetails `json:"old"`
+	New                  BankDetails  `json:"new"`
+	AllowOldWhilePending bool         `json:"allow_old_while_pending"`
+	// Source is "paydesk" (an admin's form) or "paymate" (imported).
+	Source string `json:"source"`
+}
+
+// FieldChange is one field of a request's change, for the request page.
+type FieldChange struct {
+	Field string
+	Old   string
+	New   string
+}
+
+// Diff returns the field-level change a 'contact_bank' request asks for
+// (account_no, ifsc; unchanged fields left out), nil for other kinds.
+func (c *Contacts) Diff(r ApprovalRequest) []FieldChange {
+	if r.Kind != ContactBankKind {
+		return nil
+	}
+	var p contactBankPayload
+	if json.Unmarshal(r.Payload, &p) != nil {
+		return nil
+	}
+	var old BankDetails
+	if p.Old != nil {
+		old = *p.Old
+	}
+	var out []FieldChange
+	if old.AccountNo != p.New.AccountNo {
+		out = append(out, FieldChange{Field: "account_no", Old: old.AccountNo, New: p.New.AccountNo})
+	}
+	if old.IFSC != p.New.IFSC {
+		out = append(out, FieldChange{Field: "ifsc", Old: old.IFSC, New: p.New.IFSC})
+	}
+	return out
+}
+
+func contactBankSummary(name string, old *BankDetails, nw BankDetails) string {
+	s := fmt.Sprintf("Set bank details of %s: account %s, IFSC %s", name, maskAccount(nw.AccountNo), nw.IFSC)
+	if old != nil {
+		s = fmt.Sprintf("Change bank details of %s to account %s, IFSC %s", name, maskAccount(nw.AccountNo), nw.IFSC)
+	}
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
+}
+
+// maskAccount shows the last four characters, as summaries are listed widely.
+func maskAccount(a string) string {
+	if len(a) <= 4 {
+		return a
+	}
+	return "…" + a[len(a)-4:]
+}
+
+// requireAdmin reads maker again inside tx: contacts are managed by enabled
+// admins, as the database says now. A refusal is audited by the caller.
+func (c *Contacts) requireAdmin(ctx context.Context, tx *sql.Tx, maker User, attempt, target string) (User, error) {
+	u, err := getUser(ctx, tx, maker.ID)
+	if err != nil {
+		return u, err
+	}
+	req := ApprovalRequest{Kind: ContactBankKind, TargetID: target}
+	switch {
+	case u.Disabled:
+		return u, refuse(attempt, req, "Your account is disabled.")
+	case !u.HasRole(RoleAdmin):
+		return u, refuse(attempt, req, "Managing contacts needs the admin role.")
+	}
+	return u, nil
+}
+
+// proposeBank opens the 'contact_bank' request for ct's pending details in tx.
+func (c *Contacts) proposeBank(ctx context.Context, tx *sql.Tx, maker User, ct Contact, old *BankDetails, source string) (ApprovalRequest, error) {
+	nw := BankDetails{AccountNo: ct.PendingAccountNo, IFSC: ct.PendingIFSC}
+	return c.approvals.propose(ctx, tx, maker, Proposal{
+		Kind: ContactBankKind, TargetID: ct.ID, Summary: contactBankSummary(ct.Name(), old, nw),
+		Payload: contactBankPayload{ContactID: ct.ID, CompanyName: ct.CompanyName, Old: old, New: nw,
+			AllowOldWhilePending: ct.AllowOldWhilePending, Source: source},
+	})
+}
+
+// Create stores a new contact as maker (an admin). Bank details given go to
+// pending with a 'contact_bank' request in the same transaction; the contact
+// is not payable until a checker approves them.
+func (c *Contacts) Create(ctx context.Context, maker User, in ContactInput) (Contact, *ApprovalRequest, error) {
+	in, fields := ValidateContact(in)
+	if fields != nil {
+		return Contact{}, nil, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.", Fields: fields}
+	}
+	ct, req, err := c.createTx(ctx, maker, in)
+	return ct, req, c.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+func (c *Contacts) createTx(ctx context.Context, maker User, in ContactInput) (Contact, *ApprovalRequest, error) {
+	tx, err := c.db.beginWrite(ctx)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	defer tx.Rollback()
+	id := newContactID()
+	u, err := c.requireAdmin(ctx, tx, maker, "contact.create", id)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	now := c.db.nowMS()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, kind, company_name, first_name, last_name, email, mobile, gstin,
+		reference_code, pending_account_no, pending_ifsc, allow_old_while_pending, sync_state, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'unsynced', ?, ?, ?)`,
+		id, string(in.Kind), in.CompanyName, in.FirstName, in.LastName, in.Email, in.Mobile, in.GSTIN,
+		id, nullString(in.AccountNo), nullString(in.IFSC), u.ID, now, now); err != nil {
+		return Contact{}, nil, fmt.Errorf("db: create contact: %w", err)
+	}
+	ct, err := getContact(ctx, tx, id)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	if err := c.db.audit(ctx, tx, u.Actor(), "contact.created", "contact", id, Change{After: contactSnapshot(ct)}); err != nil {
+		return Contact{}, nil, err
+	}
+	var out *ApprovalRequest
+	if ct.HasPendingBank() {
+		r, err := c.proposeBank(ctx, tx, u, ct, nil, "paydesk")
+		if err != nil {
+			return Contact{}, nil, err
+		}
+		out = &r
+	}
+	if err := tx.Commit(); err != nil {
+		return Contact{}, nil, err
+	}
+	return ct, out, nil
+}
+
+// Update changes a contact as maker (an admin). The other fields change at
+// once. Bank details that differ from the approved ones never change them:
+// they go to pending with a 'contact_bank' request (AllowOldWhilePending
+// from in). Empty AccountNo and IFSC mean "leave the bank details as they
+// are"; bank details cannot be removed here. A second, different change
+// while one waits is refused with ECONFLICT.
+func (c *Contacts) Update(ctx context.Context, maker User, id string, in ContactInput) (Contact, *ApprovalRequest, error) {
+	ct, req, err := c.updateTx(ctx, maker, id, in)
+	return ct, req, c.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+func (c *Contacts) updateTx(ctx context.Context, maker User, id string, in ContactInput) (Contact, *ApprovalRequest, error) {
+	tx, err := c.db.beginWrite(ctx)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	defer tx.Rollback()
+	before, err := getContact(ctx, tx, id)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	u, err := c.requireAdmin(ctx, tx, maker, "contact.update", id)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	if strings.TrimSpace(in.AccountNo) == "" && strings.TrimSpace(in.IFSC) == "" {
+		// Keep: the details waiting if any, else the approved ones.
+		in.AccountNo, in.IFSC = before.ApprovedAccountNo, before.ApprovedIFSC
+		if before.HasPendingBank() {
+			in.AccountNo, in.IFSC = before.PendingAccountNo, before.PendingIFSC
+		}
+	}
+	in, fields := ValidateContact(in)
+	if fields != nil {
+		return Contact{}, nil, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.", Fields: fields}
+	}
+	now := c.db.nowMS()
+	// Only the fields that take effect at once are written here.
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET kind = ?, company_name = ?, first_name = ?, last_name = ?, email = ?,
+		mobile = ?, gstin = ?, updated_at = ? WHERE id = ?`,
+		string(in.Kind), in.CompanyName, in.FirstName, in.LastName, in.Email, in.Mobile, in.GSTIN, now, id); err != nil {
+		return Contact{}, nil, fmt.Errorf("db: update contact: %w", err)
+	}
+	newBank := BankDetails{AccountNo: in.AccountNo, IFSC: in.IFSC}
+	approved := BankDetails{AccountNo: before.ApprovedAccountNo, IFSC: before.ApprovedIFSC}
+	pending := BankDetails{AccountNo: before.PendingAccountNo, IFSC: before.PendingIFSC}
+	bankChange := newBank != approved && !(before.HasPendingBank() && newBank == pending)
+	if bankChange && before.HasPendingBank() {
+		var reqID int64
+		_ = tx.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
+			ContactBankKind, id).Scan(&reqID)
+		return Contact{}, nil, Errorf(ECONFLICT, "A change of the bank details of %s already waits for approval (request #%d). "+
+			"Withdraw it, or wait for a checker to decide it, before proposing another.", before.Name(), reqID)
+	}
+	if bankChange {
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET pending_account_no = ?, pending_ifsc = ?, allow_old_while_pending = ?
+			WHERE id = ?`, newBank.AccountNo, newBank.IFSC, in.AllowOldWhilePending, id); err != nil {
+			return Contact{}, nil, fmt.Errorf("db: update contact: %w", err)
+		}
+	}
+	after, err := getContact(ctx, tx, id)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	if err := c.db.audit(ctx, tx, u.Actor(), "contact.updated", "contact", id,
+		Change{Before: contactSnapshot(before), After: contactSnapshot(after)}); err != nil {
+		return Contact{}, nil, err
+	}
+	var out *ApprovalRequest
+	if bankChange {
+		var old *BankDetails
+		if before.HasApprovedBank() {
+			old = &approved
+		}
+		r, err := c.proposeBank(ctx, tx, u, after, old, "paydesk")
+		if err != nil {
+			return Contact{}, nil, err
+		}
+		out = &r
+	}
+	if err := tx.Commit(); err != nil {
+		return Contact{}, nil, err
+	}
+	return after, out, nil
+}
+
+func (c *Contacts) payloadOf(r ApprovalRequest) (contactBankPayload, error) {
+	var p contactBankPayload
+	if err := json.Unmarshal(r.Payload, &p); err != nil {
+		return p, fmt.Errorf("db: contact_bank payload of request %d: %w", r.ID, err)
+	}
+	return p, nil
+}
+
+// onApproved makes the approved change take effect: pending → approved, in
+// the deciding transaction. The details copied are the request's own (its
+// payload), and they must still be the contact's pending ones.
+func (c *Contacts) onApproved(ctx context.Context, tx *sql.Tx, r ApprovalRequest) error {
+	p, err := c.payloadOf(r)
+	if err != nil {
+		return err
+	}
+	before, err := getContact(ctx, tx, r.TargetID)
+	if err != nil {
+		return err
+	}
+	if before.PendingAccountNo != p.New.AccountNo || before.PendingIFSC != p.New.IFSC {
+		return Errorf(ECONFLICT, "The pending bank details of %s no longer match this request.", before.Name())
+	}
+	// A contact imported from PayMate already holds these details there;
+	// one made or changed here must be pushed again.
+	syncState := SyncUnsynced
+	if p.Source == "paymate" && before.SyncState == SyncSynced {
+		syncState = SyncSynced
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET approved_account_no = pending_account_no, approved_ifsc = pending_ifsc,
+		pending_account_no = NULL, pending_ifsc = NULL, allow_old_while_pending = 0, sync_state = ?, sync_error = '', updated_at = ?
+		WHERE id = ?`, syncState, c.db.nowMS(), r.TargetID); err != nil {
+		return fmt.Errorf("db: approve contact bank details: %w", err)
+	}
+	after, err := getContact(ctx, tx, r.TargetID)
+	if err != nil {
+		return err
+	}
+	return c.db.audit(ctx, tx, SystemActor, "contact.bank_approved", "contact", r.TargetID, map[string]any{
+		"request_id": r.ID, "change": Change{Before: contactSnapshot(before), After: contactSnapshot(after)},
+	})
+}
+
+// onEnded drops the pending details of a request that did not pass.
+func (c *Contacts) onEnded(how string) ApprovalHook {
+	return func(ctx context.Context, tx *sql.Tx, r ApprovalRequest) error {
+		before, err := getContact(ctx, tx, r.TargetID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET pending_account_no = NULL, pending_ifsc = NULL,
+			allow_old_while_pending = 0, updated_at = ? WHERE id = ?`, c.db.nowMS(), r.TargetID); err != nil {
+			return fmt.Errorf("db: drop pending bank details: %w", err)
+		}
+		after, err := getContact(ctx, tx, r.TargetID)
+		if err != nil {
+			return err
+		}
+		return c.db.audit(ctx, tx, SystemActor, "contact.bank_"+how, "contact", r.TargetID, map[string]any{
+			"request_id": r.ID, "change": Change{Before: contactSnapshot(before), After: contactSnapshot(after)},
+		})
+	}
+}
+
+// Get returns a contact.
+func (c *Contacts) Get(ctx context.Context, id string) (Contact, error) {
+	return getContact(ctx, c.db.read, id)
+}
+
+// PayableDetails returns the bank details a payout to the contact must use:
+// the approved ones. While a change waits for approval they are held unless
+// the change was proposed with AllowOldWhilePending.
+func (c *Contacts) PayableDetails(ctx context.Context, id string) (account, ifsc string, err error) {
+	ct, err := c.Get(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case ct.HasPendingBank() && !ct.AllowOldWhilePending:
+		return "", "", Errorf(ECONFLICT, "Bank details for %s are changing and await approval; payouts to this contact are held until a checker approves the change.", ct.Name())
+	case !ct.HasApprovedBank() && ct.HasPendingBank():
+		return "", "", Errorf(ECONFLICT, "Bank details for %s await approval; payouts to this contact are not possible until a checker approves them.", ct.Name())
+	case !ct.HasApprovedBank():
+		return "", "", Errorf(ECONFLICT, "%s has no approved bank details; add them (a checker must approve them) before paying this contact.", ct.Name())
+	}
+	return ct.ApprovedAccountNo, ct.ApprovedIFSC, nil
+}
+
+// ContactFilter narrows the contact list. Zero fields match everything.
+type ContactFilter struct {
+	// Query matches the start of the company or person name (any case), or
+	// exactly the id, reference code, an account number or an IFSC.
+	Query     string
+	Kind      ContactKind
+	HasBank   *bool // approved bank details or not
+	SyncState string
+	// After is the id of the last contact of the previous page; the list is
+	// sorted by company name, then id.
+	After string
+	Limit int // default 50, at most 200
+}
+
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+// List returns one page of contacts and whether more follow.
+func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 200)
+	var conds []string
+	var args []any
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := likePrefix(q)
+		up := strings.ToUpper(q)
+		conds = append(conds, `(company_name LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'
+			OR (first_name || ' ' || last_name) LIKE ? ESCAPE '\' OR id = ? OR reference_code = ?
+			OR approved_account_no = ? OR pending_account_no = ? OR approved_ifsc = ? OR pending_ifsc = ?)`)
+		args = append(args, like, like, like, like, up, q, q, q, up, up)
+	}
+	if f.Kind != "" {
+		conds = append(conds, "kind = ?")
+		args = append(args, string(f.Kind))
+	}
+	if f.HasBank != nil {
+		if *f.HasBank {
+			conds = append(conds, "approved_account_no IS NOT NULL")
+		} else {
+			conds = append(conds, "approved_account_no IS NULL")
+		}
+	}
+	if f.SyncState != "" {
+		conds = append(conds, "sync_state = ?")
+		args = append(args, f.SyncState)
+	}
+	if f.After != "" {
+		conds = append(conds, "(company_name COLLATE NOCASE, id) > (SELECT company_name COLLATE NOCASE, id FROM contacts WHERE id = ?)")
+		args = append(args, f.After)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	args = append(args, f.Limit+1)
+	rows, err := c.db.read.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts`+where+
+		` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: list contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []Contact
+	for rows.Next() {
+		ct, err := scanContact(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, ct)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, nil
+}
