@@ -170,6 +170,9 @@ type ApprovalRequest struct {
 	CreatedAt         time.Time
 	DecidedAt         time.Time // zero while pending
 	ExpiresAt         time.Time
+	// DecidedBy is who made the final decision; set only for the hooks, so
+	// a kind's own audit entries and timeline name the person, not "system".
+	DecidedBy Actor
 }
 
 // Decision is one person's approval or rejection of a request.
@@ -567,6 +570,7 @@ func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r Appro
 	if err := a.db.audit(ctx, tx, actor, action, "approval_request", requestTarget(out.ID), details); err != nil {
 		return r, err
 	}
+	out.DecidedBy = actor
 	if h := k.hook(state); h != nil {
 		if err := h(ctx, tx, out); err != nil {
 			return r, err

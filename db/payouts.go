@@ -481,14 +481,14 @@ func (p *Payouts) onApproved(ctx context.Context, tx *sql.Tx, r ApprovalRequest)
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("db: payout %s is not waiting for approval", r.TargetID)
 	}
-	actor := fmt.Sprintf("approval #%d", r.ID)
+	who, actor := decider(r)
 	if err := insertEvent(ctx, tx, now, r.TargetID, "approved", providers.StateApproved, "", "", "", actor); err != nil {
 		return err
 	}
-	if err := insertEvent(ctx, tx, now, r.TargetID, "queued", providers.StateQueued, "", "waiting to be sent", "", actor); err != nil {
+	if err := insertEvent(ctx, tx, now, r.TargetID, "queued", providers.StateQueued, "", "waiting to be sent", "", "system"); err != nil {
 		return err
 	}
-	if err := p.db.audit(ctx, tx, SystemActor, "payout.approved", "payout", r.TargetID, map[string]any{
+	if err := p.db.audit(ctx, tx, who, "payout.approved", "payout", r.TargetID, map[string]any{
 		"approval_request_id": r.ID, "state": Change{Before: providers.StatePendingApproval, After: providers.StateQueued}}); err != nil {
 		return err
 	}
@@ -505,6 +505,16 @@ func (p *Payouts) enqueue(ctx context.Context, tx *sql.Tx, id string) error {
 		return fmt.Errorf("db: enqueue dispatch of %s: %w", id, err)
 	}
 	return nil
+}
+
+// decider is who ended an approval (the system for expiry) and how the
+// payout's timeline names them.
+func decider(r ApprovalRequest) (Actor, string) {
+	who := r.DecidedBy
+	if who.Username == "" {
+		who = SystemActor
+	}
+	return who, fmt.Sprintf("%s (approval #%d)", who.Username, r.ID)
 }
 
 // onEnded ends a payout whose approval ended without approval.
@@ -526,10 +536,11 @@ func (p *Payouts) onEnded(state providers.PayoutState, kind string) ApprovalHook
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("db: payout %s is not waiting for approval", r.TargetID)
 		}
-		if err := insertEvent(ctx, tx, now, r.TargetID, kind, state, "", reason, "", fmt.Sprintf("approval #%d", r.ID)); err != nil {
+		who, actor := decider(r)
+		if err := insertEvent(ctx, tx, now, r.TargetID, kind, state, "", reason, "", actor); err != nil {
 			return err
 		}
-		return p.db.audit(ctx, tx, SystemActor, "payout."+kind, "payout", r.TargetID, map[string]any{
+		return p.db.audit(ctx, tx, who, "payout."+kind, "payout", r.TargetID, map[string]any{
 			"approval_request_id": r.ID, "reason": reason,
 			"state": Change{Before: providers.StatePendingApproval, After: state}})
 	}
