@@ -3,6 +3,8 @@ package db
 import (
 	"strings"
 	"unicode/utf8"
+
+	"paydesk/providers"
 )
 
 // Contact field rules. They mirror PayMate's AddContact limits (see
@@ -102,56 +104,6 @@ func ctEmail(s string) bool {
 // ctMobile: an Indian mobile number, ten digits starting 6–9.
 func ctMobile(s string) bool { return len(s) == 10 && ctAllOf(s, ctDigit) && s[0] >= '6' }
 
-// ctIFSC: ^[A-Z]{4}0[A-Z0-9]{6}$.
-func ctIFSC(s string) bool {
-	if len(s) != 11 || s[4] != '0' {
-		return false
-	}
-	for i := 0; i < 11; i++ {
-		c := s[i]
-		switch {
-		case i < 4:
-			if c < 'A' || c > 'Z' {
-				return false
-			}
-		case i > 4:
-			if !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// ctGSTIN: state code (two digits, not 00), PAN (five letters, four digits,
-// a letter), entity number (1–9 or a letter), then two alphanumerics. The
-// check digit is not verified, as PayMate does not.
-func ctGSTIN(s string) bool {
-	if len(s) != 15 {
-		return false
-	}
-	up := func(c byte) bool { return c >= 'A' && c <= 'Z' }
-	dig := func(c byte) bool { return c >= '0' && c <= '9' }
-	for i := 0; i < 15; i++ {
-		c := s[i]
-		var ok bool
-		switch {
-		case i < 2, i >= 7 && i < 11:
-			ok = dig(c)
-		case i >= 2 && i < 7, i == 11:
-			ok = up(c)
-		case i == 12:
-			ok = (dig(c) && c != '0') || up(c)
-		default:
-			ok = dig(c) || up(c)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return s[:2] != "00"
-}
-
 // validReferenceCode reports whether s is a ReferenceCode PayMate accepts.
 func validReferenceCode(s string) bool { return len(s) <= maxReferenceCode && ctAlnum(s) }
 
@@ -209,7 +161,7 @@ func ValidateContact(in ContactInput) (ContactInput, map[string]string) {
 	if in.Mobile != "" && !ctMobile(in.Mobile) {
 		f.add("mobile", "Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9, without +91 or spaces.")
 	}
-	if in.GSTIN != "" && !ctGSTIN(in.GSTIN) {
+	if in.GSTIN != "" && !providers.IsGSTIN(in.GSTIN) {
 		f.add("gstin", "Enter a valid 15-character GSTIN, like 27ABCDE1234F1Z5.")
 	}
 	if in.AccountNo != "" {
@@ -220,7 +172,7 @@ func ValidateContact(in ContactInput) (ContactInput, map[string]string) {
 			f.add("account_no", "The account number may hold letters and digits only, without spaces.")
 		}
 	}
-	if in.IFSC != "" && !ctIFSC(in.IFSC) {
+	if in.IFSC != "" && !providers.IsIFSC(in.IFSC) {
 		f.add("ifsc", "Enter an 11-character IFSC: four letters, a zero, then six letters or digits (like HDFC0001234).")
 	}
 	switch {

@@ -57,7 +57,6 @@ const (
 )
 
 var (
-	ifscPattern = regexp.MustCompile(`^[A-Z]{4}0[A-Z0-9]{6}$`)
 	// Bank account numbers are 9 to 18 digits in practice; some banks use
 	// letters, and Kotak's BeneAcctNo takes up to 20, so 6–20 letters and
 	// digits are accepted.
@@ -92,7 +91,7 @@ func ValidatePayout(in PayoutInput, today time.Time) (PayoutDraft, map[string]st
 	}
 
 	d.IFSC = strings.ToUpper(strings.TrimSpace(in.IFSC))
-	if !ifscPattern.MatchString(d.IFSC) {
+	if !providers.IsIFSC(d.IFSC) {
 		f.add("ifsc", "Enter an 11-character IFSC: 4 letters, 0, then 6 letters or digits (HDFC0001234).")
 	}
 

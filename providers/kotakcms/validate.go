@@ -75,7 +75,7 @@ func businessInstrument(in wireInstrument, debitAccount string, now time.Time) (
 	if in.AccountNo != debitAccount {
 		return 0, fmt.Sprintf("Debit account %s is not mapped to the client code", in.AccountNo)
 	}
-	if !kotak.IFSCPattern.MatchString(in.RecBrCd) {
+	if !providers.IsIFSC(in.RecBrCd) {
 		return 0, fmt.Sprintf("RecBrCd %q is not a valid IFSC", in.RecBrCd)
 	}
 	if in.PayMode == "IFT" && !strings.HasPrefix(in.RecBrCd, kotak.BankCode) {

@@ -399,7 +399,7 @@ func (s *Sandbox) addCredit(in CreditInput, now time.Time) (*credit, error) {
 			in.Mode = []string{"NEFT", "IMPS", "UPI"}[s.rng.IntN(3)]
 		}
 	}
-	if !kotak.IFSCPattern.MatchString(in.RemitterIFSC) {
+	if !providers.IsIFSC(in.RemitterIFSC) {
 		return nil, fmt.Errorf("RemitterIFSC %q is not an IFSC", in.RemitterIFSC)
 	}
 	if f := kotak.FirstFault(kotak.FieldLen("RemitterName", in.RemitterName, 1, maxName), kotak.FieldLen("RemitterAccount", in.RemitterAccount, 1, maxAccountNo)); f != "" {

@@ -192,54 +192,6 @@ func isEmail(s string) bool {
 // isMobile: an Indian mobile number, ten digits starting 6–9.
 func isMobile(s string) bool { return len(s) == 10 && isDigits(s) && s[0] >= '6' }
 
-// isIFSC: ^[A-Z]{4}0[A-Z0-9]{6}$.
-func isIFSC(s string) bool {
-	if len(s) != 11 || s[4] != '0' {
-		return false
-	}
-	for i := 0; i < 4; i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	for i := 5; i < 11; i++ {
-		if !((s[i] >= 'A' && s[i] <= 'Z') || isDigit(rune(s[i]))) {
-			return false
-		}
-	}
-	return true
-}
-
-// isGSTIN: two-digit state code, PAN (five letters, four digits, a letter),
-// entity number, then two alphanumerics. The 14th character is "Z" on real
-// GSTINs, but the seed's own sample (27ATYPR6435K1N0) has "N", so any
-// alphanumeric is accepted there and the check digit is not verified.
-func isGSTIN(s string) bool {
-	if len(s) != 15 {
-		return false
-	}
-	up := func(c byte) bool { return c >= 'A' && c <= 'Z' }
-	dig := func(c byte) bool { return c >= '0' && c <= '9' }
-	for i := 0; i < 15; i++ {
-		c := s[i]
-		var ok bool
-		switch {
-		case i < 2, i >= 7 && i < 11:
-			ok = dig(c)
-		case i >= 2 && i < 7, i == 11:
-			ok = up(c)
-		case i == 12:
-			ok = (dig(c) && c != '0') || up(c)
-		default:
-			ok = dig(c) || up(c)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return s[:2] != "00"
-}
-
 func isDate(s string) bool {
 	_, err := time.ParseInLocation(layoutFilterDate, s, ist)
 	return err == nil && len(s) == 10
@@ -298,8 +250,8 @@ var (
 		{names: []string{"CompanyAddress"}, max: 300, check: isText, invalid: "128"},
 		{names: []string{"ReferenceCode"}, max: 20, check: isAlnum, invalid: "122"},
 		{names: []string{"AccountNo"}, max: 30, check: isAlnum, invalid: "233"},
-		{names: []string{"IFSCode"}, max: 11, check: isIFSC, invalid: "167"},
-		{names: []string{"GSTIN"}, max: 15, check: isGSTIN, invalid: "178"},
+		{names: []string{"IFSCode"}, max: 11, check: providers.IsIFSC, invalid: "167"},
+		{names: []string{"GSTIN"}, max: 15, check: providers.IsGSTIN, invalid: "178"},
 	}
 
 	rulesContactList = []rule{
@@ -314,7 +266,7 @@ var (
 		{names: []string{"CompanyEmailId", "ReceiverEmailId"}, max: 200, check: isEmail, invalid: "109"},
 		{names: []string{"CompanyMobileNo"}, max: 10, check: isMobile, invalid: "108"},
 		{names: []string{"AccountNo"}, required: true, max: 30, check: isAlnum, empty: "162", invalid: "163"},
-		{names: []string{"IFSCode"}, required: true, max: 11, check: isIFSC, empty: "166", invalid: "167"},
+		{names: []string{"IFSCode"}, required: true, max: 11, check: providers.IsIFSC, empty: "166", invalid: "167"},
 		{names: []string{"OrderId"}, required: true, max: 20, check: isAlnum, empty: "176", invalid: "176"},
 		{names: []string{"Amount"}, required: true, max: 13, check: isAmount, empty: "159", invalid: "159"},
 		{names: []string{"PaymentType"}, required: true, max: 10, check: oneOf(string(Instant), string(Normal)), empty: "178", invalid: "178"},

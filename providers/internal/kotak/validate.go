@@ -10,7 +10,6 @@ import (
 
 // Field patterns both sandboxes check the way the bank does.
 var (
-	IFSCPattern   = regexp.MustCompile(`^[A-Z]{4}0[A-Z0-9]{6}$`)
 	AmountPattern = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,2})?$`) // rupees, at most 2 decimals
 	EmailPattern  = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$`)
 )

@@ -1,0 +1,27 @@
+package providers
+
+import "testing"
+
+func TestIsIFSC(t *testing.T) {
+	for s, want := range map[string]bool{
+		"HDFC0001234": true, "KKBK0000958": true, "SBIN0ABC123": true,
+		"HDFC1234567": false, "hdfc0001234": false, "HDF00001234": false, "HDFC000123": false,
+		"HDFC00012345": false, "HDFC000123-": false, "": false,
+	} {
+		if got := IsIFSC(s); got != want {
+			t.Errorf("IsIFSC(%q) = %v", s, got)
+		}
+	}
+}
+
+func TestIsGSTIN(t *testing.T) {
+	for s, want := range map[string]bool{
+		"27ATYPR6435K1N0": true, "29ABCDE1234F1Z5": true, "07AAACB2230MAZX": true,
+		"00ATYPR6435K1N0": false, "27ATYPR6435K0N0": false, "27ATYP16435K1N0": false,
+		"27atypr6435k1n0": false, "27ATYPR6435K1N": false, "2AATYPR6435K1N0": false,
+	} {
+		if got := IsGSTIN(s); got != want {
+			t.Errorf("IsGSTIN(%q) = %v", s, got)
+		}
+	}
+}
