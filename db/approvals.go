@@ -781,27 +781,13 @@ func (a *Approvals) Queue(ctx context.Context, user User, f QueueFilter) ([]Queu
 		where += " AND " + c
 	}
 	args = append(args, f.Limit+1)
-	rows, err := a.db.read.QueryContext(ctx, `SELECT `+requestColumns+requestFrom+where+` ORDER BY `+order+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: approval queue: %w", err)
-	}
-	defer rows.Close()
-	var out []QueueItem
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, QueueItem{ApprovalRequest: r, Remaining: max(r.RequiredApprovals-r.Approvals, 0)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > f.Limit
-	if more {
-		out = out[:f.Limit]
-	}
-	return out, more, nil
+	return queryPage(ctx, a.db.read, "approval queue", f.Limit, scanQueueItem,
+		`SELECT `+requestColumns+requestFrom+where+` ORDER BY `+order+` LIMIT ?`, args...)
+}
+
+func scanQueueItem(s scanner) (QueueItem, error) {
+	r, err := scanRequest(s)
+	return QueueItem{ApprovalRequest: r, Remaining: max(r.RequiredApprovals-r.Approvals, 0)}, err
 }
 
 // CountWaiting returns how many requests wait on user, for the navigation

@@ -512,26 +512,6 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
 	args = append(args, f.Limit+1)
-	rows, err := c.db.read.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts`+where+
-		` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: list contacts: %w", err)
-	}
-	defer rows.Close()
-	var out []Contact
-	for rows.Next() {
-		ct, err := scanContact(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, ct)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > f.Limit
-	if more {
-		out = out[:f.Limit]
-	}
-	return out, more, nil
+	return queryPage(ctx, c.db.read, "list contacts", f.Limit, scanContact,
+		`SELECT `+contactColumns+` FROM contacts`+where+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, args...)
 }

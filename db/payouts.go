@@ -633,27 +633,7 @@ func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, err
 }
 
 func (p *Payouts) query(ctx context.Context, q string, limit int, args ...any) ([]Payout, bool, error) {
-	rows, err := p.db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: payouts: %w", err)
-	}
-	defer rows.Close()
-	var out []Payout
-	for rows.Next() {
-		po, err := scanPayout(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, po)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := limit > 0 && len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return queryPage(ctx, p.db.read, "payouts", limit, scanPayout, q, args...)
 }
 
 // NeedsAttention lists payouts a person should look at, oldest change first:

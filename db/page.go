@@ -1,0 +1,34 @@
+package db
+
+import (
+	"context"
+	"fmt"
+)
+
+// queryPage runs a keyset-paged query whose SQL asks for limit+1 rows, scans
+// each with scan, and reports whether more rows follow the page. limit ≤ 0
+// means no paging: every row is returned.
+func queryPage[T any](ctx context.Context, q querier, what string, limit int, scan func(scanner) (T, error),
+	query string, args ...any) ([]T, bool, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := limit > 0 && len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
