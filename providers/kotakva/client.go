@@ -43,7 +43,6 @@ type Config struct {
 	Retries            int           // idempotent calls; zero: 2, negative: none
 	Backoff            time.Duration
 	TokenRefreshBefore time.Duration
-	Now                func() time.Time // nil: time.Now
 }
 
 // Client calls Kotak virtual-account services. Safe for concurrent use.
@@ -87,13 +86,6 @@ func DemoConfig(baseURL string) Config {
 		BaseURL: baseURL, ClientID: DemoClientID, ClientSecret: DemoClientSecret,
 		ClientCode: DemoClientCode, ClientName: DemoClientName, PhysicalAccountNo: DemoPhysicalAcct,
 	}
-}
-
-func (c *Client) now() time.Time {
-	if c.cfg.Now != nil {
-		return c.cfg.Now()
-	}
-	return time.Now()
 }
 
 // Token returns the current bearer token, fetching or refreshing it as needed.

@@ -30,7 +30,6 @@ func newEnv(t *testing.T, mods ...func(*SandboxConfig, *Config)) *env {
 	scfg.Now = clk.Now
 	scfg.RefundSendFor, scfg.RefundProcessFor = time.Minute, 2*time.Minute
 	ccfg := DemoConfig("")
-	ccfg.Now = clk.Now
 	ccfg.Backoff = time.Millisecond
 	ccfg.Timeout = 5 * time.Second
 	for _, m := range mods {
