@@ -288,19 +288,9 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 		if len(form.Errors) > 0 {
 			return fiber.NewError(fiber.StatusUnprocessableEntity, "The filter is not valid.")
 		}
-		f.Limit, f.After = 200, 0
-		for len(ids) < bulkLimit {
-			items, more, err := s.Approvals.Queue(ctx, u, f)
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				ids = append(ids, it.ID)
-			}
-			if !more || len(items) == 0 {
-				break
-			}
-			f.After = items[len(items)-1].ID
+		var err error
+		if ids, err = s.Approvals.WaitingIDs(ctx, u, f, bulkLimit); err != nil {
+			return err
 		}
 	} else {
 		for _, v := range c.Request().PostArgs().PeekMulti("id") {
