@@ -101,6 +101,10 @@ func TestPayoutMakerChecker(t *testing.T) {
 		}
 		admin.goto_("/admin/audit?action=approval.refused")
 		admin.expectText("table.audit tbody", "maker")
+		maker.goto_(href)
+		maker.expectText("main", "Decisions")
+		maker.expectVisible("main form[action$='/withdraw']")
+		maker.screenshot("approval-request")
 	})
 
 	run("checker approves; it is processed with a UTR within seconds", func(t *testing.T) {
