@@ -415,8 +415,24 @@ func payloadRows(raw json.RawMessage) []views.Option {
 	sort.Strings(keys)
 	out := make([]views.Option, 0, len(keys))
 	for _, k := range keys {
-		v, _ := json.Marshal(m[k])
-		out = append(out, views.Option{Value: strings.ReplaceAll(k, "_", " "), Label: string(v)})
+		label, value := strings.ReplaceAll(k, "_", " "), ""
+		switch v := m[k].(type) {
+		case string:
+			value = v
+		case float64:
+			// JSON numbers: paise amounts are shown as rupees.
+			if strings.HasSuffix(k, "_paise") {
+				label, value = strings.TrimSuffix(label, " paise"), views.INR(int64(v))
+			} else {
+				value = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+		case nil:
+			value = "—"
+		default:
+			b, _ := json.Marshal(v)
+			value = string(b)
+		}
+		out = append(out, views.Option{Value: label, Label: value})
 	}
 	return out
 }
