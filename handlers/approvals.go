@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -405,7 +406,9 @@ func stateKind(s db.ApprovalState) string {
 // payloadRows flattens a request's payload into label/value pairs.
 func payloadRows(raw json.RawMessage) []views.Option {
 	var m map[string]any
-	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // amounts stay exact integers, never floats
+	if len(raw) == 0 || dec.Decode(&m) != nil {
 		return nil
 	}
 	keys := make([]string, 0, len(m))
@@ -419,12 +422,10 @@ func payloadRows(raw json.RawMessage) []views.Option {
 		switch v := m[k].(type) {
 		case string:
 			value = v
-		case float64:
-			// JSON numbers: paise amounts are shown as rupees.
-			if strings.HasSuffix(k, "_paise") {
-				label, value = strings.TrimSuffix(label, " paise"), views.INR(int64(v))
-			} else {
-				value = strconv.FormatFloat(v, 'f', -1, 64)
+		case json.Number:
+			value = v.String()
+			if paise, err := v.Int64(); err == nil && strings.HasSuffix(k, "_paise") {
+				label, value = strings.TrimSuffix(label, " paise"), views.INR(paise)
 			}
 		case nil:
 			value = "—"
