@@ -352,6 +352,18 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	balances := db.NewBalanceWatcher(store, balanceProviders)
 	balances.Logger = log.With("component", "balances")
+	contacts := db.NewContacts(store, approvals)
+	if p, ok := reg.Get(db.SourcePayMate); ok {
+		if pc, ok := p.(providers.Contacts); ok {
+			sync := db.NewContactSync(store, contacts, pc)
+			sync.Logger = log.With("component", "contact-sync")
+			background.Add(1)
+			go func() {
+				defer background.Done()
+				sync.Run(bgCtx, cfg.pollEvery)
+			}()
+		}
+	}
 	background.Add(2)
 	go func() {
 		defer background.Done()
@@ -366,6 +378,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		DB:        store,
 		Approvals: approvals,
 		Payouts:   payouts,
+		Contacts:  contacts,
 		Hasher:    hasher,
 		Sessions: handlers.NewSessionStore(store, handlers.SessionOptions{
 			HashKey: cfg.sessionKey, Secure: cfg.secureCookies, Idle: cfg.idleTimeout, Absolute: cfg.absoluteTimeout,

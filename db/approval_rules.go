@@ -270,7 +270,7 @@ func (a *Approvals) applyRules(ctx context.Context, tx *sql.Tx, actor Actor, kin
 // ruleChangeKind is the built-in kind whose approval applies a rule change.
 func (a *Approvals) ruleChangeKind() Kind {
 	return Kind{
-		Name: RuleChangeKind, Label: "Approval rule change", MakerRole: RoleAdmin,
+		Name: RuleChangeKind, Label: "Approval rule change", MakerRoles: []Role{RoleAdmin},
 		OnApproved: func(ctx context.Context, tx *sql.Tx, r ApprovalRequest) error {
 			var p ruleChangePayload
 			if err := json.Unmarshal(r.Payload, &p); err != nil {

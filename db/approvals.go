@@ -58,13 +58,26 @@ type Kind struct {
 	Name string
 	// Label is the kind as a person reads it ("Payout").
 	Label string
-	// MakerRole is the role needed to propose; "" means RoleMaker.
-	MakerRole Role
+	// MakerRoles are the roles that may propose (any one of them); none
+	// means RoleMaker.
+	MakerRoles []Role
 	// Hooks; nil means nothing to do.
 	OnApproved  ApprovalHook
 	OnRejected  ApprovalHook
 	OnCancelled ApprovalHook
 	OnExpired   ApprovalHook
+}
+
+// roleList names roles for a message: "maker", "admin or maker".
+func roleList(roles []Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func (k Kind) hook(s ApprovalState) ApprovalHook {
@@ -118,8 +131,8 @@ func (a *Approvals) RegisterKind(k Kind) {
 	if k.Label == "" {
 		k.Label = k.Name
 	}
-	if k.MakerRole == "" {
-		k.MakerRole = RoleMaker
+	if len(k.MakerRoles) == 0 {
+		k.MakerRoles = []Role{RoleMaker}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -347,8 +360,8 @@ func (a *Approvals) propose(ctx context.Context, tx *sql.Tx, maker User, p Propo
 	switch {
 	case u.Disabled:
 		return ApprovalRequest{}, refuse("propose", attempt, "Your account is disabled.")
-	case !u.HasRole(k.MakerRole):
-		return ApprovalRequest{}, refuse("propose", attempt, "Proposing a %s needs the %s role.", strings.ToLower(k.Label), k.MakerRole)
+	case !slices.ContainsFunc(k.MakerRoles, u.HasRole):
+		return ApprovalRequest{}, refuse("propose", attempt, "Proposing a %s needs the %s role.", strings.ToLower(k.Label), roleList(k.MakerRoles))
 	}
 	var pending int64
 	err = tx.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,

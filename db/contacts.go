@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -78,13 +79,17 @@ type Contacts struct {
 	approvals *Approvals
 }
 
+// ContactManagerRoles may create and edit contacts: admins, who own the
+// contact book, and makers, who propose the payouts to it. Neither can
+// approve bank details; the seeded rule asks a checker.
+var ContactManagerRoles = []Role{RoleAdmin, RoleMaker}
+
 // NewContacts returns the contacts domain over d and registers the
-// 'contact_bank' approval kind with a. Proposing needs the admin role (admins
-// manage contacts); the seeded rule asks one checker to approve.
+// 'contact_bank' approval kind with a.
 func NewContacts(d *DB, a *Approvals) *Contacts {
 	c := &Contacts{db: d, approvals: a}
 	a.RegisterKind(Kind{
-		Name: ContactBankKind, Label: "Contact bank details", MakerRole: RoleAdmin,
+		Name: ContactBankKind, Label: "Contact bank details", MakerRoles: ContactManagerRoles,
 		OnApproved:  c.onApproved,
 		OnRejected:  c.onEnded("rejected"),
 		OnCancelled: c.onEnded("withdrawn"),
@@ -200,9 +205,10 @@ func maskAccount(a string) string {
 	return "…" + a[len(a)-4:]
 }
 
-// requireAdmin reads maker again inside tx: contacts are managed by enabled
-// admins, as the database says now. A refusal is audited by the caller.
-func (c *Contacts) requireAdmin(ctx context.Context, tx *sql.Tx, maker User, attempt, target string) (User, error) {
+// requireManager reads maker again inside tx: contacts are managed by
+// enabled admins and makers, as the database says now. A refusal is audited
+// by the caller.
+func (c *Contacts) requireManager(ctx context.Context, tx *sql.Tx, maker User, attempt, target string) (User, error) {
 	u, err := getUser(ctx, tx, maker.ID)
 	if err != nil {
 		return u, err
@@ -211,8 +217,8 @@ func (c *Contacts) requireAdmin(ctx context.Context, tx *sql.Tx, maker User, att
 	switch {
 	case u.Disabled:
 		return u, refuse(attempt, req, "Your account is disabled.")
-	case !u.HasRole(RoleAdmin):
-		return u, refuse(attempt, req, "Managing contacts needs the admin role.")
+	case !slices.ContainsFunc(ContactManagerRoles, u.HasRole):
+		return u, refuse(attempt, req, "Managing contacts needs the admin or maker role.")
 	}
 	return u, nil
 }
@@ -227,7 +233,7 @@ func (c *Contacts) proposeBank(ctx context.Context, tx *sql.Tx, maker User, ct C
 	})
 }
 
-// Create stores a new contact as maker (an admin). Bank details given go to
+// Create stores a new contact as maker (an admin or a maker). Bank details given go to
 // pending with a 'contact_bank' request in the same transaction; the contact
 // is not payable until a checker approves them.
 func (c *Contacts) Create(ctx context.Context, maker User, in ContactInput) (Contact, *ApprovalRequest, error) {
@@ -246,7 +252,7 @@ func (c *Contacts) createTx(ctx context.Context, maker User, in ContactInput) (C
 	}
 	defer tx.Rollback()
 	id := newContactID()
-	u, err := c.requireAdmin(ctx, tx, maker, "contact.create", id)
+	u, err := c.requireManager(ctx, tx, maker, "contact.create", id)
 	if err != nil {
 		return Contact{}, nil, err
 	}
@@ -279,7 +285,7 @@ func (c *Contacts) createTx(ctx context.Context, maker User, in ContactInput) (C
 	return ct, out, nil
 }
 
-// Update changes a contact as maker (an admin). The other fields change at
+// Update changes a contact as maker (an admin or a maker). The other fields change at
 // once. Bank details that differ from the approved ones never change them:
 // they go to pending with a 'contact_bank' request (AllowOldWhilePending
 // from in). Empty AccountNo and IFSC mean "leave the bank details as they
@@ -300,7 +306,7 @@ func (c *Contacts) updateTx(ctx context.Context, maker User, id string, in Conta
 	if err != nil {
 		return Contact{}, nil, err
 	}
-	u, err := c.requireAdmin(ctx, tx, maker, "contact.update", id)
+	u, err := c.requireManager(ctx, tx, maker, "contact.update", id)
 	if err != nil {
 		return Contact{}, nil, err
 	}

@@ -179,8 +179,8 @@ func TestContactCreateNeedsApprovalBeforePayable(t *testing.T) {
 	}
 	_, _, err = e.c.PayableDetails(ctx, c2.ID)
 	wantCode(t, err, ECONFLICT)
-	// Only admins manage contacts; the refusal is audited.
-	_, _, err = e.c.Create(ctx, e.maker, goodContact())
+	// Admins and makers manage contacts; a checker is refused, audited.
+	_, _, err = e.c.Create(ctx, e.checker, goodContact())
 	wantCode(t, err, EFORBIDDEN)
 	if la := lastAudit(t, e.d); la.Action != "approval.refused" {
 		t.Fatalf("last audit %s", la.Action)

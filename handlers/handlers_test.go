@@ -61,7 +61,7 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 	approvals := db.NewApprovals(d, 0)
 	payouts := db.NewPayouts(d, approvals)
 	srv := &Server{
-		DB: d, Approvals: approvals, Payouts: payouts, Hasher: testHasher, Assets: assets,
+		DB: d, Approvals: approvals, Payouts: payouts, Contacts: db.NewContacts(d, approvals), Hasher: testHasher, Assets: assets,
 		Sessions: NewSessionStore(d, SessionOptions{HashKey: []byte(strings.Repeat("k", 32)), Secure: production,
 			Idle: 30 * time.Minute, Absolute: 12 * time.Hour}),
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),

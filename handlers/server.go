@@ -28,6 +28,7 @@ type Server struct {
 	DB        *db.DB
 	Approvals *db.Approvals
 	Payouts   *db.Payouts
+	Contacts  *db.Contacts
 	Hasher    *db.Hasher
 	Sessions  *SessionStore
 	Assets    *static.Assets
