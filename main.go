@@ -355,12 +355,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	contacts := db.NewContacts(store, approvals)
 	if p, ok := reg.Get(db.SourcePayMate); ok {
 		if pc, ok := p.(providers.Contacts); ok {
-			sync := db.NewContactSync(store, contacts, pc)
-			sync.Logger = log.With("component", "contact-sync")
+			contactSync := db.NewContactSync(store, contacts, pc)
+			contactSync.Logger = log.With("component", "contact-sync")
 			background.Add(1)
 			go func() {
 				defer background.Done()
-				sync.Run(bgCtx, cfg.pollEvery)
+				contactSync.Run(bgCtx, cfg.pollEvery)
 			}()
 		}
 	}
