@@ -31,8 +31,13 @@ type ContactInput struct {
 	Email       string
 	Mobile      string
 	GSTIN       string
-	AccountNo   string
-	IFSC        string
+	// ReferenceCode is the contact's code at PayMate (letters and digits,
+	// at most 20), unique without case. Empty: the contact's id. It is set
+	// when the contact is made and never changed after: it is how the sync
+	// finds the contact at PayMate.
+	ReferenceCode string
+	AccountNo     string
+	IFSC          string
 	// AllowOldWhilePending lets payouts keep using the approved bank details
 	// while a change of them waits for approval. Off: payouts are held.
 	AllowOldWhilePending bool
@@ -117,6 +122,7 @@ func normalizeContact(in ContactInput) ContactInput {
 	in.Email = strings.TrimSpace(in.Email)
 	in.Mobile = strings.TrimSpace(in.Mobile)
 	in.GSTIN = strings.ToUpper(strings.TrimSpace(in.GSTIN))
+	in.ReferenceCode = strings.TrimSpace(in.ReferenceCode)
 	in.AccountNo = strings.TrimSpace(in.AccountNo)
 	in.IFSC = strings.ToUpper(strings.TrimSpace(in.IFSC))
 	return in
@@ -125,7 +131,7 @@ func normalizeContact(in ContactInput) ContactInput {
 // ValidateContact normalizes in and checks it against PayMate's AddContact
 // rules. It returns the normalized input and the messages by form field
 // (kind, company_name, first_name, last_name, email, mobile, gstin,
-// account_no, ifsc), nil when all is well.
+// reference_code, account_no, ifsc), nil when all is well.
 func ValidateContact(in ContactInput) (ContactInput, map[string]string) {
 	in = normalizeContact(in)
 	f := fieldErrors{}
@@ -163,6 +169,9 @@ func ValidateContact(in ContactInput) (ContactInput, map[string]string) {
 	}
 	if in.GSTIN != "" && !providers.IsGSTIN(in.GSTIN) {
 		f.add("gstin", "Enter a valid 15-character GSTIN, like 27ABCDE1234F1Z5.")
+	}
+	if in.ReferenceCode != "" && !validReferenceCode(in.ReferenceCode) {
+		f.add("reference_code", "The reference code can be at most 20 letters and digits, without spaces.")
 	}
 	if in.AccountNo != "" {
 		switch {

@@ -256,12 +256,24 @@ func (c *Contacts) createTx(ctx context.Context, maker User, in ContactInput) (C
 	if err != nil {
 		return Contact{}, nil, err
 	}
+	ref := in.ReferenceCode
+	if ref == "" {
+		ref = id
+	}
+	var taken string
+	switch err := tx.QueryRowContext(ctx, `SELECT id FROM contacts WHERE reference_code = ?`, ref).Scan(&taken); {
+	case err == nil:
+		return Contact{}, nil, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"reference_code": fmt.Sprintf("Reference code %s is already used by contact %s.", ref, taken)}}
+	case !errors.Is(err, sql.ErrNoRows):
+		return Contact{}, nil, fmt.Errorf("db: reference code check: %w", err)
+	}
 	now := c.db.nowMS()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, kind, company_name, first_name, last_name, email, mobile, gstin,
 		reference_code, pending_account_no, pending_ifsc, allow_old_while_pending, sync_state, created_by, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'unsynced', ?, ?, ?)`,
 		id, string(in.Kind), in.CompanyName, in.FirstName, in.LastName, in.Email, in.Mobile, in.GSTIN,
-		id, nullString(in.AccountNo), nullString(in.IFSC), u.ID, now, now); err != nil {
+		ref, nullString(in.AccountNo), nullString(in.IFSC), u.ID, now, now); err != nil {
 		return Contact{}, nil, fmt.Errorf("db: create contact: %w", err)
 	}
 	ct, err := getContact(ctx, tx, id)
@@ -317,6 +329,9 @@ func (c *Contacts) updateTx(ctx context.Context, maker User, id string, in Conta
 			in.AccountNo, in.IFSC = before.PendingAccountNo, before.PendingIFSC
 		}
 	}
+	// The reference code is how the sync finds the contact at PayMate: it
+	// stays what it was, whatever the form sent.
+	in.ReferenceCode = before.ReferenceCode
 	in, fields := ValidateContact(in)
 	if fields != nil {
 		return Contact{}, nil, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.", Fields: fields}
