@@ -256,6 +256,21 @@ func (c *Contacts) createTx(ctx context.Context, maker User, in ContactInput) (C
 	if err != nil {
 		return Contact{}, nil, err
 	}
+	ct, out, err := c.insertContact(ctx, tx, u, id, in)
+	if err != nil {
+		return Contact{}, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Contact{}, nil, err
+	}
+	return ct, out, nil
+}
+
+// insertContact writes the new contact id from in (validated) inside tx, as
+// u (checked by requireManager), with its audit entry and, when in has bank
+// details, its 'contact_bank' request. Create and Import both make contacts
+// through it.
+func (c *Contacts) insertContact(ctx context.Context, tx *sql.Tx, u User, id string, in ContactInput) (Contact, *ApprovalRequest, error) {
 	ref := in.ReferenceCode
 	if ref == "" {
 		ref = id
@@ -290,9 +305,6 @@ func (c *Contacts) createTx(ctx context.Context, maker User, in ContactInput) (C
 			return Contact{}, nil, err
 		}
 		out = &r
-	}
-	if err := tx.Commit(); err != nil {
-		return Contact{}, nil, err
 	}
 	return ct, out, nil
 }
@@ -459,19 +471,26 @@ func (c *Contacts) Get(ctx context.Context, id string) (Contact, error) {
 // the approved ones. While a change waits for approval they are held unless
 // the change was proposed with AllowOldWhilePending.
 func (c *Contacts) PayableDetails(ctx context.Context, id string) (account, ifsc string, err error) {
-	ct, err := c.Get(ctx, id)
+	_, bank, err := payableDetails(ctx, c.db.read, id)
+	return bank.AccountNo, bank.IFSC, err
+}
+
+// payableDetails is PayableDetails on q, which may be the deciding
+// transaction; it returns the contact too, for messages.
+func payableDetails(ctx context.Context, q querier, id string) (Contact, BankDetails, error) {
+	ct, err := getContact(ctx, q, id)
 	if err != nil {
-		return "", "", err
+		return ct, BankDetails{}, err
 	}
 	switch {
-	case ct.HasPendingBank() && !ct.AllowOldWhilePending:
-		return "", "", Errorf(ECONFLICT, "Bank details for %s are changing and await approval; payouts to this contact are held until a checker approves the change.", ct.Name())
 	case !ct.HasApprovedBank() && ct.HasPendingBank():
-		return "", "", Errorf(ECONFLICT, "Bank details for %s await approval; payouts to this contact are not possible until a checker approves them.", ct.Name())
+		return ct, BankDetails{}, Errorf(ECONFLICT, "Bank details for %s await approval; payouts to this contact are not possible until a checker approves them.", ct.Name())
+	case ct.HasPendingBank() && !ct.AllowOldWhilePending:
+		return ct, BankDetails{}, Errorf(ECONFLICT, "Bank details for %s are changing and await approval; payouts to this contact are held until a checker approves the change.", ct.Name())
 	case !ct.HasApprovedBank():
-		return "", "", Errorf(ECONFLICT, "%s has no approved bank details; add them (a checker must approve them) before paying this contact.", ct.Name())
+		return ct, BankDetails{}, Errorf(ECONFLICT, "%s has no approved bank details; add them (a checker must approve them) before paying this contact.", ct.Name())
 	}
-	return ct.ApprovedAccountNo, ct.ApprovedIFSC, nil
+	return ct, BankDetails{AccountNo: ct.ApprovedAccountNo, IFSC: ct.ApprovedIFSC}, nil
 }
 
 // ContactFilter narrows the contact list. Zero fields match everything.

@@ -388,7 +388,7 @@ func (ds *Dispatcher) step(ctx context.Context, id string) error {
 			}
 			continue
 		}
-		st, err := prov.PayoutStatus(ctx, id)
+		st, err := prov.PayoutStatus(ctx, po.OrderID())
 		switch {
 		case errors.Is(err, providers.ErrNotFound):
 			if wait := ds.opts.NotFoundGrace - ds.db.Now().Sub(po.SentAt); wait > 0 {
@@ -434,13 +434,23 @@ func (ds *Dispatcher) send(ctx context.Context, prov providers.Payouts, po Payou
 	if err != nil || !ok {
 		return false, err
 	}
+	if po.VendorRequestID != 0 {
+		// The vendor's payment already waits at the provider under its
+		// OrderID: there is nothing to book. The next step asks about it
+		// and approves it there while it still waits.
+		return false, nil
+	}
 	var vd time.Time
 	if po.ValueDate != "" {
 		vd, _ = time.ParseInLocation("2006-01-02", po.ValueDate, time.Local)
 	}
+	contactRef, err := ds.contactRef(ctx, po)
+	if err != nil {
+		return false, err
+	}
 	st, err := prov.InitiatePayout(ctx, providers.Payout{ID: po.ID, AmountPaise: po.AmountPaise, Rail: po.Rail,
 		BeneficiaryName: po.BeneficiaryName, BeneficiaryAcct: po.AccountNo, BeneficiaryIFSC: po.IFSC,
-		Purpose: po.Purpose, ValueDate: vd})
+		ContactRef: contactRef, Purpose: po.Purpose, ValueDate: vd})
 	switch {
 	case err == nil:
 		po, err = ds.observe(ctx, po, st)
@@ -472,12 +482,33 @@ func (ds *Dispatcher) send(ctx context.Context, prov providers.Payouts, po Payou
 	}
 }
 
+// contactRef is PayMate's ContactXpressID for a payout to a synced contact,
+// so that PayMate pays the contact it holds (BookPaymentsByXpressID). It is
+// used only while PayMate's contact carries exactly the payout's bank
+// details (the approved ones, which the sync pushed); otherwise the payout
+// is booked with its own account and IFSC, which are what was approved. So
+// is one whose id is longer than BookPaymentsByXpressID takes.
+func (ds *Dispatcher) contactRef(ctx context.Context, po Payout) (string, error) {
+	if po.ContactID == "" || po.Source != SourcePayMate {
+		return "", nil
+	}
+	ct, err := getContact(ctx, ds.db.read, po.ContactID)
+	if err != nil {
+		return "", err
+	}
+	if ct.SyncState != SyncSynced || ct.ProviderID == "" || ct.ApprovedAccountNo != po.AccountNo || ct.ApprovedIFSC != po.IFSC ||
+		len(po.OrderID()) > payMateContactOrderLen {
+		return "", nil
+	}
+	return ct.ProviderID, nil
+}
+
 // authorise approves po at the provider (its own maker-checker step). It is
 // safe to repeat: approving an approved payout is a no-op at Kotak and a
 // 224 (ErrDuplicate) at PayMate, and it is only called after an inquiry said
 // the payout still waits.
 func (ds *Dispatcher) authorise(ctx context.Context, prov providers.Payouts, po Payout) error {
-	err := prov.Authorise(ctx, []string{po.ID}, providers.Approve, "Approved in Paydesk")
+	err := prov.Authorise(ctx, []string{po.OrderID()}, providers.Approve, "Approved in Paydesk")
 	switch {
 	case err == nil || errors.Is(err, providers.ErrDuplicate):
 		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "authorised", message: "approved at the provider"}, nil)

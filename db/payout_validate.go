@@ -22,6 +22,9 @@ type PayoutInput struct {
 	Source          string // kotakcms or paymate
 	Purpose         string
 	ValueDate       string // YYYY-MM-DD or empty
+	// ContactID pays a contact at its approved bank details; AccountNo and
+	// IFSC must then be empty (see Payouts.Propose).
+	ContactID string
 }
 
 // PayoutDraft is a validated PayoutInput, ready to be stored.
@@ -34,6 +37,10 @@ type PayoutDraft struct {
 	Source          string
 	Purpose         string
 	ValueDate       string // YYYY-MM-DD or ""
+	// Set by Payouts, never by ValidatePayout.
+	ContactID       string
+	VendorRequestID int64
+	ProviderOrderID string
 }
 
 // Payout sources: the providers a payout can be sent through.

@@ -43,6 +43,21 @@ type Payout struct {
 	UpdatedAt         time.Time
 	SentAt            time.Time // zero until first handed to the provider
 	FinalAt           time.Time // zero until final
+	// ContactID is the contact paid, when the payout was proposed to one.
+	ContactID string
+	// VendorRequestID is the vendor's request to be paid this payout
+	// settles (0: none); ProviderOrderID is then the vendor's OrderID.
+	VendorRequestID int64
+	ProviderOrderID string
+}
+
+// OrderID is the id the provider knows the payout by: the vendor's order
+// for a payout settling a vendor request, else Paydesk's own id.
+func (p Payout) OrderID() string {
+	if p.ProviderOrderID != "" {
+		return p.ProviderOrderID
+	}
+	return p.ID
 }
 
 // PayoutEvent is one step on a payout's timeline.
@@ -111,6 +126,32 @@ func NewPayouts(d *DB, a *Approvals) *Payouts {
 // PayMate OrderID (alphanumeric, at most 20) as it stands.
 func newPayoutID() string { return "PO" + randomBase32(12) }
 
+// payMateContactOrderLen: PayMate's BookPaymentsByXpressID takes an OrderID
+// of at most 10 characters (20 elsewhere; see providers/paymate
+// decisions.go). A PayMate payout to a contact gets a 10-character id,
+// "PO" and 8 random characters (40 bits), so that it can be booked by the
+// contact's XpressID; the id is checked for a clash inside the proposing
+// transaction.
+const payMateContactOrderLen = 10
+
+// proposedPayoutID picks the id of a payout being proposed in tx.
+func proposedPayoutID(ctx context.Context, tx *sql.Tx, d PayoutDraft) (string, error) {
+	if d.ContactID == "" || d.Source != SourcePayMate || d.VendorRequestID != 0 {
+		return newPayoutID(), nil
+	}
+	for range 5 {
+		id := "PO" + randomBase32(payMateContactOrderLen-2)
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payouts WHERE id = ?`, id).Scan(&n); err != nil {
+			return "", fmt.Errorf("db: payout id: %w", err)
+		}
+		if n == 0 {
+			return id, nil
+		}
+	}
+	return "", errors.New("db: no free short payout id after 5 tries")
+}
+
 func randomBase32(n int) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	b := make([]byte, n)
@@ -124,7 +165,8 @@ func randomBase32(n int) string {
 const payoutColumns = `p.id, coalesce(p.batch_id, ''), p.beneficiary_name, p.account_no, p.ifsc, p.amount_paise, p.rail, p.source,
 	p.purpose, coalesce(p.value_date, ''), p.state, coalesce(p.approval_request_id, 0), p.maker_id, u.username,
 	p.provider_code, p.provider_message, p.utr, p.failure_reason, p.attempts, p.created_at, p.updated_at,
-	coalesce(p.sent_at, 0), coalesce(p.final_at, 0)`
+	coalesce(p.sent_at, 0), coalesce(p.final_at, 0), coalesce(p.contact_id, ''), coalesce(p.vendor_request_id, 0),
+	coalesce(p.provider_order_id, '')`
 
 const payoutFrom = ` FROM payouts p JOIN users u ON u.id = p.maker_id`
 
@@ -133,7 +175,8 @@ func scanPayout(s scanner) (Payout, error) {
 	var created, updated, sent, final int64
 	if err := s.Scan(&p.ID, &p.BatchID, &p.BeneficiaryName, &p.AccountNo, &p.IFSC, &p.AmountPaise, &p.Rail, &p.Source,
 		&p.Purpose, &p.ValueDate, &p.State, &p.ApprovalRequestID, &p.MakerID, &p.Maker,
-		&p.ProviderCode, &p.ProviderMessage, &p.UTR, &p.FailureReason, &p.Attempts, &created, &updated, &sent, &final); err != nil {
+		&p.ProviderCode, &p.ProviderMessage, &p.UTR, &p.FailureReason, &p.Attempts, &created, &updated, &sent, &final,
+		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, Errorf(ENOTFOUND, "No such payout.")
 		}
@@ -168,11 +211,16 @@ type payoutPayload struct {
 	Source          string `json:"source"`
 	Purpose         string `json:"purpose"`
 	ValueDate       string `json:"value_date,omitempty"`
+	ContactID       string `json:"contact_id,omitempty"`
+	// VendorOrderID: the payout settles the vendor's request with this
+	// OrderID at the provider.
+	VendorOrderID string `json:"vendor_order_id,omitempty"`
 }
 
 func payloadOf(id string, d PayoutDraft) payoutPayload {
 	return payoutPayload{PayoutID: id, BeneficiaryName: d.BeneficiaryName, AccountNo: d.AccountNo, IFSC: d.IFSC,
-		AmountPaise: d.AmountPaise, Rail: string(d.Rail), Source: d.Source, Purpose: d.Purpose, ValueDate: d.ValueDate}
+		AmountPaise: d.AmountPaise, Rail: string(d.Rail), Source: d.Source, Purpose: d.Purpose, ValueDate: d.ValueDate,
+		ContactID: d.ContactID, VendorOrderID: d.ProviderOrderID}
 }
 
 func nullString(s string) any {
@@ -189,13 +237,57 @@ const DuplicateWindow = 7 * 24 * time.Hour
 // one transaction, as maker. A payout to the same account and IFSC for the
 // same amount within DuplicateWindow comes back as a warning: it may well be
 // meant (rent, salaries), so it does not block.
+//
+// With in.ContactID the payout goes to the contact's approved bank details,
+// which only a checker's approval of a 'contact_bank' request sets; account
+// and IFSC must then be left empty. While a change of the contact's details
+// waits for approval the payout is refused (unless the change was proposed
+// keeping the old details usable), with the reason beside the contact field.
 func (p *Payouts) Propose(ctx context.Context, maker User, in PayoutInput) (Payout, []Warning, error) {
-	draft, fields := ValidatePayout(in, p.db.Now())
-	if fields != nil {
-		return Payout{}, nil, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.", Fields: fields}
+	draft, err := p.draft(ctx, in)
+	if err != nil {
+		return Payout{}, nil, p.approvals.recordRefusal(ctx, maker.Actor(), err)
 	}
 	out, warnings, err := p.proposeTx(ctx, maker, draft)
 	return out, warnings, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+// draft validates in; for a payout to a contact, the bank details are the
+// contact's payable ones as the database holds them now.
+func (p *Payouts) draft(ctx context.Context, in PayoutInput) (PayoutDraft, error) {
+	invalid := func(fields map[string]string) error {
+		return &Error{Code: EINVALID, Message: "Please correct the highlighted fields.", Fields: fields}
+	}
+	var ct Contact
+	if in.ContactID != "" {
+		if strings.TrimSpace(in.AccountNo) != "" || strings.TrimSpace(in.IFSC) != "" {
+			// The form never sends both: this is someone choosing the account
+			// a contact is paid at. Refused and audited.
+			return PayoutDraft{}, refuse("propose", ApprovalRequest{Kind: PayoutKind, TargetID: in.ContactID},
+				"A payout to a contact goes to the contact's approved bank details; an account number or IFSC cannot be given with it.")
+		}
+		var bank BankDetails
+		var err error
+		ct, bank, err = payableDetails(ctx, p.db.read, in.ContactID)
+		switch {
+		case ErrorCode(err) == ENOTFOUND:
+			return PayoutDraft{}, invalid(map[string]string{"contact": "No such contact."})
+		case ErrorCode(err) == ECONFLICT:
+			return PayoutDraft{}, invalid(map[string]string{"contact": ErrorMessage(err)})
+		case err != nil:
+			return PayoutDraft{}, err
+		}
+		in.AccountNo, in.IFSC = bank.AccountNo, bank.IFSC
+		if strings.TrimSpace(in.BeneficiaryName) == "" {
+			in.BeneficiaryName = ct.Name()
+		}
+	}
+	draft, fields := ValidatePayout(in, p.db.Now())
+	if fields != nil {
+		return PayoutDraft{}, invalid(fields)
+	}
+	draft.ContactID = ct.ID
+	return draft, nil
 }
 
 func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) (Payout, []Warning, error) {
@@ -211,14 +303,21 @@ func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) 
 		draft.AccountNo, draft.IFSC, draft.AmountPaise, now-DuplicateWindow.Milliseconds()).Scan(&dup); err != nil {
 		return Payout{}, nil, fmt.Errorf("db: duplicate check: %w", err)
 	}
+	if err := checkContactDetails(ctx, tx, draft); err != nil {
+		return Payout{}, nil, err
+	}
 	var warnings []Warning
 	if dup > 0 {
 		warnings = append(warnings, Warning{Field: "amount", Message: fmt.Sprintf(
 			"possible duplicate: same beneficiary account+IFSC and amount within 7 days (%d earlier payout(s))", dup)})
 	}
-	id := newPayoutID()
+	id, err := proposedPayoutID(ctx, tx, draft)
+	if err != nil {
+		return Payout{}, nil, err
+	}
 	if _, err := tx.ExecContext(ctx, insertPayoutSQL, id, nil, draft.BeneficiaryName, draft.AccountNo, draft.IFSC,
-		draft.AmountPaise, string(draft.Rail), draft.Source, draft.Purpose, nullString(draft.ValueDate), maker.ID, now, now); err != nil {
+		draft.AmountPaise, string(draft.Rail), draft.Source, draft.Purpose, nullString(draft.ValueDate), maker.ID, now, now,
+		nullString(draft.ContactID), nullInt(draft.VendorRequestID), nullString(draft.ProviderOrderID)); err != nil {
 		return Payout{}, nil, fmt.Errorf("db: insert payout: %w", err)
 	}
 	amount := draft.AmountPaise
@@ -233,6 +332,11 @@ func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) 
 	if err := insertEvent(ctx, tx, now, id, "proposed", providers.StatePendingApproval, "", r.Summary, "", maker.Username); err != nil {
 		return Payout{}, nil, err
 	}
+	if draft.VendorRequestID != 0 {
+		if err := linkVendorRequest(ctx, tx, p.db, maker, draft.VendorRequestID, id); err != nil {
+			return Payout{}, nil, err
+		}
+	}
 	if err := p.db.audit(ctx, tx, maker.Actor(), "payout.proposed", "payout", id, map[string]any{
 		"payload": payloadOf(id, draft), "approval_request_id": r.ID, "warnings": len(warnings)}); err != nil {
 		return Payout{}, nil, err
@@ -245,8 +349,32 @@ func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) 
 }
 
 const insertPayoutSQL = `INSERT INTO payouts (id, batch_id, beneficiary_name, account_no, ifsc, amount_paise, rail, source,
-	purpose, value_date, state, maker_id, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?)`
+	purpose, value_date, state, maker_id, created_at, updated_at, contact_id, vendor_request_id, provider_order_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?, ?, ?)`
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// checkContactDetails makes sure, inside tx, that a payout to a contact
+// still goes to the contact's payable bank details: a change may have been
+// proposed or approved since the draft was read.
+func checkContactDetails(ctx context.Context, tx *sql.Tx, d PayoutDraft) error {
+	if d.ContactID == "" {
+		return nil
+	}
+	ct, bank, err := payableDetails(ctx, tx, d.ContactID)
+	if err != nil {
+		return err
+	}
+	if bank.AccountNo != d.AccountNo || bank.IFSC != d.IFSC {
+		return Errorf(ECONFLICT, "The approved bank details of %s are no longer the ones this payout was drafted with; propose it again.", ct.Name())
+	}
+	return nil
+}
 
 func insertEvent(ctx context.Context, tx *sql.Tx, at int64, id, kind string, state providers.PayoutState, code, msg, utr, actor string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_events (payout_id, at, kind, state, provider_code, message, utr, actor)
@@ -355,7 +483,7 @@ func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft)
 				Fields: map[string]string{fmt.Sprintf("rows.%d.amount", i): fmt.Sprintf("No approval rule for payout covers %s.", rupees(d.AmountPaise))}}
 		}
 		if _, err := insPayout.ExecContext(ctx, id, b.ID, d.BeneficiaryName, d.AccountNo, d.IFSC, d.AmountPaise, string(d.Rail),
-			d.Source, d.Purpose, nullString(d.ValueDate), u.ID, now, now); err != nil {
+			d.Source, d.Purpose, nullString(d.ValueDate), u.ID, now, now, nil, nil, nil); err != nil {
 			return Batch{}, fmt.Errorf("db: insert payout row %d: %w", i, err)
 		}
 		payload, err := json.Marshal(payloadOf(id, d))
@@ -472,6 +600,25 @@ func (p *Payouts) onApproved(ctx context.Context, tx *sql.Tx, r ApprovalRequest)
 	if p.queueErr != nil {
 		return fmt.Errorf("db: dispatch queue unavailable: %w", p.queueErr)
 	}
+	po, err := getPayout(ctx, tx, r.TargetID)
+	if err != nil {
+		return err
+	}
+	if po.ContactID != "" {
+		// The contact's bank details may have changed since the payout was
+		// proposed; the checker approves paying the details shown to them,
+		// and only while they are still the contact's payable ones.
+		ct, bank, err := payableDetails(ctx, tx, po.ContactID)
+		switch {
+		case ErrorCode(err) == ECONFLICT:
+			return Errorf(ECONFLICT, "%s Reject this payout, or approve it once the change is decided.", ErrorMessage(err))
+		case err != nil:
+			return err
+		case bank.AccountNo != po.AccountNo || bank.IFSC != po.IFSC:
+			return Errorf(ECONFLICT, "The approved bank details of %s changed after this payout was proposed (it would pay account %s, IFSC %s). Reject it and propose it again.",
+				ct.Name(), maskAccount(po.AccountNo), po.IFSC)
+		}
+	}
 	now := p.db.nowMS()
 	res, err := tx.ExecContext(ctx, `UPDATE payouts SET state = 'queued', updated_at = ? WHERE id = ? AND state = 'pending_approval'`,
 		now, r.TargetID)
@@ -538,6 +685,13 @@ func (p *Payouts) onEnded(state providers.PayoutState, kind string) ApprovalHook
 		}
 		who, actor := decider(r)
 		if err := insertEvent(ctx, tx, now, r.TargetID, kind, state, "", reason, "", actor); err != nil {
+			return err
+		}
+		po, err := getPayout(ctx, tx, r.TargetID)
+		if err != nil {
+			return err
+		}
+		if err := settleVendorRequest(ctx, tx, p.db, po, state); err != nil {
 			return err
 		}
 		return p.db.audit(ctx, tx, who, "payout."+kind, "payout", r.TargetID, map[string]any{
@@ -788,6 +942,11 @@ func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(P
 	out, err := getPayout(ctx, tx, id)
 	if err != nil {
 		return cur, false, err
+	}
+	if state != cur.State && state.Final() {
+		if err := settleVendorRequest(ctx, tx, p.db, out, state); err != nil {
+			return cur, false, err
+		}
 	}
 	return out, true, tx.Commit()
 }

@@ -84,7 +84,9 @@ var codes = map[string]codeInfo{
 	"192": {"No Method Access for ip", classAuth, "", ""},
 	"198": {"Awaiting to check", classState, providers.StateQueued, providers.CollectionPending},
 	"199": {"Awaiting to approve", classState, providers.StateQueued, providers.CollectionPending},
-	"200": {"Awaiting to pay", classState, providers.StateProcessing, providers.CollectionPending},
+	// 200 is a vendor's request waiting for the business to pay it: like 199,
+	// it waits for our approval (ApprovePayment), so it is queued, not moving.
+	"200": {"Awaiting to pay", classState, providers.StateQueued, providers.CollectionPending},
 	"201": {"Awaiting payment", classState, providers.StateProcessing, providers.CollectionPending},
 	"202": {"Sent to bank", classState, providers.StateProcessing, providers.CollectionPending},
 	"203": {"Aborted", classState, providers.StateCancelled, providers.CollectionCancelled},

@@ -53,7 +53,7 @@ func TestCodeTableCoversSeed(t *testing.T) {
 func TestPayoutStateMapping(t *testing.T) {
 	want := map[string]providers.PayoutState{
 		"198": providers.StateQueued, "199": providers.StateQueued,
-		"200": providers.StateProcessing, "201": providers.StateProcessing, "202": providers.StateProcessing,
+		"200": providers.StateQueued, "201": providers.StateProcessing, "202": providers.StateProcessing,
 		"211": providers.StateProcessing, "215": providers.StateProcessing, "216": providers.StateProcessing,
 		"231": providers.StateProcessed, "203": providers.StateCancelled, "204": providers.StateFailed,
 		"205": providers.StateFailed, "212": providers.StateRejected, "214": providers.StateReversed,
