@@ -15,24 +15,23 @@ type PayoutContext struct {
 	FirstToBeneficiary bool
 	// Source is the debit source the payout is paid from.
 	Source string
+	// ContactBank, for a payout to a contact, says why approving it would be
+	// refused now: "held" while a change of the contact's bank details
+	// waits for approval, "changed" when the approved details are no longer
+	// the payout's. Empty when they still match.
+	ContactBank string
 }
 
 // Context returns the checker's context for payout p, read fresh.
 func (p *Payouts) Context(ctx context.Context, po Payout) (PayoutContext, error) {
-	var pc PayoutContext
-	created := po.CreatedAt.UnixMilli()
-	window := DuplicateWindow.Milliseconds()
-	var earlier int
-	err := p.db.read.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM payouts WHERE account_no = ?1 AND ifsc = ?2 AND amount_paise = ?3 AND id <> ?4
-			AND created_at BETWEEN ?5 - ?6 AND ?5 + ?6 AND state NOT IN ('rejected', 'cancelled')),
-		(SELECT count(*) FROM payouts WHERE account_no = ?1 AND ifsc = ?2 AND id <> ?4 AND created_at < ?5
-			AND state NOT IN ('rejected', 'cancelled'))`,
-		po.AccountNo, po.IFSC, po.AmountPaise, po.ID, created, window).Scan(&pc.Duplicates, &earlier)
+	m, err := p.QueueContext(ctx, []string{po.ID})
 	if err != nil {
-		return pc, fmt.Errorf("db: payout context: %w", err)
+		return PayoutContext{}, err
 	}
-	pc.FirstToBeneficiary = earlier == 0
+	pc, ok := m[po.ID]
+	if !ok {
+		return pc, Errorf(ENOTFOUND, "No such payout.")
+	}
 	return pc, nil
 }
 
@@ -53,7 +52,11 @@ func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]Pa
 		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.amount_paise = q.amount_paise
 			AND o.id <> q.id AND o.created_at BETWEEN q.created_at - ?1 AND q.created_at + ?1 AND o.state NOT IN ('rejected', 'cancelled')),
 		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.id <> q.id
-			AND o.created_at < q.created_at AND o.state NOT IN ('rejected', 'cancelled'))
+			AND o.created_at < q.created_at AND o.state NOT IN ('rejected', 'cancelled')),
+		coalesce((SELECT CASE
+			WHEN c.pending_account_no IS NOT NULL AND c.allow_old_while_pending = 0 THEN 'held'
+			WHEN c.approved_account_no IS NOT q.account_no OR c.approved_ifsc IS NOT q.ifsc THEN 'changed'
+			ELSE '' END FROM contacts c WHERE c.id = q.contact_id), '')
 		FROM payouts q WHERE q.id IN (`+strings.Join(marks, ",")+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("db: queue context: %w", err)
@@ -63,7 +66,7 @@ func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]Pa
 		var id string
 		var pc PayoutContext
 		var earlier int
-		if err := rows.Scan(&id, &pc.Source, &pc.Duplicates, &earlier); err != nil {
+		if err := rows.Scan(&id, &pc.Source, &pc.Duplicates, &earlier, &pc.ContactBank); err != nil {
 			return nil, err
 		}
 		pc.FirstToBeneficiary = earlier == 0

@@ -55,7 +55,7 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
-		Remaining: max(r.RequiredApprovals-r.Approvals, 0), CSRF: auth(c).csrf(),
+		Remaining: max(r.RequiredApprovals-r.Approvals, 0), CSRF: auth(c).csrf(), Changes: s.contactChanges(r),
 	}
 }
 
@@ -145,6 +145,18 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 	return s.render(c, status, views.QueuePage(p), nil)
 }
 
+// contactBankNote tells the checker that approving a payout to a contact
+// will be refused, and why.
+func contactBankNote(state string) string {
+	switch state {
+	case "held":
+		return "contact's bank details are changing: approval refused until that change is decided"
+	case "changed":
+		return "contact's approved bank details changed since proposal: reject and propose again"
+	}
+	return ""
+}
+
 // addPayoutNotes puts the checker's context beside each payout in the
 // queue: possible duplicates and first payouts to a beneficiary.
 func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views.QueueRow) error {
@@ -176,6 +188,9 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 		}
 		if pc.FirstToBeneficiary {
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "warn", Label: "first payout to this account"})
+		}
+		if note := contactBankNote(pc.ContactBank); note != "" {
+			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "bad", Label: note})
 		}
 		if b, ok := lastBalance[pc.Source]; ok && it.AmountPaise != nil {
 			after := b.AvailablePaise - *it.AmountPaise
@@ -364,6 +379,13 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		Created: views.When(r.CreatedAt), Expires: views.When(r.ExpiresAt), Decided: views.When(r.DecidedAt),
 		Rule:     fmt.Sprintf("%d %s approval(s)", r.RequiredApprovals, r.RequiredRole),
 		Progress: progress(r), Reason: r.Reason, Payload: payloadRows(r.Payload),
+	}
+	if r.Kind == db.ContactBankKind {
+		p.Changes, p.ChangeNote = s.contactChanges(r), contactChangeNote(r)
+		p.ContactURL, p.ContactName = "/contacts/"+r.TargetID, r.TargetID
+		if ct, err := s.Contacts.Get(ctx, r.TargetID); err == nil {
+			p.ContactName = ct.Name()
+		}
 	}
 	decided := map[int64]bool{}
 	for _, d := range decisions {

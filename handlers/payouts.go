@@ -42,23 +42,105 @@ func payoutRow(p db.Payout) views.PayoutRow {
 		Maker: p.Maker, Created: views.When(p.CreatedAt)}
 }
 
-func payoutForm(c *fiber.Ctx) (db.PayoutInput, views.PayoutForm) {
-	in := db.PayoutInput{BeneficiaryName: c.FormValue("beneficiary_name"), AccountNo: c.FormValue("account_no"),
-		IFSC: c.FormValue("ifsc"), Amount: c.FormValue("amount"), Rail: c.FormValue("rail"), Source: c.FormValue("source"),
-		Purpose: c.FormValue("purpose"), ValueDate: c.FormValue("value_date")}
+// payoutForm reads the form from value: the posted form, or the query of
+// the form re-rendered when the contact changes.
+func payoutForm(c *fiber.Ctx, value func(key string, def ...string) string) (db.PayoutInput, views.PayoutForm) {
+	in := db.PayoutInput{BeneficiaryName: value("beneficiary_name"), AccountNo: value("account_no"),
+		IFSC: value("ifsc"), Amount: value("amount"), Rail: value("rail"), Source: value("source"),
+		Purpose: value("purpose"), ValueDate: value("value_date"), ContactID: value("contact")}
 	return in, views.PayoutForm{BeneficiaryName: in.BeneficiaryName, AccountNo: in.AccountNo, IFSC: in.IFSC, Amount: in.Amount,
-		Rail: in.Rail, Source: in.Source, Purpose: in.Purpose, ValueDate: in.ValueDate, CSRF: auth(c).csrf()}
+		Rail: in.Rail, Source: in.Source, Purpose: in.Purpose, ValueDate: in.ValueDate, Contact: in.ContactID, CSRF: auth(c).csrf()}
 }
 
+// maxPayableContacts caps the contact picker; a contact further down the
+// alphabet is reached from its own page ("Propose payout").
+const maxPayableContacts = 200
+
+// withContacts fills the contact picker and describes the chosen contact's
+// payable details, or says beside the field why it cannot be paid.
+func (s *Server) withContacts(c *fiber.Ctx, f views.PayoutForm) (views.PayoutForm, error) {
+	ctx := c.UserContext()
+	hasBank := true
+	list, _, err := s.Contacts.List(ctx, db.ContactFilter{HasBank: &hasBank, Limit: maxPayableContacts})
+	if err != nil {
+		return f, err
+	}
+	listed := false
+	for _, ct := range list {
+		f.Contacts = append(f.Contacts, views.Option{Value: ct.ID, Label: contactOptionLabel(ct)})
+		listed = listed || ct.ID == f.Contact
+	}
+	if f.Contact == "" {
+		return f, nil
+	}
+	ct, err := s.Contacts.Get(ctx, f.Contact)
+	switch {
+	case db.ErrorCode(err) == db.ENOTFOUND:
+		f.Errors = withError(f.Errors, "contact", "No such contact.")
+		return f, nil
+	case err != nil:
+		return f, err
+	}
+	if !listed {
+		f.Contacts = append([]views.Option{{Value: ct.ID, Label: contactOptionLabel(ct)}}, f.Contacts...)
+	}
+	account, ifsc, err := s.Contacts.PayableDetails(ctx, ct.ID)
+	switch {
+	case db.ErrorCode(err) == db.ECONFLICT:
+		f.Errors = withError(f.Errors, "contact", db.ErrorMessage(err))
+	case err != nil:
+		return f, err
+	default:
+		f.ContactBank = fmt.Sprintf("account %s, IFSC %s", account, ifsc)
+	}
+	return f, nil
+}
+
+func contactOptionLabel(ct db.Contact) string {
+	label := ct.Name()
+	if ct.HasApprovedBank() {
+		label += " · " + views.MaskAccount(ct.ApprovedAccountNo) + " · " + ct.ApprovedIFSC
+	}
+	if ct.HasPendingBank() {
+		label += " · change awaiting approval"
+	}
+	return label
+}
+
+// withError adds one message to a form's errors, keeping any already there.
+func withError(errs map[string]string, field, msg string) map[string]string {
+	if errs == nil {
+		errs = map[string]string{}
+	}
+	if errs[field] == "" {
+		errs[field] = msg
+	}
+	return errs
+}
+
+// newPayoutPage is the form; ?contact=ID starts it paying that contact. The
+// picker re-requests it (htmx, with the form's values) to switch between a
+// contact and typed bank details, so nothing typed is lost.
 func (s *Server) newPayoutPage(c *fiber.Ctx) error {
-	f := views.PayoutForm{Rail: "NEFT", Source: db.SourceKotakCMS, CSRF: auth(c).csrf()}
-	return s.render(c, fiber.StatusOK, views.NewPayoutPage(views.NewPayoutProps{Shell: s.shell(c, "Propose a payout", "/payouts"), Form: f}), nil)
+	_, f := payoutForm(c, c.Query)
+	if f.Rail == "" {
+		f.Rail = "NEFT"
+	}
+	if f.Source == "" {
+		f.Source = db.SourceKotakCMS
+	}
+	f, err := s.withContacts(c, f)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.NewPayoutPage(views.NewPayoutProps{Shell: s.shell(c, "Propose a payout", "/payouts"), Form: f}),
+		views.PayoutFormPanel(f))
 }
 
 // proposePayout validates and proposes; errors go beside their fields and
 // everything typed is kept.
 func (s *Server) proposePayout(c *fiber.Ctx) error {
-	in, form := payoutForm(c)
+	in, form := payoutForm(c, c.FormValue)
 	// Warnings are shown on the payout page, recomputed from the database.
 	p, _, err := s.Payouts.Propose(c.UserContext(), *auth(c).user, in)
 	if err != nil {
@@ -66,6 +148,9 @@ func (s *Server) proposePayout(c *fiber.Ctx) error {
 			return err
 		}
 		form.Errors = db.FieldErrors(err)
+		if form, err = s.withContacts(c, form); err != nil {
+			return err
+		}
 		page := views.NewPayoutPage(views.NewPayoutProps{Shell: s.shell(c, "Propose a payout", "/payouts"), Form: form,
 			Error: "Nothing was saved. Correct the highlighted fields."})
 		return s.render(c, fiber.StatusUnprocessableEntity, page, views.PayoutFormPanel(form))
@@ -203,8 +288,20 @@ func (s *Server) payoutPage(c *fiber.Ctx) error {
 	if pc.FirstToBeneficiary && !p.State.Final() {
 		d.Warnings = append(d.Warnings, "First payout to this beneficiary account.")
 	}
+	if note := contactBankNote(pc.ContactBank); note != "" && p.State == providers.StatePendingApproval {
+		d.Warnings = append(d.Warnings, "The "+note+".")
+	}
 	if req.Reason != "" && d.Reason == "" {
 		d.Reason = req.Reason
+	}
+	if p.ContactID != "" {
+		d.ContactID, d.ContactName = p.ContactID, p.ContactID
+		if ct, err := s.Contacts.Get(ctx, p.ContactID); err == nil {
+			d.ContactName = ct.Name()
+		}
+	}
+	if p.VendorRequestID != 0 {
+		d.VendorOrder, d.VendorRequestID = p.ProviderOrderID, p.VendorRequestID
 	}
 	if c.Query("proposed") != "" {
 		d.Notice = "Proposed. It waits in the approval queue for " + progress(req) + "."
@@ -223,6 +320,20 @@ func (s *Server) payoutPage(c *fiber.Ctx) error {
 	}
 	d.Audit = auditRows(entries)
 	return s.render(c, fiber.StatusOK, views.PayoutDetailPage(d), nil)
+}
+
+// proposeFromVendorRequest turns a vendor's request to be paid into a
+// payout proposal; the payout page says what happens next.
+func (s *Server) proposeFromVendorRequest(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return db.Errorf(db.ENOTFOUND, "No such vendor request.")
+	}
+	p, _, err := s.Payouts.ProposeFromVendorRequest(c.UserContext(), *auth(c).user, int64(id))
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+p.ID+"?proposed=1")
 }
 
 // payoutNext says who or what moves the payout next.

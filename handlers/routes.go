@@ -37,8 +37,19 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/payouts/bulk/template.csv", s.requireRole(db.RoleMaker), s.bulkPayoutsTemplate)
 	signedIn.Post("/payouts/bulk/preview", s.requireRole(db.RoleMaker), s.bulkPayoutsPreview)
 	signedIn.Post("/payouts/bulk", s.requireRole(db.RoleMaker), s.bulkPayoutsSubmit)
+	signedIn.Post("/payouts/from-vendor-request/:id", s.requireRole(db.RoleMaker), s.proposeFromVendorRequest)
 	signedIn.Get("/payouts/:id", s.payoutPage)
 	signedIn.Post("/payouts/:id/retry", s.requireRole(db.RoleChecker, db.RoleAdmin), s.retryPayout)
+
+	signedIn.Get("/contacts", s.contactsPage)
+	signedIn.Get("/contacts.csv", s.contactsCSV)
+	signedIn.Get("/contacts/new", s.requireRole(db.RoleAdmin, db.RoleMaker), s.newContactPage)
+	signedIn.Post("/contacts", s.requireRole(db.RoleAdmin, db.RoleMaker), s.createContact)
+	// The :id routes pass on paths that are not contact ids (/contacts/import…)
+	// to the routes after them.
+	signedIn.Get("/contacts/:id/edit", s.requireRole(db.RoleAdmin, db.RoleMaker), s.editContactPage)
+	signedIn.Get("/contacts/:id", s.contactPage)
+	signedIn.Post("/contacts/:id", s.requireRole(db.RoleAdmin, db.RoleMaker), s.updateContact)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate
