@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"paydesk/db"
+)
+
+// approvedTestContact makes a vendor as admin whose bank details the
+// checker approved.
+func (e *testEnv) approvedTestContact(t *testing.T, name, account, ifsc string) db.Contact {
+	t.Helper()
+	ctx := context.Background()
+	admin, _ := e.db.UserByUsername(ctx, "admin")
+	checker, _ := e.db.UserByUsername(ctx, "checker")
+	ct, req, err := e.srv.Contacts.Create(ctx, admin, db.ContactInput{Kind: db.ContactVendor, CompanyName: name,
+		FirstName: "Asha", LastName: "Rao", Email: "accounts@example.in", AccountNo: account, IFSC: ifsc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.Approvals.Approve(ctx, checker, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+func TestPayoutFormPaysAContactAtItsApprovedDetails(t *testing.T) {
+	e := newTestEnv(t, false)
+	ct := e.approvedTestContact(t, "Kaveri Steel", "50100234567890", "HDFC0001234")
+	maker := e.client()
+	maker.signIn("maker")
+
+	// The picker lists the contact; choosing it (htmx) re-renders the form
+	// without bank fields and keeps what was typed.
+	_, page := maker.get("/payouts/new")
+	if !strings.Contains(page, "Kaveri Steel · …7890 · HDFC0001234") {
+		t.Fatal("contact not offered in the picker")
+	}
+	resp, frag := maker.get("/payouts/new?contact="+ct.ID+"&amount=12%2C500&purpose=Invoice+9", "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || strings.Contains(frag, "<html") || strings.Contains(frag, `name="account_no"`) ||
+		!strings.Contains(frag, "account 50100234567890, IFSC HDFC0001234") || !strings.Contains(frag, `value="12,500"`) {
+		t.Fatalf("contact form fragment %d: %s", resp.StatusCode, frag)
+	}
+
+	form := url.Values{"_csrf": {maker.csrf}, "contact": {ct.ID}, "amount": {"12,500"}, "rail": {"NEFT"},
+		"source": {db.SourceKotakCMS}, "purpose": {"Invoice 9"}}
+	resp, _ = maker.post("/payouts", form)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("propose: %d", resp.StatusCode)
+	}
+	list, _, _ := e.srv.Payouts.List(context.Background(), db.PayoutFilter{})
+	if len(list) != 1 || list[0].ContactID != ct.ID || list[0].AccountNo != "50100234567890" {
+		t.Fatalf("payouts %+v", list)
+	}
+
+	// Smuggled bank details beside a contact: refused, audited, nothing saved.
+	smuggled := url.Values{"_csrf": {maker.csrf}, "contact": {ct.ID}, "account_no": {"99990000111"}, "ifsc": {"ICIC0000001"},
+		"amount": {"1"}, "rail": {"NEFT"}, "source": {db.SourceKotakCMS}}
+	resp, _ = maker.post("/payouts", smuggled)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("smuggled: %d, want 403", resp.StatusCode)
+	}
+	refusals, _, _ := e.db.ListAudit(context.Background(), db.AuditFilter{Action: "approval.refused", Actor: "maker"})
+	if len(refusals) != 1 {
+		t.Fatalf("refusals audited: %d", len(refusals))
+	}
+	if list, _, _ := e.srv.Payouts.List(context.Background(), db.PayoutFilter{}); len(list) != 1 {
+		t.Fatalf("a smuggled payout was saved: %d", len(list))
+	}
+
+	// The maker edits the IFSC: a payout to the contact is refused beside
+	// the contact field, with everything typed kept.
+	ctx := context.Background()
+	makerUser, _ := e.db.UserByUsername(ctx, "maker")
+	if _, _, err := e.srv.Contacts.Update(ctx, makerUser, ct.ID, db.ContactInput{Kind: db.ContactVendor, CompanyName: "Kaveri Steel",
+		FirstName: "Asha", LastName: "Rao", Email: "accounts@example.in", AccountNo: "50100234567890", IFSC: "ICIC0004321"}); err != nil {
+		t.Fatal(err)
+	}
+	form.Set("amount", "7,000")
+	resp, page = maker.post("/payouts", form)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "held until a checker approves the change") ||
+		!strings.Contains(page, `value="7,000"`) {
+		t.Fatalf("held: %d", resp.StatusCode)
+	}
+	// And the checker's queue says the earlier payout cannot be approved now.
+	checker := e.client()
+	checker.signIn("checker")
+	if _, q := checker.get("/queue"); !strings.Contains(q, "contact&#39;s bank details are changing") {
+		t.Fatal("queue does not warn about the contact's pending change")
+	}
+}
