@@ -735,6 +735,8 @@ type PayoutFilter struct {
 	From     time.Time
 	To       time.Time // exclusive
 	BatchID  string
+	// ContactID: payouts to this contact only.
+	ContactID string
 	// After is the id of the last payout of the previous page (keyset
 	// pagination, newest first).
 	After string
@@ -773,6 +775,9 @@ func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, err
 	}
 	if f.BatchID != "" {
 		add("p.batch_id = ?", f.BatchID)
+	}
+	if f.ContactID != "" {
+		add("p.contact_id = ?", f.ContactID)
 	}
 	if f.After != "" {
 		// created_at never changes, so the cursor's key is looked up.
