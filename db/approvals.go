@@ -655,6 +655,23 @@ func (a *Approvals) expireOne(ctx context.Context, id int64) (bool, error) {
 	return true, tx.Commit()
 }
 
+// PendingFor returns the request of kind for target that waits for
+// approval; ok is false when none waits. There is at most one (a unique
+// index says so).
+func (a *Approvals) PendingFor(ctx context.Context, kind, target string) (r ApprovalRequest, ok bool, err error) {
+	var id int64
+	err = a.db.read.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
+		kind, target).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return r, false, nil
+	case err != nil:
+		return r, false, fmt.Errorf("db: pending request: %w", err)
+	}
+	r, err = getRequest(ctx, a.db.read, id)
+	return r, err == nil, err
+}
+
 // Get returns a request and its decisions, oldest first.
 func (a *Approvals) Get(ctx context.Context, id int64) (ApprovalRequest, []Decision, error) {
 	r, err := getRequest(ctx, a.db.read, id)

@@ -49,6 +49,8 @@ var sections = []section{
 	{"Overview", "/", nil},
 	{"Approval queue", "/queue", nil},
 	{"Payouts", "/payouts", nil},
+	{"Contacts", "/contacts", nil},
+	{"Collections", "/collections", nil},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
 	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},
@@ -82,6 +84,18 @@ func (s *Server) shell(c *fiber.Ctx, title, active string) views.Shell {
 			}
 		} else {
 			s.Log.Warn("queue count", "err", err)
+		}
+		// Vendors waiting to be paid need a maker's decision.
+		if s.Collections != nil {
+			if n, err := s.Collections.CountOpenVendorRequests(c.UserContext()); err == nil {
+				for i := range sh.Nav {
+					if sh.Nav[i].Href == "/collections" {
+						sh.Nav[i].Count = n
+					}
+				}
+			} else {
+				s.Log.Warn("vendor request count", "err", err)
+			}
 		}
 		sh.Username = a.user.Username
 		sh.DisplayName = a.user.DisplayName

@@ -45,11 +45,22 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/contacts.csv", s.contactsCSV)
 	signedIn.Get("/contacts/new", s.requireRole(db.RoleAdmin, db.RoleMaker), s.newContactPage)
 	signedIn.Post("/contacts", s.requireRole(db.RoleAdmin, db.RoleMaker), s.createContact)
+	signedIn.Get("/contacts/import", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportPage)
+	signedIn.Get("/contacts/import/template.csv", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportTemplate)
+	signedIn.Post("/contacts/import/preview", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportPreview)
+	signedIn.Post("/contacts/import", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportSubmit)
 	// The :id routes pass on paths that are not contact ids (/contacts/import…)
 	// to the routes after them.
 	signedIn.Get("/contacts/:id/edit", s.requireRole(db.RoleAdmin, db.RoleMaker), s.editContactPage)
 	signedIn.Get("/contacts/:id", s.contactPage)
 	signedIn.Post("/contacts/:id", s.requireRole(db.RoleAdmin, db.RoleMaker), s.updateContact)
+
+	signedIn.Get("/collections", s.collectionsPage)
+	signedIn.Get("/collections/new", s.requireRole(db.RoleMaker, db.RoleAdmin), s.newCollectionPage)
+	signedIn.Post("/collections", s.requireRole(db.RoleMaker, db.RoleAdmin), s.createCollection)
+	signedIn.Get("/collections/vendor-requests", s.vendorRequestsPage)
+	signedIn.Post("/collections/vendor-requests/:id/dismiss", s.requireRole(db.RoleMaker, db.RoleAdmin), s.dismissVendorRequest)
+	signedIn.Get("/collections/:id", s.collectionPage)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate
