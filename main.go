@@ -364,6 +364,21 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			}()
 		}
 	}
+	// Requests for payment go out through PayMate. Without it they are
+	// still made and wait, queued (the pages say so).
+	var collectionsProvider providers.Collections
+	if p, ok := reg.Get(db.SourcePayMate); ok {
+		if pc, ok := p.(providers.Collections); ok {
+			collectionsProvider = pc
+		}
+	}
+	collections := db.NewCollections(store, collectionsProvider)
+	collections.Logger = log.With("component", "collections")
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		collections.Run(bgCtx, cfg.pollEvery)
+	}()
 	background.Add(2)
 	go func() {
 		defer background.Done()
@@ -386,6 +401,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		Assets: assets,
 		Log:    log,
 		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner},
+
+		Collections: collections,
 	}
 	app := handlers.NewApp(srv)
 

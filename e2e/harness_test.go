@@ -23,8 +23,12 @@ import (
 
 // app is one running paydesk process with its own database.
 type app struct {
-	URL     string
-	DBPath  string
+	URL string
+	// SandboxURL is the root of the in-process provider sandboxes; their
+	// control surface (what a provider's portal or a payer would do) is
+	// under SandboxURL + "/_sandbox/<provider>/".
+	SandboxURL string
+	DBPath     string
 	cmd     *exec.Cmd
 	logs    *strings.Builder
 	binPath string
@@ -54,8 +58,13 @@ func startApp(t *testing.T) *app {
 	a := &app{DBPath: filepath.Join(dir, "data", "paydesk.db"), logs: &strings.Builder{}, binPath: bin}
 	port := freePort(t)
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	sandboxAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	a.SandboxURL = "http://" + sandboxAddr
 	a.cmd = exec.Command(bin, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--db", a.DBPath)
-	a.cmd.Env = append(os.Environ(), "PAYDESK_ENV=sandbox", "PAYDESK_LOG_LEVEL=warn")
+	// Background polls (contact sync, payment requests, bank side) every
+	// second, so what a person waits for in a test happens within seconds.
+	a.cmd.Env = append(os.Environ(), "PAYDESK_ENV=sandbox", "PAYDESK_LOG_LEVEL=warn",
+		"PAYDESK_SANDBOX_ADDR="+sandboxAddr, "PAYDESK_POLL_EVERY=1s")
 	stdout, _ := a.cmd.StdoutPipe()
 	a.cmd.Stderr = a.cmd.Stdout
 	if err := a.cmd.Start(); err != nil {

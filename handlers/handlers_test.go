@@ -66,6 +66,8 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 			Idle: 30 * time.Minute, Absolute: 12 * time.Hour}),
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Config: Config{Production: production},
+		// No PayMate: requests are made and wait, queued.
+		Collections: db.NewCollections(d, nil),
 	}
 	for _, u := range []db.NewUser{
 		{Username: "admin", DisplayName: "Admin", Password: testPassword, Roles: []db.Role{db.RoleAdmin}},

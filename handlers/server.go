@@ -34,6 +34,9 @@ type Server struct {
 	Assets    *static.Assets
 	Log       *slog.Logger
 	Config    Config
+
+	// Collections: requests for payment and vendors' requests to be paid.
+	Collections *db.Collections
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.
