@@ -29,9 +29,9 @@ type app struct {
 	// under SandboxURL + "/_sandbox/<provider>/".
 	SandboxURL string
 	DBPath     string
-	cmd     *exec.Cmd
-	logs    *strings.Builder
-	binPath string
+	cmd        *exec.Cmd
+	logs       *strings.Builder
+	binPath    string
 }
 
 func freePort(t *testing.T) int {
