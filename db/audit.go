@@ -167,46 +167,34 @@ type AuditFilter struct {
 }
 
 func (f AuditFilter) where() (string, []any) {
-	var conds []string
-	var args []any
+	var w conditions
 	if f.Actor != "" {
-		conds = append(conds, "actor = ?")
-		args = append(args, f.Actor)
+		w.add("actor = ?", f.Actor)
 	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
-			conds = append(conds, "substr(action, 1, ?) = ?")
-			args = append(args, len(f.Action), f.Action)
+			w.add("substr(action, 1, ?) = ?", len(f.Action), f.Action)
 		} else {
-			conds = append(conds, "action = ?")
-			args = append(args, f.Action)
+			w.add("action = ?", f.Action)
 		}
 	}
 	if f.Target != "" {
 		if typ, id, ok := strings.Cut(f.Target, ":"); ok {
-			conds = append(conds, "target_type = ? AND target_id = ?")
-			args = append(args, typ, id)
+			w.add("target_type = ? AND target_id = ?", typ, id)
 		} else {
-			conds = append(conds, "(target_type = ? OR target_id = ?)")
-			args = append(args, f.Target, f.Target)
+			w.add("(target_type = ? OR target_id = ?)", f.Target, f.Target)
 		}
 	}
 	if !f.From.IsZero() {
-		conds = append(conds, "at >= ?")
-		args = append(args, f.From.UnixMilli())
+		w.add("at >= ?", f.From.UnixMilli())
 	}
 	if !f.To.IsZero() {
-		conds = append(conds, "at < ?")
-		args = append(args, f.To.UnixMilli())
+		w.add("at < ?", f.To.UnixMilli())
 	}
 	if f.Before > 0 {
-		conds = append(conds, "id < ?")
-		args = append(args, f.Before)
+		w.add("id < ?", f.Before)
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return w.where(), w.args
 }
 
 // ListAudit returns one page of rows, newest first, and whether more follow.

@@ -277,32 +277,24 @@ type CollectionFilter struct {
 // List returns one page of collection requests, newest first, and whether
 // more follow.
 func (c *Collections) List(ctx context.Context, f CollectionFilter) ([]CollectionRequest, bool, error) {
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	f.Limit = min(f.Limit, 500)
-	var conds []string
-	var args []any
-	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
+	f.Limit = pageLimit(f.Limit, 500)
+	var w conditions
 	if q := strings.TrimSpace(f.Query); q != "" {
-		add(`(r.payer_name LIKE ? ESCAPE '\' OR r.id = ? OR r.payer_email = ? COLLATE NOCASE OR r.provider_ref = ? OR r.utr = ?)`,
+		w.add(`(r.payer_name LIKE ? ESCAPE '\' OR r.id = ? OR r.payer_email = ? COLLATE NOCASE OR r.provider_ref = ? OR r.utr = ?)`,
 			likePrefix(q), strings.ToUpper(q), q, q, q)
 	}
 	if f.State != "" {
-		add("r.state = ?", string(f.State))
+		w.add("r.state = ?", string(f.State))
 	}
 	if f.ContactID != "" {
-		add("r.contact_id = ?", f.ContactID)
+		w.add("r.contact_id = ?", f.ContactID)
 	}
 	if f.After != "" {
 		// created_at never changes, so the cursor's key is looked up.
-		add("(r.created_at, r.id) < (SELECT created_at, id FROM collection_requests WHERE id = ?)", f.After)
+		w.add("(r.created_at, r.id) < (SELECT created_at, id FROM collection_requests WHERE id = ?)", f.After)
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	args = append(args, f.Limit+1)
+	args := append(w.args, f.Limit+1)
+	where := w.where()
 	return queryPage(ctx, c.db.read, "collection requests", f.Limit, scanCollection,
 		`SELECT `+collectionColumns+collectionFrom+where+` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, args...)
 }
@@ -357,30 +349,22 @@ type VendorRequestFilter struct {
 // ListVendorRequests returns one page of vendor requests, newest first, and
 // whether more follow.
 func (c *Collections) ListVendorRequests(ctx context.Context, f VendorRequestFilter) ([]VendorRequest, bool, error) {
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	f.Limit = min(f.Limit, 500)
-	var conds []string
-	var args []any
-	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
+	f.Limit = pageLimit(f.Limit, 500)
+	var w conditions
 	if f.State != "" {
-		add("v.state = ?", string(f.State))
+		w.add("v.state = ?", string(f.State))
 	}
 	if f.ContactID != "" {
-		add("v.contact_id = ?", f.ContactID)
+		w.add("v.contact_id = ?", f.ContactID)
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		add(`(v.vendor_name LIKE ? ESCAPE '\' OR v.order_id = ? OR v.provider_ref = ?)`, likePrefix(q), q, q)
+		w.add(`(v.vendor_name LIKE ? ESCAPE '\' OR v.order_id = ? OR v.provider_ref = ?)`, likePrefix(q), q, q)
 	}
 	if f.After > 0 {
-		add("v.id < ?", f.After)
+		w.add("v.id < ?", f.After)
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	args = append(args, f.Limit+1)
+	args := append(w.args, f.Limit+1)
+	where := w.where()
 	return queryPage(ctx, c.db.read, "vendor requests", f.Limit, scanVendorRequest,
 		`SELECT `+vendorRequestColumns+vendorRequestFrom+where+` ORDER BY v.id DESC LIMIT ?`, args...)
 }

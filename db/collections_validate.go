@@ -61,22 +61,6 @@ func collectionRemarksRune(r rune) bool {
 	return r >= 0x20 && r <= 0x7e && !strings.ContainsRune("<>\"\\`{}|^~", r)
 }
 
-// collectionMobile accepts the ways people type an Indian mobile number
-// (spaces, dashes, +91, 91 or 0 in front) and keeps the ten digits PayMate
-// wants.
-func collectionMobile(s string) string {
-	s = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(strings.TrimSpace(s))
-	switch {
-	case len(s) == 13 && strings.HasPrefix(s, "+91"):
-		return s[3:]
-	case len(s) == 12 && strings.HasPrefix(s, "91"):
-		return s[2:]
-	case len(s) == 11 && strings.HasPrefix(s, "0"):
-		return s[1:]
-	}
-	return s
-}
-
 // validateCollection checks in without the database and returns the draft
 // and the messages by form field (contact_id, name, email, mobile, amount,
 // purpose). Whether the contact exists and is registered at PayMate is
@@ -88,7 +72,7 @@ func validateCollection(in CollectionInput) (collectionDraft, fieldErrors) {
 	if d.ContactID == "" {
 		d.Name = strings.Join(strings.Fields(in.Name), " ")
 		d.Email = strings.TrimSpace(in.Email)
-		d.Mobile = collectionMobile(in.Mobile)
+		d.Mobile = providers.NormalizeMobile(in.Mobile)
 		switch n := utf8.RuneCountInString(d.Name); {
 		case n == 0:
 			f.add("name", "Enter the payer's name, or choose a contact.")
@@ -115,14 +99,10 @@ func validateCollection(in CollectionInput) (collectionDraft, fieldErrors) {
 		}
 	}
 
-	amount, err := providers.ParseAmount(strings.TrimSpace(in.Amount))
+	amount, msg := parseRupees(in.Amount)
 	switch {
-	case strings.TrimSpace(in.Amount) == "":
-		f.add("amount", "Enter the amount in rupees.")
-	case err != nil:
-		f.add("amount", "Enter the amount in rupees, like 50000 or 50,000.00 (at most two decimals).")
-	case amount <= 0:
-		f.add("amount", "The amount must be more than ₹0.")
+	case msg != "":
+		f.add("amount", msg)
 	case amount > MaxCollectionPaise:
 		f.add("amount", "PayMate requests at most "+rupees(MaxCollectionPaise)+" at a time.")
 	default:

@@ -514,44 +514,31 @@ func likePrefix(s string) string {
 
 // List returns one page of contacts and whether more follow.
 func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, error) {
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	f.Limit = min(f.Limit, 200)
-	var conds []string
-	var args []any
+	f.Limit = pageLimit(f.Limit, 200)
+	var w conditions
 	if q := strings.TrimSpace(f.Query); q != "" {
 		like := likePrefix(q)
 		up := strings.ToUpper(q)
-		conds = append(conds, `(company_name LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'
+		w.add(`(company_name LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'
 			OR (first_name || ' ' || last_name) LIKE ? ESCAPE '\' OR id = ? OR reference_code = ?
-			OR approved_account_no = ? OR pending_account_no = ? OR approved_ifsc = ? OR pending_ifsc = ?)`)
-		args = append(args, like, like, like, like, up, q, q, q, up, up)
+			OR approved_account_no = ? OR pending_account_no = ? OR approved_ifsc = ? OR pending_ifsc = ?)`,
+			like, like, like, like, up, q, q, q, up, up)
 	}
 	if f.Kind != "" {
-		conds = append(conds, "kind = ?")
-		args = append(args, string(f.Kind))
+		w.add("kind = ?", string(f.Kind))
 	}
-	if f.HasBank != nil {
-		if *f.HasBank {
-			conds = append(conds, "approved_account_no IS NOT NULL")
-		} else {
-			conds = append(conds, "approved_account_no IS NULL")
-		}
+	switch {
+	case f.HasBank != nil && *f.HasBank:
+		w.add("approved_account_no IS NOT NULL")
+	case f.HasBank != nil:
+		w.add("approved_account_no IS NULL")
 	}
 	if f.SyncState != "" {
-		conds = append(conds, "sync_state = ?")
-		args = append(args, f.SyncState)
+		w.add("sync_state = ?", f.SyncState)
 	}
 	if f.After != "" {
-		conds = append(conds, "(company_name COLLATE NOCASE, id) > (SELECT company_name COLLATE NOCASE, id FROM contacts WHERE id = ?)")
-		args = append(args, f.After)
+		w.add("(company_name COLLATE NOCASE, id) > (SELECT company_name COLLATE NOCASE, id FROM contacts WHERE id = ?)", f.After)
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	args = append(args, f.Limit+1)
 	return queryPage(ctx, c.db.read, "list contacts", f.Limit, scanContact,
-		`SELECT `+contactColumns+` FROM contacts`+where+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, args...)
+		`SELECT `+contactColumns+` FROM contacts`+w.where()+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, append(w.args, f.Limit+1)...)
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // queryPage runs a keyset-paged query whose SQL asks for limit+1 rows, scans
@@ -31,4 +32,33 @@ func queryPage[T any](ctx context.Context, q querier, what string, limit int, sc
 		out = out[:limit]
 	}
 	return out, more, nil
+}
+
+// conditions collects the filters of a list query and their arguments, in
+// order.
+type conditions struct {
+	conds []string
+	args  []any
+}
+
+// add appends one condition and the arguments of its placeholders.
+func (c *conditions) add(cond string, args ...any) {
+	c.conds = append(c.conds, cond)
+	c.args = append(c.args, args...)
+}
+
+// where is " WHERE a AND b …", or "" without conditions.
+func (c *conditions) where() string {
+	if len(c.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.conds, " AND ")
+}
+
+// pageLimit is the page size asked for, 50 when none was, at most most.
+func pageLimit(asked, most int) int {
+	if asked <= 0 {
+		return min(50, most)
+	}
+	return min(asked, most)
 }

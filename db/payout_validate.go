@@ -73,6 +73,22 @@ var (
 	beneficiaryNamePattern = regexp.MustCompile(`^[A-Za-z .&'-]+$`)
 )
 
+// parseRupees reads an amount typed in rupees ("50,000.00", "1,00,000")
+// exactly into paise. msg says what is wrong, "" when it is more than ₹0.
+func parseRupees(text string) (paise int64, msg string) {
+	text = strings.TrimSpace(text)
+	amount, err := providers.ParseAmount(text)
+	switch {
+	case text == "":
+		return 0, "Enter the amount in rupees."
+	case err != nil:
+		return 0, "Enter the amount in rupees, like 50000 or 50,000.00 (at most two decimals)."
+	case amount <= 0:
+		return 0, "The amount must be more than ₹0."
+	}
+	return amount, ""
+}
+
 // ValidatePayout checks in as of today (the date part, in today's location)
 // and returns the draft, or the messages keyed by form field name
 // (beneficiary_name, account_no, ifsc, amount, rail, source, purpose,
@@ -113,14 +129,10 @@ func ValidatePayout(in PayoutInput, today time.Time) (PayoutDraft, map[string]st
 		d.Rail = ""
 	}
 
-	amount, err := providers.ParseAmount(strings.TrimSpace(in.Amount))
+	amount, msg := parseRupees(in.Amount)
 	switch {
-	case strings.TrimSpace(in.Amount) == "":
-		f.add("amount", "Enter the amount in rupees.")
-	case err != nil:
-		f.add("amount", "Enter the amount in rupees, like 50000 or 50,000.00 (at most two decimals).")
-	case amount <= 0:
-		f.add("amount", "The amount must be more than ₹0.")
+	case msg != "":
+		f.add("amount", msg)
 	case amount > MaxPayoutPaise:
 		f.add("amount", "At most "+rupees(MaxPayoutPaise)+".")
 	case d.Source == SourcePayMate && amount > MaxPayMatePayoutPaise:

@@ -745,49 +745,41 @@ type PayoutFilter struct {
 
 // List returns one page of payouts, newest first, and whether more follow.
 func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, error) {
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	f.Limit = min(f.Limit, 500)
-	var conds []string
-	var args []any
-	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
+	f.Limit = pageLimit(f.Limit, 500)
+	var w conditions
 	if f.State != "" {
-		add("p.state = ?", string(f.State))
+		w.add("p.state = ?", string(f.State))
 	}
 	if f.Source != "" {
-		add("p.source = ?", f.Source)
+		w.add("p.source = ?", f.Source)
 	}
 	if f.MakerID != 0 {
-		add("p.maker_id = ?", f.MakerID)
+		w.add("p.maker_id = ?", f.MakerID)
 	}
 	if f.MinPaise > 0 {
-		add("p.amount_paise >= ?", f.MinPaise)
+		w.add("p.amount_paise >= ?", f.MinPaise)
 	}
 	if f.MaxPaise > 0 {
-		add("p.amount_paise <= ?", f.MaxPaise)
+		w.add("p.amount_paise <= ?", f.MaxPaise)
 	}
 	if !f.From.IsZero() {
-		add("p.created_at >= ?", f.From.UnixMilli())
+		w.add("p.created_at >= ?", f.From.UnixMilli())
 	}
 	if !f.To.IsZero() {
-		add("p.created_at < ?", f.To.UnixMilli())
+		w.add("p.created_at < ?", f.To.UnixMilli())
 	}
 	if f.BatchID != "" {
-		add("p.batch_id = ?", f.BatchID)
+		w.add("p.batch_id = ?", f.BatchID)
 	}
 	if f.ContactID != "" {
-		add("p.contact_id = ?", f.ContactID)
+		w.add("p.contact_id = ?", f.ContactID)
 	}
 	if f.After != "" {
 		// created_at never changes, so the cursor's key is looked up.
-		add("(p.created_at, p.id) < (SELECT created_at, id FROM payouts WHERE id = ?)", f.After)
+		w.add("(p.created_at, p.id) < (SELECT created_at, id FROM payouts WHERE id = ?)", f.After)
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	args = append(args, f.Limit+1)
+	args := append(w.args, f.Limit+1)
+	where := w.where()
 	return p.query(ctx, `SELECT `+payoutColumns+payoutFrom+where+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, f.Limit, args...)
 }
 

@@ -1,5 +1,7 @@
 package providers
 
+import "strings"
+
 // IsIFSC reports whether s is an Indian Financial System Code:
 // ^[A-Z]{4}0[A-Z0-9]{6}$ (bank, a zero, branch).
 func IsIFSC(s string) bool {
@@ -48,3 +50,25 @@ func IsGSTIN(s string) bool {
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// NormalizeMobile turns the ways people type an Indian mobile number
+// ("+91 98765 43210", "098765-43210", "919876543210") into the ten digits
+// providers take. Anything else comes back without its spaces, dashes and
+// brackets, for the caller (or the provider) to refuse.
+func NormalizeMobile(s string) string {
+	d := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	switch {
+	case len(d) == 13 && strings.HasPrefix(d, "+91"):
+		return d[3:]
+	case len(d) == 12 && strings.HasPrefix(d, "91"):
+		return d[2:]
+	case len(d) == 11 && strings.HasPrefix(d, "0"):
+		return d[1:]
+	}
+	return d
+}

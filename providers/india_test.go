@@ -25,3 +25,13 @@ func TestIsGSTIN(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeMobile(t *testing.T) {
+	for in, want := range map[string]string{"+919876543210": "9876543210", "91 98765 43210": "9876543210",
+		"09876543210": "9876543210", "98765-43210": "9876543210", "(98765) 43210": "9876543210", " 9876543210 ": "9876543210",
+		"12345": "12345", "+1 415 555 0100": "+14155550100"} {
+		if got := NormalizeMobile(in); got != want {
+			t.Errorf("NormalizeMobile(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

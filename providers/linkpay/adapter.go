@@ -3,7 +3,6 @@ package linkpay
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"paydesk/providers"
 )
@@ -64,7 +63,7 @@ func (a *Adapter) Template(ctx context.Context, id string) (providers.Template, 
 func (a *Adapter) CreateLink(ctx context.Context, r providers.LinkRequest) (providers.Link, error) {
 	res, err := a.c.CreatePaymentLink(ctx, CreateLinkParams{
 		MerchantTxnID: r.ID, TemplateID: r.TemplateID, AmountPaise: r.AmountPaise,
-		CustomerName: r.CustomerName, CustomerEmail: r.CustomerEmail, CustomerMobile: normalizeMobile(r.CustomerPhone),
+		CustomerName: r.CustomerName, CustomerEmail: r.CustomerEmail, CustomerMobile: providers.NormalizeMobile(r.CustomerPhone),
 		DueDate: r.DueDate, Fields: r.Fields,
 	})
 	if err != nil {
@@ -95,27 +94,6 @@ func (a *Adapter) CancelLink(ctx context.Context, invoiceNo string) error {
 		return nil
 	}
 	return err
-}
-
-// normalizeMobile turns the ways Paydesk may hold an Indian mobile number
-// ("+91 98765 43210", "098765-43210") into the 10 digits the provider takes.
-// Anything else is passed through for the provider to refuse.
-func normalizeMobile(s string) string {
-	d := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '(' || r == ')' {
-			return -1
-		}
-		return r
-	}, s)
-	switch {
-	case len(d) == 13 && strings.HasPrefix(d, "+91"):
-		return d[3:]
-	case len(d) == 12 && strings.HasPrefix(d, "91"):
-		return d[2:]
-	case len(d) == 11 && strings.HasPrefix(d, "0"):
-		return d[1:]
-	}
-	return d
 }
 
 // Name is the provider's name in Paydesk: its package, URL prefix and env prefix.

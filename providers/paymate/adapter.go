@@ -48,21 +48,6 @@ func paymentTypeFor(r providers.Rail) PaymentType {
 	return Normal
 }
 
-// normalizeMobile turns +91/91/0-prefixed Indian numbers into the ten digits
-// PayMate's MobileNo wants; anything else goes as it is, for PayMate to judge.
-func normalizeMobile(s string) string {
-	s = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(s)
-	switch {
-	case len(s) == 13 && strings.HasPrefix(s, "+91"):
-		return s[3:]
-	case len(s) == 12 && strings.HasPrefix(s, "91"):
-		return s[2:]
-	case len(s) == 11 && strings.HasPrefix(s, "0"):
-		return s[1:]
-	}
-	return s
-}
-
 // fitText keeps the characters PayMate's free-text fields allow and cuts to n.
 func fitText(s string, n int) string {
 	var b strings.Builder
@@ -95,7 +80,7 @@ func (a *Adapter) InitiatePayout(ctx context.Context, p providers.Payout) (provi
 		})
 	} else {
 		ref, err = a.c.BookPayment(ctx, BookPaymentRequest{
-			CompanyName: p.BeneficiaryName, CompanyEmailID: p.BeneficiaryEmail, CompanyMobileNo: normalizeMobile(p.BeneficiaryPhone),
+			CompanyName: p.BeneficiaryName, CompanyEmailID: p.BeneficiaryEmail, CompanyMobileNo: providers.NormalizeMobile(p.BeneficiaryPhone),
 			AccountNo: p.BeneficiaryAcct, IFSCode: strings.ToUpper(p.BeneficiaryIFSC), OrderID: p.ID,
 			AmountPaise: p.AmountPaise, PaymentType: pt, Remarks: p.Purpose,
 		})
@@ -219,7 +204,7 @@ func (a *Adapter) AddContact(ctx context.Context, c providers.Contact) (provider
 		return c, &Error{Op: "AddContact", Message: "a vendor needs AccountNo and IFSC", Kind: providers.ErrRejected}
 	}
 	res, err := a.c.AddContact(ctx, NewContact{CompanyName: c.CompanyName, FirstName: c.FirstName, LastName: c.LastName,
-		EmailID: c.Email, MobileNo: normalizeMobile(c.Mobile), ReferenceCode: c.ReferenceCode, AccountNo: c.AccountNo,
+		EmailID: c.Email, MobileNo: providers.NormalizeMobile(c.Mobile), ReferenceCode: c.ReferenceCode, AccountNo: c.AccountNo,
 		IFSCode: strings.ToUpper(c.IFSC), GSTIN: strings.ToUpper(c.GSTIN)})
 	if err != nil {
 		return c, err
@@ -260,7 +245,7 @@ func (a *Adapter) RequestPayment(ctx context.Context, r providers.CollectionRequ
 	} else {
 		ref, err = a.c.RequestPayment(ctx, PaymentRequest{OrderID: r.ID, CompanyName: r.Name,
 			SenderName: strings.TrimSpace(string([]rune(r.Name)[:min(len([]rune(r.Name)), requestSenderNameLen)])),
-			EmailID:    r.Email, MobileNo: normalizeMobile(r.Mobile), AmountPaise: r.AmountPaise, Remarks: r.Purpose})
+			EmailID:    r.Email, MobileNo: providers.NormalizeMobile(r.Mobile), AmountPaise: r.AmountPaise, Remarks: r.Purpose})
 	}
 	if err != nil {
 		return providers.CollectionStatus{ID: r.ID}, err

@@ -210,12 +210,6 @@ func TestAdapterCollections(t *testing.T) {
 }
 
 func TestAdapterHelpers(t *testing.T) {
-	for in, want := range map[string]string{"+919876543210": "9876543210", "91 98765 43210": "9876543210",
-		"09876543210": "9876543210", "98765-43210": "9876543210", "12345": "12345"} {
-		if got := normalizeMobile(in); got != want {
-			t.Errorf("normalizeMobile(%q) = %q", in, got)
-		}
-	}
 	if got := fitText("Bad <tag> \"q\" ok", 60); got != "Bad  tag   q  ok" {
 		t.Errorf("fitText %q", got)
 	}
