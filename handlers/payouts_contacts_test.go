@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"paydesk/db"
+	"paydesk/providers"
 )
 
 // approvedTestContact makes a vendor as admin whose bank details the
@@ -91,5 +92,44 @@ func TestPayoutFormPaysAContactAtItsApprovedDetails(t *testing.T) {
 	checker.signIn("checker")
 	if _, q := checker.get("/queue"); !strings.Contains(q, "contact&#39;s bank details are changing") {
 		t.Fatal("queue does not warn about the contact's pending change")
+	}
+}
+
+func TestVendorRequestBecomesAPayoutProposal(t *testing.T) {
+	e := newTestEnv(t, false)
+	ctx := context.Background()
+	ct := e.approvedTestContact(t, "JSQ Traders", "50100234567890", "HDFC0001234")
+	pm := &collectionsPayMate{}
+	if _, err := db.NewContactSync(e.db, e.srv.Contacts, pm).SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ = e.srv.Contacts.Get(ctx, ct.ID)
+	pm.vendor = []providers.VendorRequest{{ProviderRef: "100000000042", ContactRef: ct.ProviderID, VendorName: "JSQ Traders",
+		AmountPaise: 1_23_456_78, Purpose: "Invoice INV1001", InvoiceNo: "INV1001", RequestedAt: e.clock.Now()}}
+	if _, err := db.NewCollections(e.db, pm).SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	checker := e.client()
+	checker.signIn("checker")
+	if resp, _ := checker.post("/payouts/from-vendor-request/1", url.Values{"_csrf": {checker.csrf}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("checker proposing: %d, want 403", resp.StatusCode)
+	}
+	maker := e.client()
+	maker.signIn("maker")
+	resp, _ := maker.post("/payouts/from-vendor-request/1", url.Values{"_csrf": {maker.csrf}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/payouts/PO") {
+		t.Fatalf("propose: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page := maker.get(resp.Header.Get("Location"))
+	if !strings.Contains(page, "INV1001") || !strings.Contains(page, "₹1,23,456.78") || !strings.Contains(page, "JSQ Traders") {
+		t.Fatal("payout page does not show the vendor request it settles")
+	}
+	// Twice is refused: the request is proposed already.
+	if resp, _ := maker.post("/payouts/from-vendor-request/1", url.Values{"_csrf": {maker.csrf}}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second proposal: %d, want 409", resp.StatusCode)
+	}
+	if _, body := maker.get("/collections/vendor-requests?state=proposed"); !strings.Contains(body, "INV1001") {
+		t.Fatal("vendor request not listed as proposed")
 	}
 }
