@@ -148,6 +148,9 @@ func (s *ContactSync) SyncOnce(ctx context.Context) (SyncResult, error) {
 			return res, errors.Join(append(errs, err)...)
 		}
 	}
+	if err := s.recheckMismatched(ctx, remote, &res); err != nil {
+		errs = append(errs, err)
+	}
 	for _, rc := range remote.list {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -192,9 +195,7 @@ func (s *ContactSync) pushOne(ctx context.Context, ct Contact, remote **remoteIn
 		}
 		if ct.HasApprovedBank() && (!strings.EqualFold(rc.AccountNo, ct.ApprovedAccountNo) || !strings.EqualFold(rc.IFSC, ct.ApprovedIFSC)) {
 			res.Failed++
-			return s.record(ctx, ct, rc, SyncFailed, fmt.Sprintf("PayMate holds other bank details for this contact (account %s, IFSC %s) "+
-				"than the approved ones, and has no call to change them: change them on PayMate's portal.", maskAccount(rc.AccountNo), rc.IFSC),
-				"contact.sync_failed")
+			return s.record(ctx, ct, rc, SyncFailed, mismatchMessage(rc), "contact.sync_failed")
 		}
 		res.Adopted++
 		return s.record(ctx, ct, rc, SyncSynced, "", "contact.sync_adopted")
@@ -204,6 +205,51 @@ func (s *ContactSync) pushOne(ctx context.Context, ct Contact, remote **remoteIn
 	default:
 		return s.note(ctx, ct, SyncUnsynced, "PayMate: "+err.Error())
 	}
+}
+
+// mismatchMessage says that PayMate holds other bank details than the
+// approved ones, and what that means for payouts.
+func mismatchMessage(rc providers.Contact) string {
+	return fmt.Sprintf("PayMate holds other bank details for this contact (account %s, IFSC %s) than the approved ones, "+
+		"and PayMate has no call to change them: change them on PayMate's portal. Until then PayMate payouts to this contact "+
+		"are booked with the approved details written out, never by its XpressID.", maskAccount(rc.AccountNo), rc.IFSC)
+}
+
+// recheckMismatched looks again at contacts that failed because PayMate
+// held other bank details: once someone corrects them on PayMate's portal,
+// the contact is synced again.
+func (s *ContactSync) recheckMismatched(ctx context.Context, remote *remoteIndex, res *SyncResult) error {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts
+		WHERE sync_state = 'failed' AND provider_id IS NOT NULL AND approved_account_no IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("db: contacts to recheck: %w", err)
+	}
+	var failed []Contact
+	for rows.Next() {
+		ct, err := scanContact(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		failed = append(failed, ct)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, ct := range failed {
+		rc, ok := remote.byID[ct.ProviderID]
+		if !ok || !strings.EqualFold(rc.AccountNo, ct.ApprovedAccountNo) || !strings.EqualFold(rc.IFSC, ct.ApprovedIFSC) {
+			continue
+		}
+		if err := s.record(ctx, ct, rc, SyncSynced, "", "contact.sync_recovered"); err != nil {
+			errs = append(errs, fmt.Errorf("contact %s: %w", ct.ID, err))
+			continue
+		}
+		res.Adopted++
+	}
+	return errors.Join(errs...)
 }
 
 // record stores PayMate's ids and the sync state, unless the contact changed

@@ -572,3 +572,64 @@ func TestContactSyncImportsMany(t *testing.T) {
 	}
 	verifyAudit(t, e.d)
 }
+
+// memoryPayMate is PayMate's contact book in memory: AddContact refuses a
+// ReferenceCode it holds, as PayMate does.
+type memoryPayMate struct{ list []providers.Contact }
+
+func (m *memoryPayMate) AddContact(_ context.Context, c providers.Contact) (providers.Contact, error) {
+	for _, rc := range m.list {
+		if strings.EqualFold(rc.ReferenceCode, c.ReferenceCode) {
+			return c, fmt.Errorf("paymate: 227 duplicate reference code: %w", providers.ErrDuplicate)
+		}
+	}
+	c.ProviderID = fmt.Sprintf("MEM%06d", len(m.list)+1)
+	m.list = append(m.list, c)
+	return c, nil
+}
+
+func (m *memoryPayMate) ListContacts(context.Context) ([]providers.Contact, error) { return m.list, nil }
+
+// TestContactSyncAfterBankChange: PayMate cannot change a contact's bank
+// details, so after an approved change the contact is marked failed with a
+// message saying what payouts do meanwhile; once the details are corrected
+// on PayMate's portal it is synced again.
+func TestContactSyncAfterBankChange(t *testing.T) {
+	e := newContactEnv(t)
+	ctx := context.Background()
+	pm := &memoryPayMate{}
+	s := NewContactSync(e.d, e.c, pm)
+	ct := approvedContact(t, e, goodContact())
+	if _, err := s.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in := goodContact()
+	in.IFSC = "ICIC0004321"
+	_, req, err := e.c.Update(ctx, e.admin, ct.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.Approve(ctx, e.checker, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ = e.c.Get(ctx, ct.ID)
+	if ct.SyncState != SyncFailed || !strings.Contains(ct.SyncError, "never by its XpressID") || len(pm.list) != 1 {
+		t.Fatalf("after change: %s %q (%d at PayMate)", ct.SyncState, ct.SyncError, len(pm.list))
+	}
+	// Someone corrects it on PayMate's portal.
+	pm.list[0].IFSC = "ICIC0004321"
+	if _, err := s.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ = e.c.Get(ctx, ct.ID)
+	if ct.SyncState != SyncSynced || ct.SyncError != "" || len(pm.list) != 1 {
+		t.Fatalf("after the portal fix: %s %q", ct.SyncState, ct.SyncError)
+	}
+	if la := lastAudit(t, e.d); la.Action != "contact.sync_recovered" {
+		t.Fatalf("last audit %s", la.Action)
+	}
+	verifyAudit(t, e.d)
+}
