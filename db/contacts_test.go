@@ -588,7 +588,9 @@ func (m *memoryPayMate) AddContact(_ context.Context, c providers.Contact) (prov
 	return c, nil
 }
 
-func (m *memoryPayMate) ListContacts(context.Context) ([]providers.Contact, error) { return m.list, nil }
+func (m *memoryPayMate) ListContacts(context.Context) ([]providers.Contact, error) {
+	return m.list, nil
+}
 
 // TestContactSyncAfterBankChange: PayMate cannot change a contact's bank
 // details, so after an approved change the contact is marked failed with a
