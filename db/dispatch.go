@@ -427,8 +427,11 @@ func (ds *Dispatcher) step(ctx context.Context, id string) error {
 // attempts), so that a crash mid-call leaves a payout that is inquired
 // about, never one that is sent blind. done reports a final state.
 func (ds *Dispatcher) send(ctx context.Context, prov providers.Payouts, po Payout, kind string) (done bool, err error) {
-	po, ok, err := ds.payouts.record(ctx, po.ID, change{kind: kind, send: true,
-		message: fmt.Sprintf("sending to %s (attempt %d)", po.Source, po.Attempts+1)}, func(cur Payout) bool {
+	msg := fmt.Sprintf("sending to %s (attempt %d)", po.Source, po.Attempts+1)
+	if po.VendorRequestID != 0 {
+		msg = fmt.Sprintf("settling the vendor's order %s at %s (nothing new is booked)", po.OrderID(), po.Source)
+	}
+	po, ok, err := ds.payouts.record(ctx, po.ID, change{kind: kind, send: true, message: msg}, func(cur Payout) bool {
 		return cur.SentAt.Equal(po.SentAt) && cur.Attempts == po.Attempts // nobody sent it meanwhile
 	})
 	if err != nil || !ok {

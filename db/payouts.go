@@ -618,6 +618,11 @@ func (p *Payouts) onApproved(ctx context.Context, tx *sql.Tx, r ApprovalRequest)
 			return Errorf(ECONFLICT, "The approved bank details of %s changed after this payout was proposed (it would pay account %s, IFSC %s). Reject it and propose it again.",
 				ct.Name(), maskAccount(po.AccountNo), po.IFSC)
 		}
+		if po.VendorRequestID != 0 {
+			if err := vendorPaidAsApproved(ctx, tx, po.ContactID); err != nil {
+				return err
+			}
+		}
 	}
 	now := p.db.nowMS()
 	res, err := tx.ExecContext(ctx, `UPDATE payouts SET state = 'queued', updated_at = ? WHERE id = ? AND state = 'pending_approval'`,

@@ -139,6 +139,21 @@ func TestPayoutToContactUsesApprovedDetailsOnly(t *testing.T) {
 	if FieldErrors(err)["contact"] != "No such contact." {
 		t.Fatalf("%v", err)
 	}
+
+	// A vendor's request to be paid is paid by PayMate at the details it
+	// holds: refused while the contact is not known to hold the approved
+	// ones there (never synced here).
+	now := e.d.nowMS()
+	res, err := e.d.write.ExecContext(ctx, `INSERT INTO vendor_requests (provider, order_id, contact_id, vendor_name, amount_paise,
+		state, created_at, updated_at) VALUES ('paymate', 'VREQ1', ?, ?, 500000, 'open', ?, ?)`, ct.ID, ct.Name(), now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vrID, _ := res.LastInsertId()
+	_, _, err = e.p.ProposeFromVendorRequest(ctx, e.maker, vrID)
+	if ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "PayMate would pay") {
+		t.Fatalf("vendor request of an unsynced contact: %v", err)
+	}
 	verifyAudit(t, e.d)
 }
 

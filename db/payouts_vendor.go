@@ -57,8 +57,27 @@ func (p *Payouts) proposeVendorTx(ctx context.Context, maker User, id int64) (Pa
 	if err != nil {
 		return Payout{}, nil, err
 	}
+	if err := vendorPaidAsApproved(ctx, p.db.read, contactID); err != nil {
+		return Payout{}, nil, err
+	}
 	draft.VendorRequestID, draft.ProviderOrderID = id, orderID
 	return p.proposeTx(ctx, maker, draft)
+}
+
+// vendorPaidAsApproved makes sure PayMate would pay the vendor at the
+// approved bank details: approving the vendor's order pays whatever details
+// PayMate holds for the contact, and only a synced contact is known to hold
+// the approved ones there.
+func vendorPaidAsApproved(ctx context.Context, q querier, contactID string) error {
+	ct, err := getContact(ctx, q, contactID)
+	if err != nil {
+		return err
+	}
+	if ct.SyncState != SyncSynced {
+		return Errorf(ECONFLICT, "PayMate would pay %s at the bank details it holds for them, and those are not known to be the approved ones (PayMate sync: %s). "+
+			"Settle the contact's details at PayMate first; see the contact's page.", ct.Name(), ct.SyncState)
+	}
+	return nil
 }
 
 // vendorPurpose is the payout's purpose: the vendor's remarks, cut to what a

@@ -108,6 +108,40 @@ func TestContactsBankDetailsNeedASecondPerson(t *testing.T) {
 		maker.screenshot("contact-synced")
 	})
 
+	run("a vendor's request to be paid becomes a payout proposal, paid once approved", func(t *testing.T) {
+		xpressID, _ := maker.page.Locator("tr:has-text('ContactXpressID') td").First().TextContent()
+		xpressID = strings.TrimSpace(xpressID)
+		body := `{"contact_xpress_id":"` + xpressID + `","order_id":"VINV7781","amount_paise":4567800,"remarks":"Invoice 7781"}`
+		resp, err := http.Post(a.SandboxURL+"/_sandbox/paymate/vendor-requests", "application/json", strings.NewReader(body))
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("sandbox vendor request for %q: %v %v", xpressID, err, resp)
+		}
+		resp.Body.Close()
+		maker.goto_("/collections/vendor-requests")
+		maker.reloadUntil("main", "VINV7781", 20*time.Second)
+		row := "tr:has-text('VINV7781')"
+		maker.expectText(row, "₹45,678.00")
+		maker.screenshot("vendor-requests")
+		maker.click(row + " button:has-text('Propose payout')")
+		if err := maker.page.WaitForURL(regexp.MustCompile(`/payouts/PO[A-Z2-7]+\?proposed=1$`)); err != nil {
+			maker.failShot()
+			t.Fatalf("vendor request not proposed: %v (at %s)", err, maker.page.URL())
+		}
+		payout := maker.pathOf()
+		maker.expectText("main", "Settles the vendor's request")
+
+		checker.goto_("/queue")
+		qrow := "#queue-rows tr:has-text('₹45,678.00')"
+		checker.click(qrow + " button[data-approve]")
+		checker.expectText(qrow, "Approved")
+		maker.goto_(payout)
+		maker.reloadUntil("main .badge.big", "processed", 30*time.Second)
+		maker.screenshot("vendor-payout-processed")
+		maker.goto_("/collections/vendor-requests?state=all")
+		maker.reloadUntil(row, "paid", 10*time.Second)
+		maker.goto_(contactPath)
+	})
+
 	run("maker edits the IFSC: a payout to the contact is refused until a checker approves", func(t *testing.T) {
 		maker.goto_(contactPath + "/edit")
 		maker.fill("#c-account", "50100234567890")
