@@ -635,3 +635,36 @@ func TestContactSyncAfterBankChange(t *testing.T) {
 	}
 	verifyAudit(t, e.d)
 }
+
+// BenchmarkContactSearch: one page of the contact list over 20,000
+// contacts, for a name prefix, an exact account number and no search.
+func BenchmarkContactSearch(b *testing.B) {
+	d, _ := newTestDB(b)
+	a := NewApprovals(d, 0)
+	c := NewContacts(d, a)
+	ctx := context.Background()
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 20_000 {
+		id := fmt.Sprintf("CT%010d", i)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, kind, company_name, first_name, last_name, email, reference_code,
+			approved_account_no, approved_ifsc, created_at, updated_at) VALUES (?, 'vendor', ?, 'Asha', 'Rao', 'a@b.in', ?, ?, 'HDFC0001234', 0, 0)`,
+			id, fmt.Sprintf("Trader %05d Pvt Ltd", i), id, fmt.Sprintf("5010%010d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{"Trader 1234", "50100000012345", ""} {
+		b.Run("q="+q, func(b *testing.B) {
+			for b.Loop() {
+				if list, _, err := c.List(ctx, ContactFilter{Query: q}); err != nil || len(list) == 0 {
+					b.Fatalf("%d %v", len(list), err)
+				}
+			}
+		})
+	}
+}

@@ -29,7 +29,7 @@ func (c *clock) Advance(d time.Duration) {
 // testHasher is the real argon2id hasher; its cost is part of what is tested.
 var testHasher = NewHasher(4)
 
-func newTestDB(t *testing.T) (*DB, *clock) {
+func newTestDB(t testing.TB) (*DB, *clock) {
 	t.Helper()
 	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
