@@ -212,14 +212,12 @@ func (a *Approvals) ruleChangeTx(ctx context.Context, admin User, c RuleChange) 
 	}
 	// Checked before the single-admin path too: applying directly while a
 	// request waits would let that request, approved later, undo this change.
-	var pending int64
-	err = tx.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
-		RuleChangeKind, c.Kind).Scan(&pending)
+	pending, ok, err := pendingRequestID(ctx, tx, RuleChangeKind, c.Kind)
 	switch {
-	case err == nil:
+	case err != nil:
+		return ApprovalRequest{}, false, err
+	case ok:
 		return ApprovalRequest{}, false, Errorf(ECONFLICT, "A change to these rules is already waiting for approval (#%d).", pending)
-	case !errors.Is(err, sql.ErrNoRows):
-		return ApprovalRequest{}, false, fmt.Errorf("db: pending rule change: %w", err)
 	}
 	var admins int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id

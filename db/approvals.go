@@ -321,33 +321,8 @@ func (a *Approvals) proposeTx(ctx context.Context, maker User, p Proposal) (Appr
 // A refusal comes back as *refusal; the caller passes the error through
 // recordRefusal after its transaction has ended.
 func (a *Approvals) propose(ctx context.Context, tx *sql.Tx, maker User, p Proposal) (ApprovalRequest, error) {
-	p.TargetID = strings.TrimSpace(p.TargetID)
-	p.Summary = strings.TrimSpace(p.Summary)
-	f := fieldErrors{}
-	k, ok := a.Kind(p.Kind)
-	if !ok {
-		f.add("kind", fmt.Sprintf("Unknown kind %q.", p.Kind))
-	}
-	if p.TargetID == "" || len(p.TargetID) > 200 {
-		f.add("target_id", "Name what the change is to (1 to 200 characters).")
-	}
-	if n := utf8.RuneCountInString(p.Summary); n == 0 || n > 200 {
-		f.add("summary", "Describe the change in 1 to 200 characters.")
-	}
-	if p.AmountPaise != nil && *p.AmountPaise < 0 {
-		f.add("amount", "The amount cannot be negative.")
-	}
-	payload := []byte("{}")
-	if p.Payload != nil {
-		b, err := json.Marshal(p.Payload)
-		if err != nil {
-			return ApprovalRequest{}, fmt.Errorf("db: approval payload: %w", err)
-		}
-		if string(b) != "null" {
-			payload = b
-		}
-	}
-	if err := f.err(); err != nil {
+	p, k, payload, err := a.checkProposal(p)
+	if err != nil {
 		return ApprovalRequest{}, err
 	}
 	// The maker is read again inside the transaction: roles checked against
@@ -363,14 +338,61 @@ func (a *Approvals) propose(ctx context.Context, tx *sql.Tx, maker User, p Propo
 	case !slices.ContainsFunc(k.MakerRoles, u.HasRole):
 		return ApprovalRequest{}, refuse("propose", attempt, "Proposing a %s needs the %s role.", strings.ToLower(k.Label), roleList(k.MakerRoles))
 	}
-	var pending int64
-	err = tx.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
-		p.Kind, p.TargetID).Scan(&pending)
+	return a.insertProposal(ctx, tx, u, p, payload)
+}
+
+// proposeAsSystem opens a request in the name of a system user (the bank
+// portal), for what arrives from a provider rather than from a person. Such
+// a user is disabled, so that nobody can sign in as it, and holds no roles,
+// so propose's maker checks do not apply; everything else is the same.
+func (a *Approvals) proposeAsSystem(ctx context.Context, tx *sql.Tx, system User, p Proposal) (ApprovalRequest, error) {
+	p, _, payload, err := a.checkProposal(p)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	return a.insertProposal(ctx, tx, system, p, payload)
+}
+
+// checkProposal normalizes p and checks it without the database.
+func (a *Approvals) checkProposal(p Proposal) (Proposal, Kind, []byte, error) {
+	p.TargetID = strings.TrimSpace(p.TargetID)
+	p.Summary = strings.TrimSpace(p.Summary)
+	f := fieldErrors{}
+	k, ok := a.Kind(p.Kind)
+	if !ok {
+		f.add("kind", fmt.Sprintf("Unknown kind %q.", p.Kind))
+	}
+	if p.TargetID == "" || len(p.TargetID) > 200 {
+		f.add("target_id", "Name what the change is to (1 to 200 characters).")
+	}
+	if n := utf8.RuneCountInString(p.Summary); n == 0 || n > maxSummaryLen {
+		f.add("summary", "Describe the change in 1 to 200 characters.")
+	}
+	if p.AmountPaise != nil && *p.AmountPaise < 0 {
+		f.add("amount", "The amount cannot be negative.")
+	}
+	payload := []byte("{}")
+	if p.Payload != nil {
+		b, err := json.Marshal(p.Payload)
+		if err != nil {
+			return p, k, nil, fmt.Errorf("db: approval payload: %w", err)
+		}
+		if string(b) != "null" {
+			payload = b
+		}
+	}
+	return p, k, payload, f.err()
+}
+
+// insertProposal stores p as u's request, unless one waits for the same
+// target already, with the rule in force snapshotted, and audits it.
+func (a *Approvals) insertProposal(ctx context.Context, tx *sql.Tx, u User, p Proposal, payload []byte) (ApprovalRequest, error) {
+	pending, ok, err := pendingRequestID(ctx, tx, p.Kind, p.TargetID)
 	switch {
-	case err == nil:
+	case err != nil:
+		return ApprovalRequest{}, err
+	case ok:
 		return ApprovalRequest{}, Errorf(ECONFLICT, "This already has a request waiting for approval (#%d).", pending)
-	case !errors.Is(err, sql.ErrNoRows):
-		return ApprovalRequest{}, fmt.Errorf("db: pending request: %w", err)
 	}
 	rule, err := ruleFor(ctx, tx, p.Kind, p.AmountPaise)
 	if err != nil {
@@ -659,17 +681,38 @@ func (a *Approvals) expireOne(ctx context.Context, id int64) (bool, error) {
 // approval; ok is false when none waits. There is at most one (a unique
 // index says so).
 func (a *Approvals) PendingFor(ctx context.Context, kind, target string) (r ApprovalRequest, ok bool, err error) {
-	var id int64
-	err = a.db.read.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
-		kind, target).Scan(&id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return r, false, nil
-	case err != nil:
-		return r, false, fmt.Errorf("db: pending request: %w", err)
+	id, ok, err := pendingRequestID(ctx, a.db.read, kind, target)
+	if !ok || err != nil {
+		return r, false, err
 	}
 	r, err = getRequest(ctx, a.db.read, id)
 	return r, err == nil, err
+}
+
+// maxSummaryLen bounds a request's summary, in characters.
+const maxSummaryLen = 200
+
+// clipRunes cuts s to at most n characters, ending in "…" when cut.
+func clipRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// pendingRequestID is the id of the request of kind for target that waits
+// for approval, if one does.
+func pendingRequestID(ctx context.Context, q querier, kind, target string) (int64, bool, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
+		kind, target).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("db: pending request: %w", err)
+	}
+	return id, true, nil
 }
 
 // Get returns a request and its decisions, oldest first.

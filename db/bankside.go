@@ -13,19 +13,17 @@ package db
 // user, so their maker is a system user, "bank-portal" (disabled, no roles,
 // a password hash nothing verifies): no Paydesk checker is ever their maker,
 // so four-eyes holds for every checker. The engine's propose refuses a
-// disabled maker and one without the kind's MakerRole, which is right for
+// disabled maker and one without the kind's maker roles, which is right for
 // people and cannot be met by an account that must never sign in; so the
-// request is inserted here the way Payouts.ProposeBatch does it: the rule
-// picked by ruleFor and snapshotted, the same row and the same
-// "approval.proposed" audit entry, in the importing transaction. Everything
-// after that (queue, decisions, four-eyes, expiry, hooks) is the engine's.
+// request is opened with the engine's proposeAsSystem, which skips only
+// those checks, in the importing transaction. Everything after that (queue,
+// decisions, four-eyes, expiry, hooks) is the engine's.
 // A request that must be withdrawn because the item left the bank goes
 // through the engine's own finish, as Paydesk (Withdraw needs the maker).
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -443,10 +441,13 @@ func (b *BankSide) importItem(ctx context.Context, source string, it providers.P
 	if !it.CreatedAt.IsZero() {
 		payload.CreatedAtBank = it.CreatedAt.UTC().Format(time.RFC3339)
 	}
-	reqID, err := b.proposeAsPortal(ctx, tx, maker, id, it.AmountPaise, bankSummary(source, it), payload)
+	amount := it.AmountPaise
+	req, err := b.approvals.proposeAsSystem(ctx, tx, maker, Proposal{Kind: BankPendingKind, TargetID: bankTarget(id),
+		AmountPaise: &amount, Summary: bankSummary(source, it), Payload: payload})
 	if err != nil {
 		return false, false, err
 	}
+	reqID := req.ID
 	if _, err := tx.ExecContext(ctx, `UPDATE bank_pending SET approval_request_id = ? WHERE id = ?`, reqID, id); err != nil {
 		return false, false, fmt.Errorf("db: link approval: %w", err)
 	}
@@ -455,38 +456,6 @@ func (b *BankSide) importItem(ctx context.Context, source string, it providers.P
 		return false, false, err
 	}
 	return true, false, tx.Commit()
-}
-
-// proposeAsPortal opens the approval request of a bank-side item inside tx,
-// made by the bank-portal user: the rule picked and snapshotted and the
-// proposal audited exactly as Approvals.propose does (see the note at the
-// top for why propose itself is not called).
-func (b *BankSide) proposeAsPortal(ctx context.Context, tx *sql.Tx, maker User, id, amount int64, summary string, payload BankPendingPayload) (int64, error) {
-	rule, err := ruleFor(ctx, tx, BankPendingKind, &amount)
-	if err != nil {
-		return 0, err
-	}
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return 0, fmt.Errorf("db: bank-side payload: %w", err)
-	}
-	now := b.db.nowMS()
-	expires := now + b.approvals.ExpireAfter.Milliseconds()
-	res, err := tx.ExecContext(ctx, `INSERT INTO approval_requests
-		(kind, target_id, amount_paise, summary, payload, maker_id, state, rule_id, required_approvals, required_role, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?, ?)`,
-		BankPendingKind, bankTarget(id), amount, summary, string(body), maker.ID, rule.ID, rule.Approvals, string(rule.Role), now, expires)
-	if err != nil {
-		return 0, fmt.Errorf("db: propose bank-side payout: %w", err)
-	}
-	reqID, _ := res.LastInsertId()
-	if err := b.db.audit(ctx, tx, maker.Actor(), "approval.proposed", "approval_request", requestTarget(reqID), map[string]any{
-		"kind": BankPendingKind, "target_id": bankTarget(id), "amount_paise": amount, "summary": summary,
-		"rule_id": rule.ID, "required_approvals": rule.Approvals, "required_role": rule.Role, "expires_at": expires,
-	}); err != nil {
-		return 0, err
-	}
-	return reqID, nil
 }
 
 // portalUser returns the bank-portal system user, creating it (audited) the

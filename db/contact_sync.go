@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -375,40 +374,16 @@ func (s *ContactSync) importOne(ctx context.Context, rc providers.Contact) (bool
 }
 
 // proposeImported opens the request for an imported contact's bank details,
-// made by the bank-portal system user. Approvals.propose is not used because
-// it refuses a disabled maker, and the system user is disabled so that
-// nobody can sign in as it; the rule is picked, snapshotted and the proposal
-// audited as propose does (as BankSide.proposeAsPortal does too).
+// made by the bank-portal system user (see BankSide: nobody can sign in as
+// it, so four-eyes holds for every checker).
 func (s *ContactSync) proposeImported(ctx context.Context, tx *sql.Tx, ct Contact) error {
 	maker, err := (&BankSide{db: s.db}).portalUser(ctx, tx)
 	if err != nil {
 		return err
 	}
-	rule, err := ruleFor(ctx, tx, ContactBankKind, nil)
-	if err != nil {
-		return err
-	}
 	nw := BankDetails{AccountNo: ct.PendingAccountNo, IFSC: ct.PendingIFSC}
-	body, err := json.Marshal(contactBankPayload{ContactID: ct.ID, CompanyName: ct.CompanyName, New: nw, Source: "paymate"})
-	if err != nil {
-		return err
-	}
-	summary := "PayMate portal: " + contactBankSummary(ct.Name(), nil, nw)
-	if r := []rune(summary); len(r) > 200 {
-		summary = string(r[:199]) + "…"
-	}
-	now := s.db.nowMS()
-	expires := now + s.contacts.approvals.ExpireAfter.Milliseconds()
-	res, err := tx.ExecContext(ctx, `INSERT INTO approval_requests
-		(kind, target_id, amount_paise, summary, payload, maker_id, state, rule_id, required_approvals, required_role, created_at, expires_at)
-		VALUES (?, ?, NULL, ?, ?, ?, 'pending_approval', ?, ?, ?, ?, ?)`,
-		ContactBankKind, ct.ID, summary, string(body), maker.ID, rule.ID, rule.Approvals, string(rule.Role), now, expires)
-	if err != nil {
-		return fmt.Errorf("db: propose imported contact bank details: %w", err)
-	}
-	reqID, _ := res.LastInsertId()
-	return s.db.audit(ctx, tx, maker.Actor(), "approval.proposed", "approval_request", requestTarget(reqID), map[string]any{
-		"kind": ContactBankKind, "target_id": ct.ID, "amount_paise": nil, "summary": summary,
-		"rule_id": rule.ID, "required_approvals": rule.Approvals, "required_role": rule.Role, "expires_at": expires,
-	})
+	_, err = s.contacts.approvals.proposeAsSystem(ctx, tx, maker, Proposal{Kind: ContactBankKind, TargetID: ct.ID,
+		Summary: clipRunes("PayMate portal: "+contactBankSummary(ct.Name(), nil, nw), maxSummaryLen),
+		Payload: contactBankPayload{ContactID: ct.ID, CompanyName: ct.CompanyName, New: nw, Source: "paymate"}})
+	return err
 }

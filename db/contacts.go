@@ -191,10 +191,7 @@ func contactBankSummary(name string, old *BankDetails, nw BankDetails) string {
 	if old != nil {
 		s = fmt.Sprintf("Change bank details of %s to account %s, IFSC %s", name, maskAccount(nw.AccountNo), nw.IFSC)
 	}
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:199]) + "…"
-	}
-	return s
+	return clipRunes(s, maxSummaryLen)
 }
 
 // maskAccount shows the last four characters, as summaries are listed widely.
@@ -360,9 +357,7 @@ func (c *Contacts) updateTx(ctx context.Context, maker User, id string, in Conta
 	pending := BankDetails{AccountNo: before.PendingAccountNo, IFSC: before.PendingIFSC}
 	bankChange := newBank != approved && !(before.HasPendingBank() && newBank == pending)
 	if bankChange && before.HasPendingBank() {
-		var reqID int64
-		_ = tx.QueryRowContext(ctx, `SELECT id FROM approval_requests WHERE kind = ? AND target_id = ? AND state = 'pending_approval'`,
-			ContactBankKind, id).Scan(&reqID)
+		reqID, _, _ := pendingRequestID(ctx, tx, ContactBankKind, id)
 		return Contact{}, nil, Errorf(ECONFLICT, "A change of the bank details of %s already waits for approval (request #%d). "+
 			"Withdraw it, or wait for a checker to decide it, before proposing another.", before.Name(), reqID)
 	}

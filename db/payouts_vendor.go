@@ -92,10 +92,7 @@ func vendorPurpose(remarks, orderID string) string {
 	if clean == "" {
 		clean = "Vendor request " + orderID
 	}
-	if r := []rune(clean); len(r) > maxPurposeLen {
-		clean = string(r[:maxPurposeLen-1]) + "…"
-	}
-	return clean
+	return clipRunes(clean, maxPurposeLen)
 }
 
 // linkVendorRequest marks the vendor request proposed for payout inside the
