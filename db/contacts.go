@@ -70,8 +70,11 @@ func (c Contact) Name() string {
 	if c.CompanyName != "" {
 		return c.CompanyName
 	}
-	return strings.TrimSpace(c.FirstName + " " + c.LastName)
+	return c.Person()
 }
+
+// Person is the contact person's full name.
+func (c Contact) Person() string { return strings.TrimSpace(c.FirstName + " " + c.LastName) }
 
 // Contacts is the contacts domain.
 type Contacts struct {
@@ -162,28 +165,46 @@ type FieldChange struct {
 	New   string
 }
 
-// Diff returns the field-level change a 'contact_bank' request asks for
-// (account_no, ifsc; unchanged fields left out), nil for other kinds.
-func (c *Contacts) Diff(r ApprovalRequest) []FieldChange {
+// BankChange is what a 'contact_bank' request asks for, as the checker
+// reads it.
+type BankChange struct {
+	// Fields is the field-level change (account_no, ifsc), unchanged fields
+	// left out.
+	Fields []FieldChange
+	// First: the contact had no approved details; nothing is payable yet.
+	First bool
+	// KeepOld: payouts keep using the approved details while it waits.
+	KeepOld bool
+}
+
+// BankChangeOf reads a 'contact_bank' request; ok is false for other kinds.
+func (c *Contacts) BankChangeOf(r ApprovalRequest) (ch BankChange, ok bool) {
 	if r.Kind != ContactBankKind {
-		return nil
+		return ch, false
 	}
 	var p contactBankPayload
 	if json.Unmarshal(r.Payload, &p) != nil {
-		return nil
+		return ch, false
 	}
 	var old BankDetails
 	if p.Old != nil {
 		old = *p.Old
 	}
-	var out []FieldChange
 	if old.AccountNo != p.New.AccountNo {
-		out = append(out, FieldChange{Field: "account_no", Old: old.AccountNo, New: p.New.AccountNo})
+		ch.Fields = append(ch.Fields, FieldChange{Field: "account_no", Old: old.AccountNo, New: p.New.AccountNo})
 	}
 	if old.IFSC != p.New.IFSC {
-		out = append(out, FieldChange{Field: "ifsc", Old: old.IFSC, New: p.New.IFSC})
+		ch.Fields = append(ch.Fields, FieldChange{Field: "ifsc", Old: old.IFSC, New: p.New.IFSC})
 	}
-	return out
+	ch.First, ch.KeepOld = p.Old == nil, p.AllowOldWhilePending
+	return ch, true
+}
+
+// Diff returns the field-level change a 'contact_bank' request asks for
+// (account_no, ifsc; unchanged fields left out), nil for other kinds.
+func (c *Contacts) Diff(r ApprovalRequest) []FieldChange {
+	ch, _ := c.BankChangeOf(r)
+	return ch.Fields
 }
 
 func contactBankSummary(name string, old *BankDetails, nw BankDetails) string {

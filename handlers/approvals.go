@@ -52,10 +52,11 @@ func amountText(p *int64) string {
 }
 
 func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
+	changes, _ := s.contactChanges(r)
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
-		Remaining: max(r.RequiredApprovals-r.Approvals, 0), CSRF: auth(c).csrf(), Changes: s.contactChanges(r),
+		Remaining: max(r.RequiredApprovals-r.Approvals, 0), CSRF: auth(c).csrf(), Changes: changes,
 	}
 }
 
@@ -381,7 +382,7 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		Progress: progress(r), Reason: r.Reason, Payload: payloadRows(r.Payload),
 	}
 	if r.Kind == db.ContactBankKind {
-		p.Changes, p.ChangeNote = s.contactChanges(r), contactChangeNote(r)
+		p.Changes, p.ChangeNote = s.contactChanges(r)
 		p.ContactURL, p.ContactName = "/contacts/"+r.TargetID, r.TargetID
 		if ct, err := s.Contacts.Get(ctx, r.TargetID); err == nil {
 			p.ContactName = ct.Name()

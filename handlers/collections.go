@@ -65,21 +65,19 @@ func canCollect(u *db.User) bool {
 	return u != nil && slices.ContainsFunc(db.CollectionRoles, u.HasRole)
 }
 
-var collectionStates = func() []string {
-	out := make([]string, 0, len(db.CollectionStates))
-	for _, s := range db.CollectionStates {
-		out = append(out, string(s))
-	}
-	return out
-}()
+var (
+	collectionStates    = stringsOf(db.CollectionStates)
+	vendorRequestStates = stringsOf(db.VendorRequestStates)
+)
 
-var vendorRequestStates = func() []string {
-	out := make([]string, 0, len(db.VendorRequestStates))
-	for _, s := range db.VendorRequestStates {
-		out = append(out, string(s))
+// stringsOf lists named string values as plain strings, for selects.
+func stringsOf[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
 	}
 	return out
-}()
+}
 
 func (s *Server) collectionsPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()

@@ -3,9 +3,9 @@ package handlers
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,26 +30,8 @@ var syncLabels = map[string][2]string{ // state → label, badge kind
 // contactFieldLabels names a 'contact_bank' change's fields for people.
 var contactFieldLabels = map[string]string{"account_no": "Account number", "ifsc": "IFSC"}
 
-// isContactID: ids are "CT" and 10 characters of A–Z and 2–7. Anything else
-// under /contacts/ (like /contacts/import) is another route's.
-func isContactID(id string) bool {
-	if len(id) != 12 || !strings.HasPrefix(id, "CT") {
-		return false
-	}
-	for _, r := range id[2:] {
-		if !(r >= 'A' && r <= 'Z') && !(r >= '2' && r <= '7') {
-			return false
-		}
-	}
-	return true
-}
-
 func canManageContacts(u *db.User) bool {
-	return u != nil && (u.HasRole(db.RoleAdmin) || u.HasRole(db.RoleMaker))
-}
-
-func contactPerson(ct db.Contact) string {
-	return strings.TrimSpace(ct.FirstName + " " + ct.LastName)
+	return u != nil && slices.ContainsFunc(db.ContactManagerRoles, u.HasRole)
 }
 
 func contactRow(ct db.Contact) views.ContactRow {
@@ -57,7 +39,7 @@ func contactRow(ct db.Contact) views.ContactRow {
 	if sync[0] == "" {
 		sync = [2]string{ct.SyncState, ""}
 	}
-	return views.ContactRow{ID: ct.ID, Name: ct.Name(), Person: contactPerson(ct), Kind: string(ct.Kind),
+	return views.ContactRow{ID: ct.ID, Name: ct.Name(), Person: ct.Person(), Kind: string(ct.Kind),
 		ReferenceCode: ct.ReferenceCode, AccountNo: ct.ApprovedAccountNo, IFSC: ct.ApprovedIFSC,
 		SyncLabel: sync[0], SyncKind: sync[1], SyncError: ct.SyncError, ProviderID: ct.ProviderID}
 }
@@ -255,23 +237,9 @@ func (s *Server) createContact(c *fiber.Ctx) error {
 	return redirect(c, savedURL(ct.ID, "created", req))
 }
 
-// contactParam reads the contact of the path; ids of another shape belong
-// to other routes (next).
-func (s *Server) contactParam(c *fiber.Ctx) (db.Contact, bool, error) {
-	id := c.Params("id")
-	if !isContactID(id) {
-		return db.Contact{}, false, nil
-	}
-	ct, err := s.Contacts.Get(c.UserContext(), id)
-	return ct, err == nil, err
-}
-
 func (s *Server) editContactPage(c *fiber.Ctx) error {
-	ct, ok, err := s.contactParam(c)
-	if err != nil || !ok {
-		if err == nil {
-			return c.Next()
-		}
+	ct, err := s.Contacts.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
 		return err
 	}
 	form := views.ContactForm{Kind: string(ct.Kind), CompanyName: ct.CompanyName, FirstName: ct.FirstName, LastName: ct.LastName,
@@ -283,11 +251,8 @@ func (s *Server) editContactPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) updateContact(c *fiber.Ctx) error {
-	ct, ok, err := s.contactParam(c)
-	if err != nil || !ok {
-		if err == nil {
-			return c.Next()
-		}
+	ct, err := s.Contacts.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
 		return err
 	}
 	in, form := contactInput(c, true)
@@ -328,11 +293,8 @@ func (s *Server) contactNotice(c *fiber.Ctx, ct db.Contact) string {
 }
 
 func (s *Server) contactPage(c *fiber.Ctx) error {
-	ct, ok, err := s.contactParam(c)
-	if err != nil || !ok {
-		if err == nil {
-			return c.Next()
-		}
+	ct, err := s.Contacts.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
@@ -396,38 +358,31 @@ func (s *Server) contactPage(c *fiber.Ctx) error {
 }
 
 // contactChanges is a 'contact_bank' request's field-level change for the
-// queue and the request page; nil for other kinds.
-func (s *Server) contactChanges(r db.ApprovalRequest) []views.FieldChange {
-	if r.Kind != db.ContactBankKind || s.Contacts == nil {
-		return nil
+// queue and the request page, and what payouts do while it waits; nil and
+// "" for other kinds.
+func (s *Server) contactChanges(r db.ApprovalRequest) ([]views.FieldChange, string) {
+	if s.Contacts == nil {
+		return nil, ""
+	}
+	ch, ok := s.Contacts.BankChangeOf(r)
+	if !ok {
+		return nil, ""
 	}
 	var out []views.FieldChange
-	for _, ch := range s.Contacts.Diff(r) {
-		label := contactFieldLabels[ch.Field]
+	for _, f := range ch.Fields {
+		label := contactFieldLabels[f.Field]
 		if label == "" {
-			label = ch.Field
+			label = f.Field
 		}
-		out = append(out, views.FieldChange{Label: label, Old: ch.Old, New: ch.New})
-	}
-	return out
-}
-
-// contactChangeNote says what payouts do while a 'contact_bank' request waits.
-func contactChangeNote(r db.ApprovalRequest) string {
-	var p struct {
-		Old                  *db.BankDetails `json:"old"`
-		AllowOldWhilePending bool            `json:"allow_old_while_pending"`
-	}
-	if r.Kind != db.ContactBankKind || json.Unmarshal(r.Payload, &p) != nil {
-		return ""
+		out = append(out, views.FieldChange{Label: label, Old: f.Old, New: f.New})
 	}
 	switch {
-	case p.Old == nil:
-		return "Payouts to this contact are not possible until these details are approved."
-	case p.AllowOldWhilePending:
-		return "While this waits, payouts keep using the current approved details, as the maker chose."
+	case ch.First:
+		return out, "Payouts to this contact are not possible until these details are approved."
+	case ch.KeepOld:
+		return out, "While this waits, payouts keep using the current approved details, as the maker chose."
 	}
-	return "While this waits, payouts to this contact are held."
+	return out, "While this waits, payouts to this contact are held."
 }
 
 // contactPageRecent is how many payouts and payment requests the contact

@@ -43,23 +43,24 @@ func Routes(app *fiber.App, s *Server) {
 
 	signedIn.Get("/contacts", s.contactsPage)
 	signedIn.Get("/contacts.csv", s.contactsCSV)
-	signedIn.Get("/contacts/new", s.requireRole(db.RoleAdmin, db.RoleMaker), s.newContactPage)
-	signedIn.Post("/contacts", s.requireRole(db.RoleAdmin, db.RoleMaker), s.createContact)
-	signedIn.Get("/contacts/import", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportPage)
-	signedIn.Get("/contacts/import/template.csv", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportTemplate)
-	signedIn.Post("/contacts/import/preview", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportPreview)
-	signedIn.Post("/contacts/import", s.requireRole(db.RoleAdmin, db.RoleMaker), s.contactsImportSubmit)
-	// The :id routes pass on paths that are not contact ids (/contacts/import…)
-	// to the routes after them.
-	signedIn.Get("/contacts/:id/edit", s.requireRole(db.RoleAdmin, db.RoleMaker), s.editContactPage)
+	manageContacts := s.requireRole(db.ContactManagerRoles...)
+	signedIn.Get("/contacts/new", manageContacts, s.newContactPage)
+	signedIn.Post("/contacts", manageContacts, s.createContact)
+	// Before /contacts/:id, which would otherwise take "import".
+	signedIn.Get("/contacts/import", manageContacts, s.contactsImportPage)
+	signedIn.Get("/contacts/import/template.csv", manageContacts, s.contactsImportTemplate)
+	signedIn.Post("/contacts/import/preview", manageContacts, s.contactsImportPreview)
+	signedIn.Post("/contacts/import", manageContacts, s.contactsImportSubmit)
+	signedIn.Get("/contacts/:id/edit", manageContacts, s.editContactPage)
 	signedIn.Get("/contacts/:id", s.contactPage)
-	signedIn.Post("/contacts/:id", s.requireRole(db.RoleAdmin, db.RoleMaker), s.updateContact)
+	signedIn.Post("/contacts/:id", manageContacts, s.updateContact)
 
+	collect := s.requireRole(db.CollectionRoles...)
 	signedIn.Get("/collections", s.collectionsPage)
-	signedIn.Get("/collections/new", s.requireRole(db.RoleMaker, db.RoleAdmin), s.newCollectionPage)
-	signedIn.Post("/collections", s.requireRole(db.RoleMaker, db.RoleAdmin), s.createCollection)
+	signedIn.Get("/collections/new", collect, s.newCollectionPage)
+	signedIn.Post("/collections", collect, s.createCollection)
 	signedIn.Get("/collections/vendor-requests", s.vendorRequestsPage)
-	signedIn.Post("/collections/vendor-requests/:id/dismiss", s.requireRole(db.RoleMaker, db.RoleAdmin), s.dismissVendorRequest)
+	signedIn.Post("/collections/vendor-requests/:id/dismiss", collect, s.dismissVendorRequest)
 	signedIn.Get("/collections/:id", s.collectionPage)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
