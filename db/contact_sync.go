@@ -211,7 +211,7 @@ func (s *ContactSync) pushOne(ctx context.Context, ct Contact, remote **remoteIn
 func mismatchMessage(rc providers.Contact) string {
 	return fmt.Sprintf("PayMate holds other bank details for this contact (account %s, IFSC %s) than the approved ones, "+
 		"and PayMate has no call to change them: change them on PayMate's portal. Until then PayMate payouts to this contact "+
-		"are booked with the approved details written out, never by its XpressID.", maskAccount(rc.AccountNo), rc.IFSC)
+		"are booked with the approved details written out, never by its XpressID.", MaskAccount(rc.AccountNo), rc.IFSC)
 }
 
 // recheckMismatched looks again at contacts that failed because PayMate

@@ -208,15 +208,15 @@ func (c *Contacts) Diff(r ApprovalRequest) []FieldChange {
 }
 
 func contactBankSummary(name string, old *BankDetails, nw BankDetails) string {
-	s := fmt.Sprintf("Set bank details of %s: account %s, IFSC %s", name, maskAccount(nw.AccountNo), nw.IFSC)
+	s := fmt.Sprintf("Set bank details of %s: account %s, IFSC %s", name, MaskAccount(nw.AccountNo), nw.IFSC)
 	if old != nil {
-		s = fmt.Sprintf("Change bank details of %s to account %s, IFSC %s", name, maskAccount(nw.AccountNo), nw.IFSC)
+		s = fmt.Sprintf("Change bank details of %s to account %s, IFSC %s", name, MaskAccount(nw.AccountNo), nw.IFSC)
 	}
 	return clipRunes(s, maxSummaryLen)
 }
 
 // maskAccount shows the last four characters, as summaries are listed widely.
-func maskAccount(a string) string {
+func MaskAccount(a string) string {
 	if len(a) <= 4 {
 		return a
 	}

@@ -616,7 +616,7 @@ func (p *Payouts) onApproved(ctx context.Context, tx *sql.Tx, r ApprovalRequest)
 			return err
 		case bank.AccountNo != po.AccountNo || bank.IFSC != po.IFSC:
 			return Errorf(ECONFLICT, "The approved bank details of %s changed after this payout was proposed (it would pay account %s, IFSC %s). Reject it and propose it again.",
-				ct.Name(), maskAccount(po.AccountNo), po.IFSC)
+				ct.Name(), MaskAccount(po.AccountNo), po.IFSC)
 		}
 		if po.VendorRequestID != 0 {
 			if err := vendorPaidAsApproved(ctx, tx, po.ContactID); err != nil {

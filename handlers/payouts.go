@@ -99,7 +99,7 @@ func (s *Server) withContacts(c *fiber.Ctx, f views.PayoutForm) (views.PayoutFor
 func contactOptionLabel(ct db.Contact) string {
 	label := ct.Name()
 	if ct.HasApprovedBank() {
-		label += " · " + views.MaskAccount(ct.ApprovedAccountNo) + " · " + ct.ApprovedIFSC
+		label += " · " + db.MaskAccount(ct.ApprovedAccountNo) + " · " + ct.ApprovedIFSC
 	}
 	if ct.HasPendingBank() {
 		label += " · change awaiting approval"

@@ -71,12 +71,3 @@ func CountLabel(n int) string {
 	}
 	return strconv.Itoa(n)
 }
-
-// MaskAccount shows the last four characters of an account number ("…7890")
-// where a full one is not needed: pickers, summaries, lists read widely.
-func MaskAccount(a string) string {
-	if len(a) <= 4 {
-		return a
-	}
-	return "…" + a[len(a)-4:]
-}
