@@ -101,13 +101,11 @@ func checkContactRows(ctx context.Context, q querier, rows []ContactImportRow) (
 					Message: fmt.Sprintf("Reference code %s is already on line %d; each contact needs its own.", ref, first)})
 			} else {
 				refLine[key] = line
-				var taken string
-				switch err := q.QueryRowContext(ctx, `SELECT id FROM contacts WHERE reference_code = ?`, ref).Scan(&taken); {
-				case err == nil:
-					problems = append(problems, ContactRowProblem{Line: line, Field: "reference_code",
-						Message: fmt.Sprintf("Reference code %s is already used by contact %s.", ref, taken)})
-				case !errors.Is(err, sql.ErrNoRows):
-					return nil, nil, fmt.Errorf("db: reference code check: %w", err)
+				switch msg, err := referenceTaken(ctx, q, ref); {
+				case err != nil:
+					return nil, nil, err
+				case msg != "":
+					problems = append(problems, ContactRowProblem{Line: line, Field: "reference_code", Message: msg})
 				}
 			}
 		}

@@ -293,13 +293,12 @@ func (c *Contacts) insertContact(ctx context.Context, tx *sql.Tx, u User, id str
 	if ref == "" {
 		ref = id
 	}
-	var taken string
-	switch err := tx.QueryRowContext(ctx, `SELECT id FROM contacts WHERE reference_code = ?`, ref).Scan(&taken); {
-	case err == nil:
+	switch msg, err := referenceTaken(ctx, tx, ref); {
+	case err != nil:
+		return Contact{}, nil, err
+	case msg != "":
 		return Contact{}, nil, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
-			Fields: map[string]string{"reference_code": fmt.Sprintf("Reference code %s is already used by contact %s.", ref, taken)}}
-	case !errors.Is(err, sql.ErrNoRows):
-		return Contact{}, nil, fmt.Errorf("db: reference code check: %w", err)
+			Fields: map[string]string{"reference_code": msg}}
 	}
 	now := c.db.nowMS()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, kind, company_name, first_name, last_name, email, mobile, gstin,
@@ -325,6 +324,19 @@ func (c *Contacts) insertContact(ctx context.Context, tx *sql.Tx, u User, id str
 		out = &r
 	}
 	return ct, out, nil
+}
+
+// referenceTaken says which contact already uses the reference code ref
+// (compared without case, as PayMate does), "" when none does.
+func referenceTaken(ctx context.Context, q querier, ref string) (string, error) {
+	var taken string
+	switch err := q.QueryRowContext(ctx, `SELECT id FROM contacts WHERE reference_code = ?`, ref).Scan(&taken); {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("db: reference code check: %w", err)
+	}
+	return fmt.Sprintf("Reference code %s is already used by contact %s.", ref, taken), nil
 }
 
 // Update changes a contact as maker (an admin or a maker). The other fields change at
