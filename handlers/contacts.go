@@ -390,15 +390,14 @@ func (s *Server) contactChanges(r db.ApprovalRequest) ([]views.FieldChange, stri
 const contactPageRecent = 10
 
 // contactRequests lists the contact's latest payment requests.
-func (s *Server) contactRequests(ctx context.Context, contactID string) ([]views.ContactRequestRow, error) {
+func (s *Server) contactRequests(ctx context.Context, contactID string) ([]views.CollectionRow, error) {
 	list, _, err := s.Collections.List(ctx, db.CollectionFilter{ContactID: contactID, Limit: contactPageRecent})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]views.ContactRequestRow, 0, len(list))
+	out := make([]views.CollectionRow, 0, len(list))
 	for _, r := range list {
-		out = append(out, views.ContactRequestRow{ID: r.ID, URL: "/collections/" + r.ID, Payer: r.PayerName, Purpose: r.Purpose,
-			Amount: views.INR(r.AmountPaise), State: string(r.State), StateKind: collectionStateKind(r.State), Created: views.When(r.CreatedAt)})
+		out = append(out, collectionRow(r))
 	}
 	return out, nil
 }
