@@ -489,8 +489,7 @@ func (ds *Dispatcher) send(ctx context.Context, prov providers.Payouts, po Payou
 // so that PayMate pays the contact it holds (BookPaymentsByXpressID). It is
 // used only while PayMate's contact carries exactly the payout's bank
 // details (the approved ones, which the sync pushed); otherwise the payout
-// is booked with its own account and IFSC, which are what was approved. So
-// is one whose id is longer than BookPaymentsByXpressID takes.
+// is booked with its own account and IFSC, which are what was approved.
 func (ds *Dispatcher) contactRef(ctx context.Context, po Payout) (string, error) {
 	if po.ContactID == "" || po.Source != SourcePayMate {
 		return "", nil
@@ -499,8 +498,7 @@ func (ds *Dispatcher) contactRef(ctx context.Context, po Payout) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if ct.SyncState != SyncSynced || ct.ProviderID == "" || ct.ApprovedAccountNo != po.AccountNo || ct.ApprovedIFSC != po.IFSC ||
-		len(po.OrderID()) > payMateContactOrderLen {
+	if ct.SyncState != SyncSynced || ct.ProviderID == "" || ct.ApprovedAccountNo != po.AccountNo || ct.ApprovedIFSC != po.IFSC {
 		return "", nil
 	}
 	return ct.ProviderID, nil

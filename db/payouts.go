@@ -126,21 +126,16 @@ func NewPayouts(d *DB, a *Approvals) *Payouts {
 // PayMate OrderID (alphanumeric, at most 20) as it stands.
 func newPayoutID() string { return "PO" + randomBase32(12) }
 
-// payMateContactOrderLen: PayMate's BookPaymentsByXpressID takes an OrderID
-// of at most 10 characters (20 elsewhere; see providers/paymate
-// decisions.go). A PayMate payout to a contact gets a 10-character id,
-// "PO" and 8 random characters (40 bits), so that it can be booked by the
-// contact's XpressID; the id is checked for a clash inside the proposing
-// transaction.
-const payMateContactOrderLen = 10
-
 // proposedPayoutID picks the id of a payout being proposed in tx.
 func proposedPayoutID(ctx context.Context, tx *sql.Tx, d PayoutDraft) (string, error) {
 	if d.ContactID == "" || d.Source != SourcePayMate || d.VendorRequestID != 0 {
 		return newPayoutID(), nil
 	}
 	for range 5 {
-		id := "PO" + randomBase32(payMateContactOrderLen-2)
+		// Short enough to pay the contact by its provider id
+		// (providers.MaxContactPayoutIDLen): "PO" and 40 random bits,
+		// checked for a clash here.
+		id := "PO" + randomBase32(providers.MaxContactPayoutIDLen-2)
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payouts WHERE id = ?`, id).Scan(&n); err != nil {
 			return "", fmt.Errorf("db: payout id: %w", err)

@@ -76,6 +76,12 @@ var (
 	ErrAuth = errors.New("provider authentication failed")
 )
 
+// MaxContactPayoutIDLen is the longest payout id a provider takes when it
+// pays a registered contact (PayMate's BookPaymentsByXpressID limits OrderID
+// to 10 characters, 20 elsewhere). Paydesk gives payouts to contacts ids
+// that fit.
+const MaxContactPayoutIDLen = 10
+
 // Payout is one payment Paydesk asks a bank to make. ID is Paydesk's own id and
 // doubles as the idempotency key (Kotak InstRefNo, PayMate OrderID).
 type Payout struct {
@@ -88,7 +94,9 @@ type Payout struct {
 	BeneficiaryEmail string
 	BeneficiaryPhone string
 	// ContactRef is the provider's id for a registered beneficiary (PayMate
-	// ContactXpressID); when set, providers that can pay a contact do so.
+	// ContactXpressID); when set, providers that can pay a contact do so,
+	// provided ID is at most MaxContactPayoutIDLen long. Otherwise the
+	// payout is booked with the beneficiary's details written out.
 	ContactRef string
 	Purpose    string
 	ValueDate  time.Time // zero: today

@@ -65,7 +65,9 @@ func fitText(s string, n int) string {
 	return strings.TrimSpace(b.String())
 }
 
-// InitiatePayout books p. On success the payout waits at PayMate for approval
+// InitiatePayout books p: by the contact's XpressID when p.ContactRef is set
+// and p.ID fits that call's shorter OrderID, else with the beneficiary's
+// details written out. On success the payout waits at PayMate for approval
 // (199, StateQueued). An error wrapping providers.ErrOutcomeUnknown comes with
 // StateUnknown: ask PayoutStatus before anything else.
 func (a *Adapter) InitiatePayout(ctx context.Context, p providers.Payout) (providers.PayoutStatus, error) {
@@ -74,7 +76,7 @@ func (a *Adapter) InitiatePayout(ctx context.Context, p providers.Payout) (provi
 		ref Ref
 		err error
 	)
-	if p.ContactRef != "" {
+	if p.ContactRef != "" && len(p.ID) <= bookByXpressIDOrderLen {
 		ref, err = a.c.BookPaymentsByXpressID(ctx, BookByXpressIDRequest{
 			ClientXpressID: p.ContactRef, OrderID: p.ID, AmountPaise: p.AmountPaise, PaymentType: pt, Remarks: p.Purpose,
 		})

@@ -106,6 +106,23 @@ func TestAdapterPayouts(t *testing.T) {
 	}
 }
 
+func TestAdapterContactPayoutWithLongID(t *testing.T) {
+	e := newEnv(t)
+	a := e.a
+	// An id longer than BookPaymentsByXpressID's OrderID takes is booked
+	// with the details written out instead of being refused (176).
+	if bookByXpressIDOrderLen < providers.MaxContactPayoutIDLen {
+		t.Fatalf("providers.MaxContactPayoutIDLen %d does not fit PayMate's %d", providers.MaxContactPayoutIDLen, bookByXpressIDOrderLen)
+	}
+	if _, err := a.InitiatePayout(ctx(t), providers.Payout{ID: "PD1002LONGERID", AmountPaise: 7500_00, Rail: providers.RailNEFT,
+		ContactRef: "TEMH000012", BeneficiaryName: "Nelson Group", BeneficiaryAcct: "PAYMY200AM45", BeneficiaryIFSC: "CITI0100000"}); err != nil {
+		t.Fatal(err)
+	}
+	if row := e.status(t, "PD1002LONGERID"); row.CompanyName != "Nelson Group" || row.AccountNo != "PAYMY200AM45" {
+		t.Fatalf("long-id contact payout %+v", row)
+	}
+}
+
 func TestAdapterBalanceAndContacts(t *testing.T) {
 	e := newEnv(t)
 	b, err := e.a.Balance(ctx(t))
