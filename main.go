@@ -350,44 +350,32 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			balanceProviders[e.Provider.Name()] = b
 		}
 	}
+	// inBackground runs work until bgCtx ends; shutdown waits for it.
+	inBackground := func(work func(ctx context.Context)) {
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			work(bgCtx)
+		}()
+	}
 	balances := db.NewBalanceWatcher(store, balanceProviders)
 	balances.Logger = log.With("component", "balances")
 	contacts := db.NewContacts(store, approvals)
-	if p, ok := reg.Get(db.SourcePayMate); ok {
-		if pc, ok := p.(providers.Contacts); ok {
-			contactSync := db.NewContactSync(store, contacts, pc)
-			contactSync.Logger = log.With("component", "contact-sync")
-			background.Add(1)
-			go func() {
-				defer background.Done()
-				contactSync.Run(bgCtx, cfg.pollEvery)
-			}()
-		}
+	// Contacts and requests for payment live at PayMate. Without it,
+	// contacts are kept here only, and requests are made and wait, queued
+	// (the pages say so).
+	payMate, _ := reg.Get(db.SourcePayMate)
+	if pc, ok := payMate.(providers.Contacts); ok {
+		contactSync := db.NewContactSync(store, contacts, pc)
+		contactSync.Logger = log.With("component", "contact-sync")
+		inBackground(func(ctx context.Context) { contactSync.Run(ctx, cfg.pollEvery) })
 	}
-	// Requests for payment go out through PayMate. Without it they are
-	// still made and wait, queued (the pages say so).
-	var collectionsProvider providers.Collections
-	if p, ok := reg.Get(db.SourcePayMate); ok {
-		if pc, ok := p.(providers.Collections); ok {
-			collectionsProvider = pc
-		}
-	}
+	collectionsProvider, _ := payMate.(providers.Collections)
 	collections := db.NewCollections(store, collectionsProvider)
 	collections.Logger = log.With("component", "collections")
-	background.Add(1)
-	go func() {
-		defer background.Done()
-		collections.Run(bgCtx, cfg.pollEvery)
-	}()
-	background.Add(2)
-	go func() {
-		defer background.Done()
-		bank.Run(bgCtx, cfg.pollEvery)
-	}()
-	go func() {
-		defer background.Done()
-		balances.Run(bgCtx, cfg.pollEvery)
-	}()
+	inBackground(func(ctx context.Context) { collections.Run(ctx, cfg.pollEvery) })
+	inBackground(func(ctx context.Context) { bank.Run(ctx, cfg.pollEvery) })
+	inBackground(func(ctx context.Context) { balances.Run(ctx, cfg.pollEvery) })
 
 	srv := &handlers.Server{
 		DB:        store,
@@ -406,23 +394,16 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	app := handlers.NewApp(srv)
 
-	background.Add(1)
-	go func() {
-		defer background.Done()
-		store.SweepEvery(bgCtx, cfg.sweepInterval, cfg.idleTimeout, func(r db.SweepResult, err error) {
+	inBackground(func(ctx context.Context) {
+		store.SweepEvery(ctx, cfg.sweepInterval, cfg.idleTimeout, func(r db.SweepResult, err error) {
 			if err != nil {
 				log.Error("sweep failed", "err", err)
 			} else if r != (db.SweepResult{}) {
 				log.Info("swept", "sessions", r.Sessions, "failures", r.Failures, "unlocked", r.Unlocked)
 			}
 		})
-	}()
-
-	background.Add(1)
-	go func() {
-		defer background.Done()
-		expireApprovals(bgCtx, approvals, cfg.sweepInterval, log)
-	}()
+	})
+	inBackground(func(ctx context.Context) { expireApprovals(ctx, approvals, cfg.sweepInterval, log) })
 
 	listenErr := make(chan error, 1)
 	go func() {
