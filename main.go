@@ -395,15 +395,23 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	app := handlers.NewApp(srv)
 
 	inBackground(func(ctx context.Context) {
-		store.SweepEvery(ctx, cfg.sweepInterval, cfg.idleTimeout, func(r db.SweepResult, err error) {
-			if err != nil {
-				log.Error("sweep failed", "err", err)
-			} else if r != (db.SweepResult{}) {
+		db.RunEvery(ctx, cfg.sweepInterval, nil, log, "sweep failed", func(ctx context.Context, _ bool) error {
+			r, err := store.Sweep(ctx, cfg.idleTimeout)
+			if err == nil && r != (db.SweepResult{}) {
 				log.Info("swept", "sessions", r.Sessions, "failures", r.Failures, "unlocked", r.Unlocked)
 			}
+			return err
 		})
 	})
-	inBackground(func(ctx context.Context) { expireApprovals(ctx, approvals, cfg.sweepInterval, log) })
+	inBackground(func(ctx context.Context) {
+		db.RunEvery(ctx, cfg.sweepInterval, nil, log, "expiring approvals", func(ctx context.Context, _ bool) error {
+			n, err := approvals.ExpireDue(ctx)
+			if n > 0 {
+				log.Info("approvals expired", "count", n)
+			}
+			return err
+		})
+	})
 
 	listenErr := make(chan error, 1)
 	go func() {
@@ -475,25 +483,6 @@ func sandboxServe(args []string, stderr io.Writer) error {
 	<-ctx.Done()
 	wg.Wait()
 	return nil
-}
-
-// expireApprovals closes requests past their expiry every interval.
-func expireApprovals(ctx context.Context, a *db.Approvals, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := a.ExpireDue(ctx)
-			if err != nil {
-				log.Error("expiring approvals", "err", err)
-			} else if n > 0 {
-				log.Info("approvals expired", "count", n)
-			}
-		}
-	}
 }
 
 // seedDemoUsers creates the demo sign-ins on an empty database and prints

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"time"
@@ -39,13 +38,6 @@ type BalanceWatcher struct {
 // has no balance call).
 func NewBalanceWatcher(d *DB, provs map[string]providers.Balances) *BalanceWatcher {
 	return &BalanceWatcher{db: d, providers: provs}
-}
-
-func (w *BalanceWatcher) logger() *slog.Logger {
-	if w.Logger == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	return w.Logger
 }
 
 // Refresh fetches every provider's balance and stores each one that came
@@ -94,18 +86,7 @@ func (w *BalanceWatcher) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if err := w.Refresh(ctx); err != nil && ctx.Err() == nil {
-			w.logger().Warn("balance refresh", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	RunEvery(ctx, every, nil, w.Logger, "balance refresh", func(ctx context.Context, _ bool) error { return w.Refresh(ctx) })
 }
 
 const balanceColumns = `source, account, available_paise, as_of, fetched_at`

@@ -26,7 +26,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -154,13 +153,6 @@ func NewBankSide(d *DB, a *Approvals, provs map[string]providers.Payouts) *BankS
 	return b
 }
 
-func (b *BankSide) logger() *slog.Logger {
-	if b.Logger == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	return b.Logger
-}
-
 func (b *BankSide) maxAttempts() int {
 	if b.MaxAttempts > 0 {
 		return b.MaxAttempts
@@ -183,21 +175,11 @@ func (b *BankSide) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := b.Poll(ctx); err != nil && ctx.Err() == nil {
-			b.logger().Warn("bank-side poll", "err", err)
-		}
-		if _, err := b.ProcessDecided(ctx); err != nil && ctx.Err() == nil {
-			b.logger().Warn("bank-side decisions", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	RunEvery(ctx, every, nil, b.Logger, "bank-side", func(ctx context.Context, _ bool) error {
+		_, perr := b.Poll(ctx)
+		_, derr := b.ProcessDecided(ctx)
+		return errors.Join(perr, derr)
+	})
 }
 
 // --- reading ---

@@ -18,7 +18,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -178,13 +177,6 @@ func NewCollections(d *DB, prov providers.Collections) *Collections {
 
 // Configured reports whether requests are sent anywhere.
 func (c *Collections) Configured() bool { return c.prov != nil }
-
-func (c *Collections) logger() *slog.Logger {
-	if c.Logger == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	return c.Logger
-}
 
 func (c *Collections) grace() time.Duration {
 	if c.NotFoundGrace > 0 {

@@ -57,28 +57,15 @@ func (c *Collections) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = 30 * time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	full := true
-	for {
+	RunEvery(ctx, every, c.kick, c.Logger, "collections", func(ctx context.Context, kicked bool) error {
 		var err error
-		if full {
-			_, err = c.SyncOnce(ctx)
-		} else {
+		if kicked {
 			_, err = c.SendNew(ctx)
+		} else {
+			_, err = c.SyncOnce(ctx)
 		}
-		if err != nil && ctx.Err() == nil {
-			c.logger().Warn("collections", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			full = true
-		case <-c.kick:
-			full = false
-		}
-	}
+		return err
+	})
 }
 
 // SyncOnce is one full round: every request not yet final is sent or asked

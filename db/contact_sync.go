@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -64,22 +63,10 @@ func (s *ContactSync) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = 5 * time.Minute
 	}
-	log := s.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := s.SyncOnce(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("contact sync", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	RunEvery(ctx, every, nil, s.Logger, "contact sync", func(ctx context.Context, _ bool) error {
+		_, err := s.SyncOnce(ctx)
+		return err
+	})
 }
 
 // remoteIndex is PayMate's contact list by ReferenceCode (lower-cased) and id.

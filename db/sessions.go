@@ -161,17 +161,3 @@ func (d *DB) CountUserSessions(ctx context.Context, userID int64) (int64, error)
 	err := d.read.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, userID, d.nowMS()).Scan(&n)
 	return n, err
 }
-
-// SweepEvery runs Sweep every interval until ctx ends.
-func (d *DB) SweepEvery(ctx context.Context, every, idle time.Duration, log func(SweepResult, error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			log(d.Sweep(ctx, idle))
-		}
-	}
-}
