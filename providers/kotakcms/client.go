@@ -14,7 +14,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -26,31 +25,20 @@ import (
 // Token is an OAuth2 access token and its expiry.
 type Token = kotak.Token
 
+// Conn is how to reach Kotak's API gateway (base URL, e.g.
+// https://apigw.kotak.com:8443, OAuth2 client, body encryption, timeouts and
+// retries of idempotent calls), shared with the virtual-account API.
+type Conn = kotak.ConnOptions
+
 // Config says how to reach and talk to the bank.
 type Config struct {
-	BaseURL      string // e.g. https://apigw.kotak.com:8443
-	ClientID     string
-	ClientSecret string
-	// EncryptionKey is the AES key as a 32-character secret (its UTF-8
-	// bytes are the key); with EncryptionKeyBase64 it is base64 of the raw
-	// key instead. Empty: the client secret is the key.
-	EncryptionKey       string
-	EncryptionKeyBase64 bool
-	// Plaintext turns body encryption off (for setups that do not use it).
-	Plaintext bool
+	Conn
 
 	ClientCode   string // CMS client code, 1–10 chars
 	MsgSource    string // MsgSource / Msg_Src; empty: the client code
 	DebitAccount string // the account payouts are debited from
 	ProductCode  string // MyProdCode agreed with the bank
 
-	HTTPClient *http.Client  // nil: a client with Timeout
-	Timeout    time.Duration // per request when HTTPClient is nil; zero: 30 s
-	// Retries of idempotent calls (inquiry, pending list, token); zero: 2,
-	// negative: none. Backoff is the first delay, doubled each retry.
-	Retries            int
-	Backoff            time.Duration
-	TokenRefreshBefore time.Duration
 	// Now is the clock for value dates and Date_Post; nil: time.Now.
 	Now func() time.Time
 }
@@ -64,8 +52,7 @@ type Client struct {
 
 // New checks cfg and returns a client.
 func NewClient(cfg Config) (*Client, error) {
-	conn := cfg.conn()
-	if err := conn.Check(Name); err != nil {
+	if err := cfg.Conn.Check(Name); err != nil {
 		return nil, err
 	}
 	if cfg.ClientCode == "" || len(cfg.ClientCode) > maxClientCode {
@@ -74,31 +61,18 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.MsgSource == "" {
 		cfg.MsgSource = cfg.ClientCode
 	}
-	api, ts, err := kotak.Dial(Name, conn)
+	api, ts, err := kotak.Dial(Name, cfg.Conn)
 	if err != nil {
 		return nil, err
 	}
 	return &Client{cfg: cfg, tokens: ts, api: api}, nil
 }
 
-// conn picks out the gateway settings; Config stays flat because callers
-// build it field by field.
-func (cfg Config) conn() kotak.ConnOptions {
-	return kotak.ConnOptions{
-		BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		EncryptionKey: cfg.EncryptionKey, EncryptionKeyBase64: cfg.EncryptionKeyBase64, Plaintext: cfg.Plaintext,
-		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Retries: cfg.Retries, Backoff: cfg.Backoff,
-		TokenRefreshBefore: cfg.TokenRefreshBefore,
-	}
-}
-
 // DemoConfig is a Config for the in-process sandbox at baseURL started with
 // DefaultSandboxConfig.
 func DemoConfig(baseURL string) Config {
 	return Config{
-		BaseURL:      baseURL,
-		ClientID:     DemoClientID,
-		ClientSecret: DemoClientSecret,
+		Conn:         Conn{BaseURL: baseURL, ClientID: DemoClientID, ClientSecret: DemoClientSecret},
 		ClientCode:   DemoClientCode,
 		MsgSource:    DemoMsgSource,
 		DebitAccount: DemoDebitAccount,

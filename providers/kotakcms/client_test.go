@@ -460,7 +460,7 @@ func TestKeyFormsAndPlaintext(t *testing.T) {
 	if st, err := p.ad.PayoutStatus(ctx, "P1"); err != nil || st.State != providers.StateQueued {
 		t.Fatalf("plaintext status %+v %v", st, err)
 	}
-	if _, err := NewClient(Config{BaseURL: "x", ClientID: "a", ClientSecret: "short", ClientCode: "C"}); err == nil {
+	if _, err := NewClient(Config{Conn: Conn{BaseURL: "x", ClientID: "a", ClientSecret: "short"}, ClientCode: "C"}); err == nil {
 		t.Fatal("a 5-char secret was accepted as an AES key")
 	}
 }

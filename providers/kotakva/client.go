@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -22,27 +21,18 @@ import (
 // Token is an OAuth2 access token and its expiry.
 type Token = kotak.Token
 
+// Conn is how to reach Kotak's API gateway (base URL, OAuth2 client, body
+// encryption, timeouts and retries of idempotent calls), shared with the
+// CMS payouts API.
+type Conn = kotak.ConnOptions
+
 // Config says how to reach and talk to the bank.
 type Config struct {
-	BaseURL      string
-	ClientID     string
-	ClientSecret string
-	// EncryptionKey is the AES key as a 32-character secret; with
-	// EncryptionKeyBase64 it is base64 of the raw key. Empty: the client
-	// secret. Plaintext turns encryption off.
-	EncryptionKey       string
-	EncryptionKeyBase64 bool
-	Plaintext           bool
+	Conn
 
 	ClientCode        string
 	ClientName        string // sent with refunds, as the seed describes
 	PhysicalAccountNo string // the collection account the virtual accounts sit under
-
-	HTTPClient         *http.Client
-	Timeout            time.Duration // zero: 30 s
-	Retries            int           // idempotent calls; zero: 2, negative: none
-	Backoff            time.Duration
-	TokenRefreshBefore time.Duration
 }
 
 // Client calls Kotak virtual-account services. Safe for concurrent use.
@@ -54,36 +44,24 @@ type Client struct {
 
 // New checks cfg and returns a client.
 func NewClient(cfg Config) (*Client, error) {
-	conn := cfg.conn()
-	if err := conn.Check(Name); err != nil {
+	if err := cfg.Conn.Check(Name); err != nil {
 		return nil, err
 	}
 	if cfg.ClientCode == "" || cfg.PhysicalAccountNo == "" || cfg.ClientName == "" {
 		return nil, fmt.Errorf("%s: ClientCode, ClientName and PhysicalAccountNo are required", Name)
 	}
-	api, ts, err := kotak.Dial(Name, conn)
+	api, ts, err := kotak.Dial(Name, cfg.Conn)
 	if err != nil {
 		return nil, err
 	}
 	return &Client{cfg: cfg, tokens: ts, api: api}, nil
 }
 
-// conn picks out the gateway settings; Config stays flat because callers
-// build it field by field.
-func (cfg Config) conn() kotak.ConnOptions {
-	return kotak.ConnOptions{
-		BaseURL: cfg.BaseURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		EncryptionKey: cfg.EncryptionKey, EncryptionKeyBase64: cfg.EncryptionKeyBase64, Plaintext: cfg.Plaintext,
-		HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Retries: cfg.Retries, Backoff: cfg.Backoff,
-		TokenRefreshBefore: cfg.TokenRefreshBefore,
-	}
-}
-
 // DemoConfig is a Config for the in-process sandbox at baseURL started with
 // DefaultSandboxConfig.
 func DemoConfig(baseURL string) Config {
 	return Config{
-		BaseURL: baseURL, ClientID: DemoClientID, ClientSecret: DemoClientSecret,
+		Conn:       Conn{BaseURL: baseURL, ClientID: DemoClientID, ClientSecret: DemoClientSecret},
 		ClientCode: DemoClientCode, ClientName: DemoClientName, PhysicalAccountNo: DemoPhysicalAcct,
 	}
 }

@@ -477,7 +477,7 @@ func TestTokenRefreshAndEncryption(t *testing.T) {
 	}
 	p := newEnv(t, func(s *SandboxConfig, c *Config) { s.Plaintext, c.Plaintext = true, true })
 	p.mustCreate(t, "PLN1")
-	if _, err := NewClient(Config{BaseURL: "x", ClientID: "a", ClientSecret: "b"}); err == nil {
+	if _, err := NewClient(Config{Conn: Conn{BaseURL: "x", ClientID: "a", ClientSecret: "b"}}); err == nil {
 		t.Fatal("config without client code accepted")
 	}
 }

@@ -91,9 +91,7 @@ var specs = []spec{
 		name: kotakcms.Name,
 		demo: func(u string) (providers.Provider, error) { return kotakCMS(kotakcms.DemoConfig(u)) },
 		live: func(e *env, u string) (providers.Provider, bool, error) {
-			c := kotakcms.Config{BaseURL: u, ClientID: e.need("CLIENT_ID"), ClientSecret: e.need("CLIENT_SECRET"),
-				EncryptionKey: e.get("ENCRYPTION_KEY"), EncryptionKeyBase64: e.get("ENCRYPTION_KEY_BASE64") == "true",
-				ClientCode: e.need("CLIENT_CODE"), MsgSource: e.get("MSG_SOURCE"), DebitAccount: e.need("DEBIT_ACCOUNT"),
+			c := kotakcms.Config{Conn: kotakConn(e, u), ClientCode: e.need("CLIENT_CODE"), MsgSource: e.get("MSG_SOURCE"), DebitAccount: e.need("DEBIT_ACCOUNT"),
 				ProductCode: e.need("PRODUCT_CODE")}
 			if err := e.err(); err != nil {
 				return nil, false, err
@@ -106,9 +104,7 @@ var specs = []spec{
 		name: kotakva.Name,
 		demo: func(u string) (providers.Provider, error) { return kotakVA(kotakva.DemoConfig(u)) },
 		live: func(e *env, u string) (providers.Provider, bool, error) {
-			c := kotakva.Config{BaseURL: u, ClientID: e.need("CLIENT_ID"), ClientSecret: e.need("CLIENT_SECRET"),
-				EncryptionKey: e.get("ENCRYPTION_KEY"), EncryptionKeyBase64: e.get("ENCRYPTION_KEY_BASE64") == "true",
-				ClientCode: e.need("CLIENT_CODE"), ClientName: e.need("CLIENT_NAME"), PhysicalAccountNo: e.need("PHYSICAL_ACCOUNT")}
+			c := kotakva.Config{Conn: kotakConn(e, u), ClientCode: e.need("CLIENT_CODE"), ClientName: e.need("CLIENT_NAME"), PhysicalAccountNo: e.need("PHYSICAL_ACCOUNT")}
 			if err := e.err(); err != nil {
 				return nil, false, err
 			}
@@ -157,6 +153,12 @@ var specs = []spec{
 			return p, c.SecretKey == kspay.DemoSecretKey, err
 		},
 	},
+}
+
+// kotakConn reads the gateway settings both Kotak APIs share.
+func kotakConn(e *env, u string) kotakcms.Conn {
+	return kotakcms.Conn{BaseURL: u, ClientID: e.need("CLIENT_ID"), ClientSecret: e.need("CLIENT_SECRET"),
+		EncryptionKey: e.get("ENCRYPTION_KEY"), EncryptionKeyBase64: e.get("ENCRYPTION_KEY_BASE64") == "true"}
 }
 
 func kotakCMS(c kotakcms.Config) (providers.Provider, error) {
