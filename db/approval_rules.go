@@ -99,20 +99,7 @@ func rulesOf(ctx context.Context, q querier, kind string) ([]ApprovalRule, error
 		query += ` WHERE kind = ?`
 		args = append(args, kind)
 	}
-	rows, err := q.QueryContext(ctx, query+` ORDER BY kind, min_paise`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: approval rules: %w", err)
-	}
-	defer rows.Close()
-	var out []ApprovalRule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("db: approval rules: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "approval rules", scanRule, query+` ORDER BY kind, min_paise`, args...)
 }
 
 // Rules returns the bands of kind in ascending order, or of every kind when

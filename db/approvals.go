@@ -624,22 +624,9 @@ func (a *Approvals) expire(ctx context.Context, tx *sql.Tx, r ApprovalRequest) (
 // transaction so that one failing hook holds up only its own request. It
 // returns how many expired.
 func (a *Approvals) ExpireDue(ctx context.Context) (int, error) {
-	rows, err := a.db.read.QueryContext(ctx, `SELECT id FROM approval_requests
+	ids, err := queryAll(ctx, a.db.read, "due approvals", scanValue[int64], `SELECT id FROM approval_requests
 		WHERE state = 'pending_approval' AND expires_at <= ? ORDER BY expires_at, id`, a.db.nowMS())
 	if err != nil {
-		return 0, fmt.Errorf("db: due approvals: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0

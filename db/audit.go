@@ -245,18 +245,5 @@ func (d *DB) eachAudit(ctx context.Context, f AuditFilter, limit int, fn func(Au
 
 // AuditActions lists the distinct actions recorded, for the filter menu.
 func (d *DB) AuditActions(ctx context.Context) ([]string, error) {
-	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT action FROM audit_log ORDER BY action`)
-	if err != nil {
-		return nil, fmt.Errorf("db: audit actions: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.read, "audit actions", scanValue[string], `SELECT DISTINCT action FROM audit_log ORDER BY action`)
 }

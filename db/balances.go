@@ -104,20 +104,7 @@ func scanBalance(s scanner) (Balance, error) {
 // Balances returns the last known balance of every source that ever reported
 // one, by source name.
 func (d *DB) Balances(ctx context.Context) ([]Balance, error) {
-	rows, err := d.read.QueryContext(ctx, `SELECT `+balanceColumns+` FROM balances ORDER BY source`)
-	if err != nil {
-		return nil, fmt.Errorf("db: balances: %w", err)
-	}
-	defer rows.Close()
-	var out []Balance
-	for rows.Next() {
-		b, err := scanBalance(rows)
-		if err != nil {
-			return nil, fmt.Errorf("db: balances: %w", err)
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.read, "balances", scanBalance, `SELECT `+balanceColumns+` FROM balances ORDER BY source`)
 }
 
 // LastBalance returns source's last known balance; ok is false when it never

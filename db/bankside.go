@@ -236,20 +236,7 @@ func (b *BankSide) List(ctx context.Context, states ...BankPendingState) ([]Bank
 }
 
 func (b *BankSide) query(ctx context.Context, q string, args ...any) ([]BankPendingItem, error) {
-	rows, err := b.db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("db: bank-side payouts: %w", err)
-	}
-	defer rows.Close()
-	var out []BankPendingItem
-	for rows.Next() {
-		it, err := scanBankPending(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, b.db.read, "bank-side payouts", scanBankPending, q, args...)
 }
 
 func bankTarget(id int64) string { return strconv.FormatInt(id, 10) }

@@ -102,23 +102,10 @@ func (s *ContactSync) SyncOnce(ctx context.Context) (SyncResult, error) {
 	var remote *remoteIndex
 	// Pending bank details never leave Paydesk: a contact is pushed with its
 	// approved details, or (a customer) with none while none are pending.
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts
+	todo, err := queryAll(ctx, s.db.read, "contacts to sync", scanContact, `SELECT `+contactColumns+` FROM contacts
 		WHERE sync_state = 'unsynced' AND (approved_account_no IS NOT NULL OR (kind = 'customer' AND pending_account_no IS NULL))
 		ORDER BY id`)
 	if err != nil {
-		return res, fmt.Errorf("db: contacts to sync: %w", err)
-	}
-	var todo []Contact
-	for rows.Next() {
-		ct, err := scanContact(rows)
-		if err != nil {
-			rows.Close()
-			return res, err
-		}
-		todo = append(todo, ct)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return res, err
 	}
 	for _, ct := range todo {
@@ -205,22 +192,9 @@ func mismatchMessage(rc providers.Contact) string {
 // held other bank details: once someone corrects them on PayMate's portal,
 // the contact is synced again.
 func (s *ContactSync) recheckMismatched(ctx context.Context, remote *remoteIndex, res *SyncResult) error {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts
+	failed, err := queryAll(ctx, s.db.read, "contacts to recheck", scanContact, `SELECT `+contactColumns+` FROM contacts
 		WHERE sync_state = 'failed' AND provider_id IS NOT NULL AND approved_account_no IS NOT NULL ORDER BY id`)
 	if err != nil {
-		return fmt.Errorf("db: contacts to recheck: %w", err)
-	}
-	var failed []Contact
-	for rows.Next() {
-		ct, err := scanContact(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		failed = append(failed, ct)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	var errs []error

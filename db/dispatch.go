@@ -272,23 +272,10 @@ func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
 	if err := ds.rescueOrphans(ctx); err != nil {
 		return 0, err
 	}
-	rows, err := ds.db.read.QueryContext(ctx, `SELECT id FROM payouts
+	ids, err := queryAll(ctx, ds.db.read, "stuck payouts", scanValue[string], `SELECT id FROM payouts
 		WHERE state IN ('approved', 'queued', 'processing', 'unknown') AND updated_at < ? ORDER BY updated_at LIMIT 1000`,
 		ds.db.nowMS()-ds.opts.StuckAfter.Milliseconds())
 	if err != nil {
-		return 0, fmt.Errorf("db: stuck payouts: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0

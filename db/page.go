@@ -62,3 +62,16 @@ func pageLimit(asked, most int) int {
 	}
 	return min(asked, most)
 }
+
+// queryAll runs query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q querier, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	out, _, err := queryPage(ctx, q, what, 0, scan, query, args...)
+	return out, err
+}
+
+// scanValue scans a row of one column.
+func scanValue[T any](s scanner) (T, error) {
+	var v T
+	err := s.Scan(&v)
+	return v, err
+}
