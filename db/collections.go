@@ -82,19 +82,6 @@ type CollectionRequest struct {
 	FinalAt         time.Time
 }
 
-// CollectionEvent is one step on a collection request's timeline.
-type CollectionEvent struct {
-	ID           int64
-	RequestID    string
-	At           time.Time
-	Kind         string // created, sent, resent, accepted, provider_status, paid, expired, cancelled, failed, unknown
-	State        CollectionState
-	ProviderCode string
-	Message      string
-	UTR          string
-	Actor        string
-}
-
 // VendorRequestState is where a vendor's request to be paid is in Paydesk.
 type VendorRequestState string
 
@@ -235,21 +222,12 @@ func collectionSnapshot(r CollectionRequest) map[string]any {
 }
 
 // Get returns a collection request and its timeline, oldest first.
-func (c *Collections) Get(ctx context.Context, id string) (CollectionRequest, []CollectionEvent, error) {
+func (c *Collections) Get(ctx context.Context, id string) (CollectionRequest, []Event, error) {
 	out, err := getCollection(ctx, c.db.read, id)
 	if err != nil {
 		return out, nil, err
 	}
-	evs, _, err := queryPage(ctx, c.db.read, "collection events", 0, func(s scanner) (CollectionEvent, error) {
-		var e CollectionEvent
-		var at int64
-		if err := s.Scan(&e.ID, &e.RequestID, &at, &e.Kind, &e.State, &e.ProviderCode, &e.Message, &e.UTR, &e.Actor); err != nil {
-			return e, fmt.Errorf("db: collection events: %w", err)
-		}
-		e.At = time.UnixMilli(at)
-		return e, nil
-	}, `SELECT id, request_id, at, kind, state, provider_code, message, utr, actor
-		FROM collection_events WHERE request_id = ? ORDER BY id`, id)
+	evs, err := collectionTimeline.list(ctx, c.db.read, id)
 	return out, evs, err
 }
 
@@ -485,7 +463,7 @@ func (c *Collections) createTx(ctx context.Context, maker User, in CollectionInp
 		return CollectionRequest{}, fmt.Errorf("db: create collection request: %w", err)
 	}
 	msg := fmt.Sprintf("Request %s from %s", rupees(d.AmountPaise), d.Name)
-	if err := insertCollectionEvent(ctx, tx, now, id, "created", CollectionQueued, "", msg, "", u.Username); err != nil {
+	if err := collectionTimeline.add(ctx, tx, now, id, "created", string(CollectionQueued), "", msg, "", u.Username); err != nil {
 		return CollectionRequest{}, err
 	}
 	out, err := getCollection(ctx, tx, id)
@@ -497,14 +475,6 @@ func (c *Collections) createTx(ctx context.Context, maker User, in CollectionInp
 		return CollectionRequest{}, err
 	}
 	return out, tx.Commit()
-}
-
-func insertCollectionEvent(ctx context.Context, tx *sql.Tx, at int64, id, kind string, state CollectionState, code, msg, utr, actor string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO collection_events (request_id, at, kind, state, provider_code, message, utr, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, at, kind, string(state), code, msg, utr, actor); err != nil {
-		return fmt.Errorf("db: collection event: %w", err)
-	}
-	return nil
 }
 
 // DismissVendorRequest sets an open vendor request aside, as user (an admin

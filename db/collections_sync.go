@@ -326,7 +326,7 @@ func (c *Collections) record(ctx context.Context, id string, ch collectionChange
 		sent, checked, final, now.UnixMilli(), id); err != nil {
 		return cur, false, fmt.Errorf("db: collection request %s: %w", ch.kind, err)
 	}
-	if err := insertCollectionEvent(ctx, tx, now.UnixMilli(), id, ch.kind, next.State, ch.code, ch.message, ch.utr,
+	if err := collectionTimeline.add(ctx, tx, now.UnixMilli(), id, ch.kind, string(next.State), ch.code, ch.message, ch.utr,
 		SystemActor.Username); err != nil {
 		return cur, false, err
 	}

@@ -60,19 +60,6 @@ func (p Payout) OrderID() string {
 	return p.ID
 }
 
-// PayoutEvent is one step on a payout's timeline.
-type PayoutEvent struct {
-	ID           int64
-	PayoutID     string
-	At           time.Time
-	Kind         string // proposed, approved, queued, sent, provider_status, unknown, authorised, retry, failed, rejected, cancelled, expired, gave_up
-	State        providers.PayoutState
-	ProviderCode string
-	Message      string
-	UTR          string
-	Actor        string
-}
-
 // Warning is advice shown to the maker that does not stop the proposal.
 type Warning struct {
 	Field   string
@@ -324,7 +311,7 @@ func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) 
 	if _, err := tx.ExecContext(ctx, `UPDATE payouts SET approval_request_id = ? WHERE id = ?`, r.ID, id); err != nil {
 		return Payout{}, nil, fmt.Errorf("db: link approval: %w", err)
 	}
-	if err := insertEvent(ctx, tx, now, id, "proposed", providers.StatePendingApproval, "", r.Summary, "", maker.Username); err != nil {
+	if err := payoutTimeline.add(ctx, tx, now, id, "proposed", string(providers.StatePendingApproval), "", r.Summary, "", maker.Username); err != nil {
 		return Payout{}, nil, err
 	}
 	if draft.VendorRequestID != 0 {
@@ -367,14 +354,6 @@ func checkContactDetails(ctx context.Context, tx *sql.Tx, d PayoutDraft) error {
 	}
 	if bank.AccountNo != d.AccountNo || bank.IFSC != d.IFSC {
 		return Errorf(ECONFLICT, "The approved bank details of %s are no longer the ones this payout was drafted with; propose it again.", ct.Name())
-	}
-	return nil
-}
-
-func insertEvent(ctx context.Context, tx *sql.Tx, at int64, id, kind string, state providers.PayoutState, code, msg, utr, actor string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_events (payout_id, at, kind, state, provider_code, message, utr, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, at, kind, string(state), code, msg, utr, actor); err != nil {
-		return fmt.Errorf("db: payout event: %w", err)
 	}
 	return nil
 }
@@ -629,10 +608,10 @@ func (p *Payouts) onApproved(ctx context.Context, tx *sql.Tx, r ApprovalRequest)
 		return fmt.Errorf("db: payout %s is not waiting for approval", r.TargetID)
 	}
 	who, actor := decider(r)
-	if err := insertEvent(ctx, tx, now, r.TargetID, "approved", providers.StateApproved, "", "", "", actor); err != nil {
+	if err := payoutTimeline.add(ctx, tx, now, r.TargetID, "approved", string(providers.StateApproved), "", "", "", actor); err != nil {
 		return err
 	}
-	if err := insertEvent(ctx, tx, now, r.TargetID, "queued", providers.StateQueued, "", "waiting to be sent", "", "system"); err != nil {
+	if err := payoutTimeline.add(ctx, tx, now, r.TargetID, "queued", string(providers.StateQueued), "", "waiting to be sent", "", "system"); err != nil {
 		return err
 	}
 	if err := p.db.audit(ctx, tx, who, "payout.approved", "payout", r.TargetID, map[string]any{
@@ -684,7 +663,7 @@ func (p *Payouts) onEnded(state providers.PayoutState, kind string) ApprovalHook
 			return fmt.Errorf("db: payout %s is not waiting for approval", r.TargetID)
 		}
 		who, actor := decider(r)
-		if err := insertEvent(ctx, tx, now, r.TargetID, kind, state, "", reason, "", actor); err != nil {
+		if err := payoutTimeline.add(ctx, tx, now, r.TargetID, kind, string(state), "", reason, "", actor); err != nil {
 			return err
 		}
 		po, err := getPayout(ctx, tx, r.TargetID)
@@ -701,28 +680,13 @@ func (p *Payouts) onEnded(state providers.PayoutState, kind string) ApprovalHook
 }
 
 // Get returns a payout and its timeline, oldest first.
-func (p *Payouts) Get(ctx context.Context, id string) (Payout, []PayoutEvent, error) {
+func (p *Payouts) Get(ctx context.Context, id string) (Payout, []Event, error) {
 	out, err := getPayout(ctx, p.db.read, id)
 	if err != nil {
 		return out, nil, err
 	}
-	rows, err := p.db.read.QueryContext(ctx, `SELECT id, payout_id, at, kind, state, provider_code, message, utr, actor
-		FROM payout_events WHERE payout_id = ? ORDER BY id`, id)
-	if err != nil {
-		return out, nil, fmt.Errorf("db: payout events: %w", err)
-	}
-	defer rows.Close()
-	var evs []PayoutEvent
-	for rows.Next() {
-		var e PayoutEvent
-		var at int64
-		if err := rows.Scan(&e.ID, &e.PayoutID, &at, &e.Kind, &e.State, &e.ProviderCode, &e.Message, &e.UTR, &e.Actor); err != nil {
-			return out, nil, fmt.Errorf("db: payout events: %w", err)
-		}
-		e.At = time.UnixMilli(at)
-		evs = append(evs, e)
-	}
-	return out, evs, rows.Err()
+	evs, err := payoutTimeline.list(ctx, p.db.read, id)
+	return out, evs, err
 }
 
 // PayoutFilter narrows List. Zero fields match everything.
@@ -841,7 +805,7 @@ func (p *Payouts) retryTx(ctx context.Context, actor User, id string) (Payout, e
 		string(next), now, id); err != nil {
 		return Payout{}, fmt.Errorf("db: retry payout: %w", err)
 	}
-	if err := insertEvent(ctx, tx, now, id, "retry", next, "", "retried by "+u.Username+"; the provider is asked first", "", u.Username); err != nil {
+	if err := payoutTimeline.add(ctx, tx, now, id, "retry", string(next), "", "retried by "+u.Username+"; the provider is asked first", "", u.Username); err != nil {
 		return Payout{}, err
 	}
 	if err := p.db.audit(ctx, tx, u.Actor(), "payout.retry", "payout", id, map[string]any{
@@ -923,7 +887,7 @@ func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(P
 	if ch.reason != "" {
 		evMsg = ch.reason
 	}
-	if err := insertEvent(ctx, tx, now, id, ch.kind, state, ch.code, evMsg, ch.utr, SystemActor.Username); err != nil {
+	if err := payoutTimeline.add(ctx, tx, now, id, ch.kind, string(state), ch.code, evMsg, ch.utr, SystemActor.Username); err != nil {
 		return cur, false, err
 	}
 	details := map[string]any{"provider_code": ch.code, "message": evMsg, "attempts": attempts}

@@ -247,10 +247,7 @@ func (s *Server) collectionPage(c *fiber.Ctx) error {
 	if c.Query("created") != "" && !r.State.Final() {
 		d.Notice = "Saved. Paydesk sends it to PayMate in the background and follows it on this page."
 	}
-	for _, e := range events {
-		d.Timeline = append(d.Timeline, views.TimelineEntry{At: views.WhenPrecise(e.At), Kind: strings.ReplaceAll(e.Kind, "_", " "),
-			State: string(e.State), Code: e.ProviderCode, Message: e.Message, UTR: e.UTR, Actor: e.Actor})
-	}
+	d.Timeline = timelineEntries(events)
 	entries, _, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "collection_request:" + r.ID, Limit: 100})
 	if err != nil {
 		return err

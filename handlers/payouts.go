@@ -310,10 +310,7 @@ func (s *Server) payoutPage(c *fiber.Ctx) error {
 		d.Notice = "Retry started: Paydesk asks the bank first and sends again only if the bank never received it."
 	}
 	d.NextUp = payoutNext(p, req)
-	for _, e := range events {
-		d.Timeline = append(d.Timeline, views.TimelineEntry{At: views.WhenPrecise(e.At), Kind: strings.ReplaceAll(e.Kind, "_", " "),
-			State: string(e.State), Code: e.ProviderCode, Message: e.Message, UTR: e.UTR, Actor: e.Actor})
-	}
+	d.Timeline = timelineEntries(events)
 	entries, _, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "payout:" + p.ID, Limit: 100})
 	if err != nil {
 		return err
@@ -334,6 +331,16 @@ func (s *Server) proposeFromVendorRequest(c *fiber.Ctx) error {
 		return err
 	}
 	return redirect(c, "/payouts/"+p.ID+"?proposed=1")
+}
+
+// timelineEntries shows a payout's or a request's steps.
+func timelineEntries(events []db.Event) []views.TimelineEntry {
+	out := make([]views.TimelineEntry, 0, len(events))
+	for _, e := range events {
+		out = append(out, views.TimelineEntry{At: views.WhenPrecise(e.At), Kind: strings.ReplaceAll(e.Kind, "_", " "),
+			State: e.State, Code: e.ProviderCode, Message: e.Message, UTR: e.UTR, Actor: e.Actor})
+	}
+	return out
 }
 
 // payoutNext says who or what moves the payout next.
