@@ -174,7 +174,7 @@ func (u *csvUpload) parse(text string) ([]csvRow, error) {
 		}
 		if len(rows) == u.maxRows {
 			return nil, fmt.Errorf("The file has more than %s %s rows. Split it into files of at most %s rows each.",
-				csvThousands(u.maxRows), u.noun, csvThousands(u.maxRows))
+				views.Count(u.maxRows), u.noun, views.Count(u.maxRows))
 		}
 		line, _ := r.FieldPos(0)
 		row := csvRow{line: line, vals: make(map[string]string, len(index))}
@@ -213,15 +213,6 @@ func csvBlankRecord(rec []string) bool {
 		}
 	}
 	return true
-}
-
-// csvThousands writes 10000 as "10,000".
-func csvThousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // read returns the uploaded file's name and normalised text. problem, when
@@ -318,7 +309,7 @@ func csvFirst(rows []views.CSVRow, n int) ([]views.CSVRow, int) {
 // uploadView is the upload form's props.
 func (u *csvUpload) uploadView(c *fiber.Ctx, previewURL, templateURL string) views.CSVUpload {
 	return views.CSVUpload{ID: u.id, CSRF: auth(c).csrf(), PreviewURL: previewURL, TemplateURL: templateURL,
-		MaxRows: csvThousands(u.maxRows), MaxMB: u.maxBytes >> 20, Columns: append([]views.CSVColumn(nil), u.columns...),
+		MaxRows: views.Count(u.maxRows), MaxMB: u.maxBytes >> 20, Columns: append([]views.CSVColumn(nil), u.columns...),
 		ColumnsNote: "Columns may come in any order; names are matched ignoring case and surrounding spaces; " + u.optionalNote() + "."}
 }
 

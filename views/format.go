@@ -57,6 +57,14 @@ func WhenPrecise(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
+// Count writes a count with Indian grouping, as amounts are: 1,00,000.
+func Count(n int) string {
+	if n < 0 {
+		return "-" + groupIndian(strconv.Itoa(-n))
+	}
+	return groupIndian(strconv.Itoa(n))
+}
+
 // Itoa is strconv.Itoa for templates.
 func Itoa(n int) string { return strconv.Itoa(n) }
 

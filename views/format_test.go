@@ -24,3 +24,11 @@ func TestINR(t *testing.T) {
 		t.Errorf("INR(min) = %q", got)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 5000: "5,000", 10000: "10,000", 100000: "1,00,000", 12345678: "1,23,45,678", -1500: "-1,500"} {
+		if got := Count(n); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
