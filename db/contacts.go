@@ -200,13 +200,6 @@ func (c *Contacts) BankChangeOf(r ApprovalRequest) (ch BankChange, ok bool) {
 	return ch, true
 }
 
-// Diff returns the field-level change a 'contact_bank' request asks for
-// (account_no, ifsc; unchanged fields left out), nil for other kinds.
-func (c *Contacts) Diff(r ApprovalRequest) []FieldChange {
-	ch, _ := c.BankChangeOf(r)
-	return ch.Fields
-}
-
 func contactBankSummary(name string, old *BankDetails, nw BankDetails) string {
 	s := fmt.Sprintf("Set bank details of %s: account %s, IFSC %s", name, MaskAccount(nw.AccountNo), nw.IFSC)
 	if old != nil {

@@ -260,8 +260,8 @@ func TestContactBankSmugglingDoesNotReachPayouts(t *testing.T) {
 		if !ok {
 			t.Fatal("no approval request for the smuggled bank details")
 		}
-		if d := e.srv.Contacts.Diff(r); len(d) != 2 || d[0].New != "99990000111122" || d[1].New != "ICIC0004321" {
-			t.Fatalf("request diff: %+v", d)
+		if ch, _ := e.srv.Contacts.BankChangeOf(r); len(ch.Fields) != 2 || ch.Fields[0].New != "99990000111122" || ch.Fields[1].New != "ICIC0004321" {
+			t.Fatalf("request diff: %+v", ch.Fields)
 		}
 		// The page names the waiting request, and what payouts do meanwhile.
 		_, page := maker.get("/contacts/" + id)
