@@ -208,6 +208,12 @@ func TestContactsBankDetailsNeedASecondPerson(t *testing.T) {
 		maker.screenshot("contact-page")
 		maker.goto_("/contacts")
 		maker.screenshot("contacts-list")
+		maker.goto_("/collections")
+		maker.expectText("main table", id)
+		maker.screenshot("collections-list")
+		maker.goto_("/contacts/import")
+		maker.expectText("main", "reference_code")
+		maker.screenshot("contacts-import")
 	})
 
 	for _, s := range all {
