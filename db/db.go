@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	sqlite3 "github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
 
 //go:embed migrations/*.sql
@@ -37,7 +37,11 @@ type DB struct {
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("db: create directory: %w", err)
@@ -51,7 +55,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w := cloneValues(common)
 	w.Set("_txlock", "immediate")
 	w.Set("_synchronous", "FULL")
-	write, err := sql.Open("sqlite3", "file:"+path+"?"+w.Encode())
+	write, err := o.open("write", "file:"+path+"?"+w.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("db: open writer: %w", err)
 	}
@@ -61,7 +65,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 	r := cloneValues(common)
 	r.Set("_query_only", "true")
-	read, err := sql.Open("sqlite3", "file:"+path+"?"+r.Encode())
+	read, err := o.open("read", "file:"+path+"?"+r.Encode())
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("db: open readers: %w", err)
@@ -81,6 +85,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("db: optimize: %w", err)
 	}
 	return d, nil
+}
+
+// open opens one pool, traced when a tracer was given.
+func (o openOptions) open(pool, dsn string) (*sql.DB, error) {
+	if o.trace == nil {
+		return sql.Open("sqlite3", dsn)
+	}
+	return sql.OpenDB(&tracedConnector{dsn: dsn, pool: pool, trace: o.trace, drv: &sqlite3.SQLiteDriver{}}), nil
 }
 
 func cloneValues(v url.Values) url.Values {

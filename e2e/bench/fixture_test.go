@@ -46,6 +46,7 @@ type fixture struct {
 	Maker     db.User
 	Checker1  db.User
 	Checker2  db.User
+	Admin     db.User
 	Pending   int
 	Conns     *countingListener
 	BuildTime time.Duration   // proposing the payouts, all chunks
@@ -85,6 +86,7 @@ func newServer(tb testing.TB) *fixture {
 		{&fx.Maker, db.NewUser{Username: "maker", DisplayName: "Mira Maker"}, db.RoleMaker},
 		{&fx.Checker1, db.NewUser{Username: "checker1", DisplayName: "Chetan Checker"}, db.RoleChecker},
 		{&fx.Checker2, db.NewUser{Username: "checker2", DisplayName: "Charu Checker"}, db.RoleChecker},
+		{&fx.Admin, db.NewUser{Username: "admin", DisplayName: "Anil Admin"}, db.RoleAdmin},
 	} {
 		u.in.Password, u.in.Roles = benchPassword, []db.Role{u.role}
 		if *u.dst, err = d.CreateUser(ctx, hasher, db.SystemActor, u.in); err != nil {

@@ -1,0 +1,28 @@
+package bench
+
+import "testing"
+
+// benchPage is one list page the report measures at volume: closed-loop
+// req/s, open-loop latency, and every statement the page runs with its time
+// and plan. A new list page adds itself to benchPages.
+type benchPage struct {
+	// Name is the page as the report names it ("payouts").
+	Name string
+	// Seed gives the page's tables n rows, through the store or through
+	// fast SQL on fx.DB.Writer(); nil when an earlier page's rows serve
+	// (the queue reads the fixture's pending payouts).
+	Seed func(tb testing.TB, fx *fixture, n int)
+	// First is the first page; Filtered is one filtered (and, where the
+	// page offers it, sorted) page.
+	First, Filtered string
+	// As is the username whose session loads it ("checker1", "maker",
+	// "admin").
+	As string
+}
+
+// benchPages lists every list page the report measures, in report order.
+func benchPages() []benchPage {
+	return []benchPage{
+		{Name: "queue", First: "/queue", Filtered: "/queue?min=100000&max=500000&sort=amount", As: "checker1"},
+	}
+}
