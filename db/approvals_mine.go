@@ -9,8 +9,11 @@ func (a *Approvals) Proposed(ctx context.Context, user User, limit int) ([]Queue
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
+	// The unary + keeps SQLite off the expiry index, which would read every
+	// pending request and sort them; the maker index holds one person's
+	// requests in created order.
 	out, _, err := queryPage(ctx, a.db.read, "proposed", 0, scanQueueItem, `SELECT `+requestColumns+requestFrom+`
-		WHERE r.maker_id = ? AND r.state = 'pending_approval' AND r.expires_at > ?
+		WHERE r.maker_id = ? AND r.state = 'pending_approval' AND +r.expires_at > ?
 		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, user.ID, a.db.nowMS(), limit)
 	return out, err
 }
