@@ -109,6 +109,21 @@ type DispatchOptions struct {
 	// never taken as licence to re-send; default 2 min.
 	NotFoundGrace time.Duration
 	Logger        *slog.Logger // nil: River's logs are dropped
+	// Jobs are the River queues and workers of other areas (virtual
+	// accounts, payment links, the gateway…). They run on this dispatcher's
+	// River client: one client per database means one poller and one
+	// leader, and every area's jobs stop and start together.
+	Jobs []JobQueue
+}
+
+// JobQueue is one area's River queue and the workers that serve it. The
+// area inserts its jobs in its own transactions with an insert-only client
+// (newInsertClient), as payouts do.
+type JobQueue struct {
+	Queue      string
+	MaxWorkers int
+	// Register adds the area's workers (river.AddWorker).
+	Register func(*river.Workers)
 }
 
 func (o DispatchOptions) withDefaults() DispatchOptions {
@@ -151,12 +166,20 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 	ds := &Dispatcher{db: d, payouts: p, providers: provs, opts: opts}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &dispatchWorker{d: ds})
+	queues := map[string]river.QueueConfig{DispatchQueue: {MaxWorkers: opts.Workers}}
+	for _, j := range opts.Jobs {
+		if _, dup := queues[j.Queue]; dup {
+			return nil, fmt.Errorf("db: job queue %q given twice", j.Queue)
+		}
+		queues[j.Queue] = river.QueueConfig{MaxWorkers: cmp.Or(j.MaxWorkers, 4)}
+		j.Register(workers)
+	}
 	cooldown := min(opts.PollInterval, 100*time.Millisecond)
 	// A job's Work is bounded well below StuckAfter, so a job still running
 	// is never rescued from under itself.
 	jobTimeout := opts.StuckAfter / 2
 	c, err := river.NewClient(riversqlite.New(d.Writer()), &river.Config{
-		Queues:               map[string]river.QueueConfig{DispatchQueue: {MaxWorkers: opts.Workers}},
+		Queues:               queues,
 		Workers:              workers,
 		FetchPollInterval:    opts.PollInterval,
 		FetchCooldown:        cooldown,
