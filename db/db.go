@@ -87,12 +87,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	return d, nil
 }
 
-// open opens one pool, traced when a tracer was given.
+// open opens one pool, traced when a statement log was given.
 func (o openOptions) open(pool, dsn string) (*sql.DB, error) {
-	if o.trace == nil {
+	if o.log == nil {
 		return sql.Open("sqlite3", dsn)
 	}
-	return sql.OpenDB(&tracedConnector{dsn: dsn, pool: pool, trace: o.trace, drv: &sqlite3.SQLiteDriver{}}), nil
+	return sql.OpenDB(&tracedConnector{dsn: dsn, pool: pool, log: o.log, drv: &sqlite3.SQLiteDriver{}}), nil
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -58,29 +57,14 @@ type planFixture struct {
 	Checker   User
 	Checker2  User
 
-	mu        sync.Mutex
-	recording bool
-	stmts     []Statement
-}
-
-func (fx *planFixture) trace(s Statement) {
-	fx.mu.Lock()
-	defer fx.mu.Unlock()
-	if fx.recording {
-		fx.stmts = append(fx.stmts, s)
-	}
+	log StatementLog
 }
 
 // record runs run and returns the statements it issued.
 func (fx *planFixture) record(ctx context.Context, run func(context.Context) error) ([]Statement, error) {
-	fx.mu.Lock()
-	fx.recording, fx.stmts = true, nil
-	fx.mu.Unlock()
+	fx.log.Start()
 	err := run(ctx)
-	fx.mu.Lock()
-	defer fx.mu.Unlock()
-	fx.recording = false
-	return fx.stmts, err
+	return fx.log.Stop(), err
 }
 
 // seedRows runs one INSERT … SELECT over the numbers 1..n, available as
@@ -97,7 +81,7 @@ func (fx *planFixture) seedRows(t *testing.T, n int, insertSelect string, args .
 func newPlanFixture(t *testing.T) *planFixture {
 	t.Helper()
 	fx := &planFixture{}
-	d, err := Open(context.Background(), t.TempDir()+"/plans.db", WithTrace(fx.trace))
+	d, err := Open(context.Background(), t.TempDir()+"/plans.db", WithStatementLog(&fx.log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,21 +204,14 @@ var limitPattern = regexp.MustCompile(`(?i)\bLIMIT\b`)
 // and names each line of its plan that reads a big table whole or sorts
 // for an ORDER BY.
 func planProblems(ctx context.Context, q querier, sizes map[string]int, s tracedStatement) ([]string, []string, error) {
-	rows, err := q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.SQL, s.Args...)
+	plan, err := explainQueryPlan(ctx, q, Statement{SQL: s.SQL, Args: s.Args})
 	if err != nil {
-		return nil, nil, fmt.Errorf("explain: %w", err)
+		return nil, nil, err
 	}
-	defer rows.Close()
-	var plan, problems []string
+	var problems []string
 	names := aliases(s.SQL)
 	limited := limitPattern.MatchString(s.SQL)
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			return nil, nil, err
-		}
-		plan = append(plan, detail)
+	for _, detail := range plan {
 		if _, ok := s.Allow[detail]; ok {
 			continue
 		}
@@ -260,7 +237,7 @@ func planProblems(ctx context.Context, q querier, sizes map[string]int, s traced
 		}
 		problems = append(problems, detail)
 	}
-	return plan, problems, rows.Err()
+	return plan, problems, nil
 }
 
 // TestQueryPlans fails on any query a page or job runs that scans a big

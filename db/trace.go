@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -21,30 +24,87 @@ type Statement struct {
 	Took time.Duration
 }
 
-// Tracer receives every statement run on a traced database. It is called
-// from many goroutines at once.
-type Tracer func(Statement)
+// StatementLog records the statements both pools run while it is on: the
+// bench report lists them per page and the plan test explains them. Off, a
+// traced connection costs one atomic load per statement.
+type StatementLog struct {
+	on    atomic.Bool
+	mu    sync.Mutex
+	stmts []Statement
+}
+
+// Start clears the log and begins recording.
+func (l *StatementLog) Start() {
+	l.mu.Lock()
+	l.stmts = nil
+	l.mu.Unlock()
+	l.on.Store(true)
+}
+
+// Stop ends recording and returns what was recorded, in the order the
+// statements finished.
+func (l *StatementLog) Stop() []Statement {
+	l.on.Store(false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.stmts
+	l.stmts = nil
+	return out
+}
+
+func (l *StatementLog) add(s Statement) {
+	l.mu.Lock()
+	if l.on.Load() {
+		l.stmts = append(l.stmts, s)
+	}
+	l.mu.Unlock()
+}
 
 // Option changes how Open opens the database.
 type Option func(*openOptions)
 
 type openOptions struct {
-	trace Tracer
+	log *StatementLog
 }
 
-// WithTrace sends every statement both pools run to t. It is for the bench
-// report and the plan test; production does not trace, and pays nothing.
-func WithTrace(t Tracer) Option {
-	return func(o *openOptions) { o.trace = t }
+// WithStatementLog wraps both pools' connections so that every statement is
+// offered to log. It is for the bench report and the plan test; production
+// opens plain connections.
+func WithStatementLog(log *StatementLog) Option {
+	return func(o *openOptions) { o.log = log }
+}
+
+// ExplainQueryPlan returns SQLite's plan for s, one line per step, as the
+// reader pool would run it.
+func (d *DB) ExplainQueryPlan(ctx context.Context, s Statement) ([]string, error) {
+	return explainQueryPlan(ctx, d.read, s)
+}
+
+func explainQueryPlan(ctx context.Context, q querier, s Statement) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.SQL, s.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: explain: %w", err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
 }
 
 // tracedConnector opens go-sqlite3 connections and wraps each one so that
-// its statements reach trace.
+// its statements reach the log.
 type tracedConnector struct {
-	dsn   string
-	pool  string
-	trace Tracer
-	drv   *sqlite3.SQLiteDriver
+	dsn  string
+	pool string
+	log  *StatementLog
+	drv  *sqlite3.SQLiteDriver
 }
 
 func (c *tracedConnector) Connect(context.Context) (driver.Conn, error) {
@@ -69,14 +129,18 @@ type tracedConn struct {
 }
 
 func (t *tracedConn) report(query string, args []driver.NamedValue, start time.Time) {
+	took := time.Since(start)
 	vals := make([]any, len(args))
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	t.c.trace(Statement{Pool: t.c.pool, SQL: query, Args: vals, Took: time.Since(start)})
+	t.c.log.add(Statement{Pool: t.c.pool, SQL: query, Args: vals, Took: took})
 }
 
 func (t *tracedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if !t.c.log.on.Load() {
+		return t.SQLiteConn.QueryContext(ctx, query, args)
+	}
 	start := time.Now()
 	rows, err := t.SQLiteConn.QueryContext(ctx, query, args)
 	if err != nil {
@@ -87,6 +151,9 @@ func (t *tracedConn) QueryContext(ctx context.Context, query string, args []driv
 }
 
 func (t *tracedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if !t.c.log.on.Load() {
+		return t.SQLiteConn.ExecContext(ctx, query, args)
+	}
 	start := time.Now()
 	defer t.report(query, args, start)
 	return t.SQLiteConn.ExecContext(ctx, query, args)
@@ -112,12 +179,18 @@ type tracedStmt struct {
 }
 
 func (s *tracedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if !s.conn.c.log.on.Load() {
+		return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	}
 	start := time.Now()
 	defer s.conn.report(s.query, args, start)
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *tracedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if !s.conn.c.log.on.Load() {
+		return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	}
 	start := time.Now()
 	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
