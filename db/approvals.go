@@ -278,6 +278,17 @@ func (a *Approvals) recordRefusal(ctx context.Context, actor Actor, err error) e
 		return terr
 	}
 	defer tx.Rollback()
+	if aerr := a.auditRefusal(ctx, tx, actor, ref); aerr != nil {
+		return aerr
+	}
+	if cerr := tx.Commit(); cerr != nil {
+		return fmt.Errorf("db: audit refusal: %w", cerr)
+	}
+	return ref.err
+}
+
+// auditRefusal writes the approval.refused entry of ref inside tx.
+func (a *Approvals) auditRefusal(ctx context.Context, tx *sql.Tx, actor Actor, ref *refusal) error {
 	details := map[string]any{"attempt": ref.attempt, "reason": ref.err.Message}
 	for k, v := range ref.details {
 		details[k] = v
@@ -286,13 +297,7 @@ func (a *Approvals) recordRefusal(ctx context.Context, actor Actor, err error) e
 	if ref.request != 0 {
 		target = requestTarget(ref.request)
 	}
-	if aerr := a.db.audit(ctx, tx, actor, "approval.refused", "approval_request", target, details); aerr != nil {
-		return aerr
-	}
-	if cerr := tx.Commit(); cerr != nil {
-		return fmt.Errorf("db: audit refusal: %w", cerr)
-	}
-	return ref.err
+	return a.db.audit(ctx, tx, actor, "approval.refused", "approval_request", target, details)
 }
 
 // Propose opens a request for p, made by maker, in a transaction of its own.
@@ -412,6 +417,23 @@ func (a *Approvals) insertProposal(ctx context.Context, tx *sql.Tx, u User, p Pr
 		return ApprovalRequest{}, fmt.Errorf("db: propose: %w", err)
 	}
 	id, _ := res.LastInsertId()
+	ins, err := tx.PrepareContext(ctx, insertWordSQL)
+	if err != nil {
+		return ApprovalRequest{}, fmt.Errorf("db: prepare: %w", err)
+	}
+	defer ins.Close()
+	if err := indexWords(ctx, ins, id, p.Summary, p.TargetID); err != nil {
+		return ApprovalRequest{}, err
+	}
+	wait, err := tx.PrepareContext(ctx, addWaitingSQL)
+	if err != nil {
+		return ApprovalRequest{}, fmt.Errorf("db: prepare: %w", err)
+	}
+	defer wait.Close()
+	if err := addWaiting(ctx, wait, waitingRequest{ID: id, Kind: p.Kind, Amount: p.AmountPaise, Created: now,
+		Expires: now + a.ExpireAfter.Milliseconds(), Role: rule.Role, Maker: u.ID}); err != nil {
+		return ApprovalRequest{}, err
+	}
 	r, err := getRequest(ctx, tx, id)
 	if err != nil {
 		return ApprovalRequest{}, err
@@ -431,8 +453,45 @@ func (a *Approvals) insertProposal(ctx context.Context, tx *sql.Tx, u User, p Pr
 // transaction. A maker never approves their own request, and an approver
 // counts once.
 func (a *Approvals) Approve(ctx context.Context, actor User, id int64) (ApprovalRequest, error) {
-	return a.decide(ctx, actor, id, "approve",
-		func(u User, r ApprovalRequest) *refusal {
+	return a.decide(ctx, actor, id, a.approval())
+}
+
+// Reject ends the request as rejected, with a reason the maker will read.
+// The maker withdraws rather than rejects their own request.
+func (a *Approvals) Reject(ctx context.Context, actor User, id int64, reason string) (ApprovalRequest, error) {
+	d, err := a.rejection(reason)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	return a.decide(ctx, actor, id, d)
+}
+
+// Withdraw cancels a pending request; only its maker may.
+func (a *Approvals) Withdraw(ctx context.Context, actor User, id int64) (ApprovalRequest, error) {
+	return a.decide(ctx, actor, id, decision{attempt: "withdraw",
+		check: func(u User, r ApprovalRequest) *refusal {
+			if u.ID != r.MakerID {
+				return refuse("withdraw", r, "Only the person who proposed this can withdraw it.")
+			}
+			return nil
+		},
+		apply: func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
+			return a.finish(ctx, tx, u.Actor(), r, ApprovalCancelled, "", "approval.cancelled", nil)
+		}})
+}
+
+// decision is one kind of decision on a request: who may make it (check,
+// whose refusals are audited) and what it does (apply), both inside the
+// deciding transaction.
+type decision struct {
+	attempt string
+	check   func(u User, r ApprovalRequest) *refusal
+	apply   func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error)
+}
+
+func (a *Approvals) approval() decision {
+	return decision{attempt: "approve",
+		check: func(u User, r ApprovalRequest) *refusal {
 			switch {
 			case u.ID == r.MakerID:
 				return refuse("approve", r, "You proposed this; another person must approve it.")
@@ -441,7 +500,7 @@ func (a *Approvals) Approve(ctx context.Context, actor User, id int64) (Approval
 			}
 			return nil
 		},
-		func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
+		apply: func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
 			if err := a.recordDecision(ctx, tx, u, r, "approve", ""); err != nil {
 				return r, err
 			}
@@ -457,19 +516,17 @@ func (a *Approvals) Approve(ctx context.Context, actor User, id int64) (Approval
 				return r, nil
 			}
 			return a.finish(ctx, tx, u.Actor(), r, ApprovalApproved, "", "approval.approved", nil)
-		})
+		}}
 }
 
-// Reject ends the request as rejected, with a reason the maker will read.
-// The maker withdraws rather than rejects their own request.
-func (a *Approvals) Reject(ctx context.Context, actor User, id int64, reason string) (ApprovalRequest, error) {
+func (a *Approvals) rejection(reason string) (decision, error) {
 	reason = strings.TrimSpace(reason)
 	if n := utf8.RuneCountInString(reason); n == 0 || n > 500 {
-		return ApprovalRequest{}, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+		return decision{}, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
 			Fields: map[string]string{"reason": "Say why you are rejecting this (up to 500 characters)."}}
 	}
-	return a.decide(ctx, actor, id, "reject",
-		func(u User, r ApprovalRequest) *refusal {
+	return decision{attempt: "reject",
+		check: func(u User, r ApprovalRequest) *refusal {
 			switch {
 			case u.ID == r.MakerID:
 				return refuse("reject", r, "You proposed this; withdraw it instead of rejecting it.")
@@ -478,47 +535,52 @@ func (a *Approvals) Reject(ctx context.Context, actor User, id int64, reason str
 			}
 			return nil
 		},
-		func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
+		apply: func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
 			if err := a.recordDecision(ctx, tx, u, r, "reject", reason); err != nil {
 				return r, err
 			}
 			return a.finish(ctx, tx, u.Actor(), r, ApprovalRejected, reason, "approval.rejected",
 				map[string]any{"reason": reason})
-		})
+		}}, nil
 }
 
-// Withdraw cancels a pending request; only its maker may.
-func (a *Approvals) Withdraw(ctx context.Context, actor User, id int64) (ApprovalRequest, error) {
-	return a.decide(ctx, actor, id, "withdraw",
-		func(u User, r ApprovalRequest) *refusal {
-			if u.ID != r.MakerID {
-				return refuse("withdraw", r, "Only the person who proposed this can withdraw it.")
-			}
-			return nil
-		},
-		func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error) {
-			return a.finish(ctx, tx, u.Actor(), r, ApprovalCancelled, "", "approval.cancelled", nil)
-		})
-}
-
-// decide is the shape of every decision on a request: in one transaction,
-// load it, check it is still pending and not expired, check the person
-// (refusals are audited), then apply.
-func (a *Approvals) decide(ctx context.Context, actor User, id int64, attempt string,
-	check func(u User, r ApprovalRequest) *refusal,
-	apply func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error)) (ApprovalRequest, error) {
-	r, err := a.decideTx(ctx, actor, id, attempt, check, apply)
+// decide makes one decision on a request in a transaction of its own;
+// a refusal is audited after it (recordRefusal).
+func (a *Approvals) decide(ctx context.Context, actor User, id int64, d decision) (ApprovalRequest, error) {
+	r, err := a.decideTx(ctx, actor, id, d)
 	return r, a.recordRefusal(ctx, actor.Actor(), err)
 }
 
-func (a *Approvals) decideTx(ctx context.Context, actor User, id int64, attempt string,
-	check func(u User, r ApprovalRequest) *refusal,
-	apply func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error)) (ApprovalRequest, error) {
+func (a *Approvals) decideTx(ctx context.Context, actor User, id int64, d decision) (ApprovalRequest, error) {
 	tx, err := a.db.beginWrite(ctx)
 	if err != nil {
 		return ApprovalRequest{}, err
 	}
 	defer tx.Rollback()
+	u, err := getUser(ctx, tx, actor.ID)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	r, err := a.decideIn(ctx, tx, u, id, d)
+	if ErrorCode(err) == ECONFLICT && r.State == ApprovalExpired {
+		// Expired just now: the expiry is kept for the record, the decision
+		// refused.
+		if cerr := tx.Commit(); cerr != nil {
+			return r, cerr
+		}
+		return r, err
+	}
+	if err != nil {
+		return r, err
+	}
+	return r, tx.Commit()
+}
+
+// decideIn is the shape of every decision on a request, inside tx: load it,
+// check it is still pending and not expired, check the person (u, read in
+// this transaction), then apply. A request found past its time is expired
+// in tx and the decision refused with ECONFLICT.
+func (a *Approvals) decideIn(ctx context.Context, tx *sql.Tx, u User, id int64, d decision) (ApprovalRequest, error) {
 	r, err := getRequest(ctx, tx, id)
 	if err != nil {
 		return ApprovalRequest{}, err
@@ -533,26 +595,111 @@ func (a *Approvals) decideTx(ctx context.Context, actor User, id int64, attempt 
 		if err != nil {
 			return r, err
 		}
-		if err := tx.Commit(); err != nil {
-			return r, err
-		}
 		return r, Errorf(ECONFLICT, "This request expired on %s without being decided.", r.ExpiresAt.UTC().Format("2 Jan 2006 15:04 MST"))
 	}
-	u, err := getUser(ctx, tx, actor.ID)
-	if err != nil {
-		return r, err
-	}
 	if u.Disabled {
-		return r, refuse(attempt, r, "Your account is disabled.")
+		return r, refuse(d.attempt, r, "Your account is disabled.")
 	}
-	if ref := check(u, r); ref != nil {
+	if ref := d.check(u, r); ref != nil {
 		return r, ref
 	}
-	out, err := apply(ctx, tx, u, r)
+	return d.apply(ctx, tx, u, r)
+}
+
+// BulkResult is one request's outcome in a bulk decision: the request as
+// it is after the decision, or as it was when the decision was refused,
+// with why.
+type BulkResult struct {
+	ID      int64
+	Request ApprovalRequest
+	Err     error
+}
+
+// ApproveMany approves every request in ids as actor, in one write
+// transaction: each request is decided exactly as Approve decides it (the
+// same checks, hooks and audit entries) inside a savepoint of its own, so a
+// refused or conflicting one undoes only its own writes and is reported in
+// its result. Refusals are audited in the same transaction.
+func (a *Approvals) ApproveMany(ctx context.Context, actor User, ids []int64) ([]BulkResult, error) {
+	return a.decideMany(ctx, actor, ids, a.approval())
+}
+
+// RejectMany rejects every request in ids with one reason, as ApproveMany
+// approves.
+func (a *Approvals) RejectMany(ctx context.Context, actor User, ids []int64, reason string) ([]BulkResult, error) {
+	d, err := a.rejection(reason)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
-	return out, tx.Commit()
+	return a.decideMany(ctx, actor, ids, d)
+}
+
+// MaxBulkDecisions bounds one bulk decision: the transaction holds the one
+// writer for as long as it runs.
+const MaxBulkDecisions = 10_000
+
+func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d decision) ([]BulkResult, error) {
+	if len(ids) > MaxBulkDecisions {
+		return nil, Errorf(EINVALID, "At most %d requests can be decided at once; narrow the filter.", MaxBulkDecisions)
+	}
+	tx, err := a.db.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := getUser(ctx, tx, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BulkResult, 0, len(ids))
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		res, err := a.decideOne(ctx, tx, u, id, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("db: bulk decision: %w", err)
+	}
+	return out, nil
+}
+
+// decideOne decides one request of a bulk decision inside its own
+// savepoint. Domain errors become the request's result; anything else
+// (the database failing) ends the whole bulk decision.
+func (a *Approvals) decideOne(ctx context.Context, tx *sql.Tx, u User, id int64, d decision) (BulkResult, error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT decide_one`); err != nil {
+		return BulkResult{}, fmt.Errorf("db: savepoint: %w", err)
+	}
+	r, err := a.decideIn(ctx, tx, u, id, d)
+	keep := err == nil || (ErrorCode(err) == ECONFLICT && r.State == ApprovalExpired)
+	if !keep {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO decide_one`); rerr != nil {
+			return BulkResult{}, fmt.Errorf("db: rollback to savepoint: %w", rerr)
+		}
+	}
+	if _, rerr := tx.ExecContext(ctx, `RELEASE decide_one`); rerr != nil {
+		return BulkResult{}, fmt.Errorf("db: release savepoint: %w", rerr)
+	}
+	var ref *refusal
+	switch {
+	case err == nil:
+		return BulkResult{ID: id, Request: r}, nil
+	case errors.As(err, &ref):
+		if aerr := a.auditRefusal(ctx, tx, u.Actor(), ref); aerr != nil {
+			return BulkResult{}, aerr
+		}
+		return BulkResult{ID: id, Request: r, Err: ref.err}, nil
+	case ErrorCode(err) != EINTERNAL:
+		return BulkResult{ID: id, Request: r, Err: err}, nil
+	}
+	return BulkResult{}, err
 }
 
 // recordDecision writes u's decision. The primary key would refuse a second
@@ -572,7 +719,7 @@ func (a *Approvals) recordDecision(ctx context.Context, tx *sql.Tx, u User, r Ap
 		r.ID, u.ID, decision, reason, a.db.nowMS()); err != nil {
 		return fmt.Errorf("db: decision: %w", err)
 	}
-	return nil
+	return decidedWaiting(ctx, tx, u.ID, r.ID)
 }
 
 // finish moves a pending request to a final state inside tx, audits it and
@@ -592,6 +739,12 @@ func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r Appro
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return r, Errorf(ECONFLICT, "This request was decided meanwhile.")
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_words WHERE request_id = ?`, r.ID); err != nil {
+		return r, fmt.Errorf("db: %s: %w", action, err)
+	}
+	if err := endedWaiting(ctx, tx, r.ID); err != nil {
+		return r, err
 	}
 	out, err := getRequest(ctx, tx, r.ID)
 	if err != nil {
@@ -728,7 +881,9 @@ func (a *Approvals) Get(ctx context.Context, id int64) (ApprovalRequest, []Decis
 }
 
 // QueueSort orders the approval queue.
-// MaxWaitingCount is where CountWaiting stops counting; pages show "1000+".
+// MaxWaitingCount is where CountWaiting stops counting: a count of
+// MaxWaitingCount means "more than MaxWaitingCount-1", which pages show as
+// "999+".
 const MaxWaitingCount = 1000
 
 type QueueSort string
@@ -742,6 +897,10 @@ const (
 
 // QueueFilter narrows the approval queue. Zero fields match everything.
 type QueueFilter struct {
+	// Query keeps requests where every word of it starts a word of the
+	// request's summary or target (any case, as LIKE folds it): "asha
+	// trad" finds "Pay ₹5,000.00 to Asha Traders by NEFT".
+	Query         string
 	Kind          string
 	MinPaise      *int64 // inclusive; requests without an amount never match
 	MaxPaise      *int64 // inclusive
@@ -761,89 +920,143 @@ type QueueItem struct {
 	Remaining int // approvals still needed
 }
 
-// waitingOn selects the pending, unexpired requests user may decide: not
-// their own, of a role they hold, not yet decided by them. Roles and the
-// disabled flag come from the database, not from the caller's User value.
-func waitingOn(userID, now int64) (string, []any) {
-	// The unary + keeps SQLite off the expiry index: walking the queue index
-	// in order and skipping the few expired rows beats sorting every pending one.
-	return ` WHERE r.state = 'pending_approval' AND +r.expires_at > ? AND r.maker_id <> ?
-		AND r.required_role IN (SELECT role FROM user_roles WHERE user_id = ?)
-		AND EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled = 0)
-		AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.request_id = r.id AND d.user_id = ?)`,
-		[]any{now, userID, userID, userID, userID}
+// queueQuery builds the FROM and WHERE of the requests waiting on user that
+// match f, and their ORDER BY. It reads user's own rows of
+// approval_waiting through the index that gives f's order, so a page costs
+// a page whatever else waits; a text filter whose words are rare reads
+// their few matches instead (wordsMatch).
+func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (from, where, order string, args []any, err error) {
+	var w conditions
+	w.add("w.user_id = ?", user.ID)
+	// A request past its time waits for the sweep to expire it; nobody can
+	// decide it meanwhile, so it is not listed.
+	w.add("w.expires_at > ?", a.db.nowMS())
+	index := "approval_waiting_newest"
+	if f.Kind != "" {
+		w.add("w.kind = ?", f.Kind)
+		index = "approval_waiting_kind"
+	}
+	// Requests without an amount (amount_sort -1) match no amount range.
+	if f.MinPaise != nil {
+		w.add("w.amount_sort >= ?", *f.MinPaise)
+	}
+	if f.MaxPaise != nil {
+		w.add("w.amount_sort BETWEEN 0 AND ?", *f.MaxPaise)
+	}
+	if f.MakerID != 0 {
+		w.add("r.maker_id = ?", f.MakerID)
+	}
+	if !f.CreatedAfter.IsZero() {
+		w.add("w.created_at >= ?", f.CreatedAfter.UnixMilli())
+	}
+	if !f.CreatedBefore.IsZero() {
+		w.add("w.created_at < ?", f.CreatedBefore.UnixMilli())
+	}
+	// The key of the After item is looked up rather than carried in the
+	// cursor: created_at and amount never change once a request exists.
+	switch f.Sort {
+	case SortOldest:
+		order = "w.created_at, w.request_id"
+		if f.After != 0 {
+			w.add("(w.created_at, w.request_id) > (SELECT created_at, id FROM approval_requests WHERE id = ?)", f.After)
+		}
+	case SortAmount:
+		order, index = "w.amount_sort DESC, w.request_id DESC", "approval_waiting_amount"
+		if f.After != 0 {
+			w.add("(w.amount_sort, w.request_id) < (SELECT coalesce(amount_paise, -1), id FROM approval_requests WHERE id = ?)", f.After)
+		}
+	default:
+		order = "w.created_at DESC, w.request_id DESC"
+		if f.After != 0 {
+			w.add("(w.created_at, w.request_id) < (SELECT created_at, id FROM approval_requests WHERE id = ?)", f.After)
+		}
+	}
+	from = " FROM approval_waiting w INDEXED BY " + index
+	if words := searchTerms(f.Query); len(words) > 0 {
+		cond, wargs, dense, err := a.wordsMatch(ctx, words)
+		if err != nil {
+			return "", "", "", nil, err
+		}
+		w.add(cond, wargs...)
+		if !dense {
+			// Few requests have these words: read them by id and sort
+			// them (at most searchSortLimit) rather than walk the list.
+			from = " FROM approval_waiting w"
+		}
+	}
+	from += " JOIN approval_requests r ON r.id = w.request_id"
+	return from, w.where(), order, w.args, nil
 }
 
 // Queue returns one page of the requests waiting on user, and whether more
 // follow.
 func (a *Approvals) Queue(ctx context.Context, user User, f QueueFilter) ([]QueueItem, bool, error) {
-	if f.Limit <= 0 {
-		f.Limit = 50
+	f.Limit = pageLimit(f.Limit, 200)
+	from, where, order, args, err := a.queueQuery(ctx, user, f)
+	if err != nil {
+		return nil, false, err
 	}
-	f.Limit = min(f.Limit, 200)
-	where, args := waitingOn(user.ID, a.db.nowMS())
-	var conds []string
-	if f.Kind != "" {
-		conds = append(conds, "r.kind = ?")
-		args = append(args, f.Kind)
-	}
-	if f.MinPaise != nil {
-		conds = append(conds, "r.amount_paise >= ?")
-		args = append(args, *f.MinPaise)
-	}
-	if f.MaxPaise != nil {
-		conds = append(conds, "r.amount_paise <= ?")
-		args = append(args, *f.MaxPaise)
-	}
-	if f.MakerID != 0 {
-		conds = append(conds, "r.maker_id = ?")
-		args = append(args, f.MakerID)
-	}
-	if !f.CreatedAfter.IsZero() {
-		conds = append(conds, "r.created_at >= ?")
-		args = append(args, f.CreatedAfter.UnixMilli())
-	}
-	if !f.CreatedBefore.IsZero() {
-		conds = append(conds, "r.created_at < ?")
-		args = append(args, f.CreatedBefore.UnixMilli())
-	}
-	// The key of the After item is looked up rather than carried in the
-	// cursor: created_at and amount never change once a request exists.
-	// Requests without an amount sort as -1, below every real amount.
-	var order string
-	switch f.Sort {
-	case SortOldest:
-		order = "r.created_at, r.id"
-		if f.After != 0 {
-			conds = append(conds, "(r.created_at, r.id) > (SELECT created_at, id FROM approval_requests WHERE id = ?)")
-			args = append(args, f.After)
-		}
-	case SortAmount:
-		// With an amount range every row has an amount, and the plain column
-		// lets SQLite walk the amount index instead of sorting the range.
-		key := "coalesce(r.amount_paise, -1)"
-		if f.MinPaise != nil || f.MaxPaise != nil {
-			key = "r.amount_paise"
-		}
-		order = key + " DESC, r.id DESC"
-		if f.After != 0 {
-			conds = append(conds, "("+key+", r.id) < (SELECT coalesce(amount_paise, -1), id FROM approval_requests WHERE id = ?)")
-			args = append(args, f.After)
-		}
-	default:
-		order = "r.created_at DESC, r.id DESC"
-		if f.After != 0 {
-			conds = append(conds, "(r.created_at, r.id) < (SELECT created_at, id FROM approval_requests WHERE id = ?)")
-			args = append(args, f.After)
-		}
-	}
-	for _, c := range conds {
-		where += " AND " + c
-	}
-	args = append(args, f.Limit+1)
 	return queryPage(ctx, a.db.read, "approval queue", f.Limit, scanQueueItem,
-		`SELECT `+requestColumns+requestFrom+where+` ORDER BY `+order+` LIMIT ?`, args...)
+		`SELECT `+requestColumns+from+` JOIN users m ON m.id = r.maker_id`+where+` ORDER BY `+order+` LIMIT ?`,
+		append(args, f.Limit+1)...)
 }
+
+// WaitingIDs lists the ids of every request waiting on user that matches f,
+// in f's order, at most limit of them: the "all matching the filter" of a
+// bulk decision.
+func (a *Approvals) WaitingIDs(ctx context.Context, user User, f QueueFilter, limit int) ([]int64, error) {
+	f.After = 0
+	from, where, order, args, err := a.queueQuery(ctx, user, f)
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, a.db.read, "waiting ids", scanValue[int64],
+		`SELECT w.request_id`+from+where+` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
+}
+
+// wordsMatch is the queue's condition for the words of a text filter, and
+// whether the rarest of them is common (at least searchSortLimit pending
+// requests), in which case walking the queue's own order finds a page
+// sooner than reading every match.
+func (a *Approvals) wordsMatch(ctx context.Context, words []string) (string, []any, bool, error) {
+	dense := true
+	var conds []string
+	var args []any
+	for _, w := range words {
+		lo, hi := prefixRange(w)
+		many, err := atLeast(ctx, a.db.read, "queue search", searchSortLimit,
+			`SELECT 1 FROM approval_words WHERE word >= ? AND word < ?`, lo, hi)
+		if err != nil {
+			return "", nil, false, err
+		}
+		dense = dense && many
+		conds = append(conds, `EXISTS (SELECT 1 FROM approval_words aw WHERE aw.request_id = w.request_id AND aw.word >= ? AND aw.word < ?)`)
+		args = append(args, lo, hi)
+	}
+	if !dense {
+		// Each word's matches by the word index, intersected.
+		conds = conds[:0]
+		for range words {
+			conds = append(conds, `w.request_id IN (SELECT request_id FROM approval_words WHERE word >= ? AND word < ?)`)
+		}
+	}
+	return strings.Join(conds, " AND "), args, dense, nil
+}
+
+// indexWords stores the words of a new request for the queue's text filter.
+// They are kept only while it waits (finish deletes them): the filter lists
+// waiting requests, so decided ones would only make common words look
+// commoner than they are.
+func indexWords(ctx context.Context, ins *sql.Stmt, id int64, summary, target string) error {
+	for _, w := range searchTerms(summary + " " + target) {
+		if _, err := ins.ExecContext(ctx, w, id); err != nil {
+			return fmt.Errorf("db: request words: %w", err)
+		}
+	}
+	return nil
+}
+
+const insertWordSQL = `INSERT OR IGNORE INTO approval_words (word, request_id) VALUES (?, ?)`
 
 func scanQueueItem(s scanner) (QueueItem, error) {
 	r, err := scanRequest(s)
@@ -851,14 +1064,13 @@ func scanQueueItem(s scanner) (QueueItem, error) {
 }
 
 // CountWaiting returns how many requests wait on user, for the navigation
-// badge.
+// badge and the queue's heading. Counting stops at MaxWaitingCount: the
+// badge on every page must stay cheap when a hundred thousand requests wait,
+// and it reads one index of user's own rows.
 func (a *Approvals) CountWaiting(ctx context.Context, user User) (int, error) {
-	where, args := waitingOn(user.ID, a.db.nowMS())
 	var n int
-	// Counting stops at MaxWaitingCount: the badge on every page must stay
-	// cheap when a hundred thousand requests wait.
-	args = append(args, MaxWaitingCount)
-	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_requests r`+where+` LIMIT ?)`, args...).Scan(&n); err != nil {
+	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_waiting INDEXED BY approval_waiting_live
+		WHERE user_id = ? AND expires_at > ? LIMIT ?)`, user.ID, a.db.nowMS(), MaxWaitingCount).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count waiting: %w", err)
 	}
 	return n, nil

@@ -17,25 +17,3 @@ func (a *Approvals) Proposed(ctx context.Context, user User, limit int) ([]Queue
 		ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, user.ID, a.db.nowMS(), limit)
 	return out, err
 }
-
-// WaitingIDs lists the ids of every request waiting on user that matches f,
-// in f's order, at most limit of them: the "all matching the filter" of a
-// bulk decision.
-func (a *Approvals) WaitingIDs(ctx context.Context, user User, f QueueFilter, limit int) ([]int64, error) {
-	f.Limit, f.After = 200, 0
-	var ids []int64
-	for len(ids) < limit {
-		items, more, err := a.Queue(ctx, user, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			ids = append(ids, it.ID)
-		}
-		if !more || len(items) == 0 {
-			break
-		}
-		f.After = items[len(items)-1].ID
-	}
-	return ids[:min(len(ids), limit)], nil
-}

@@ -614,8 +614,14 @@ func (c *pendingCache) forget(source string) {
 func (b *BankSide) ProcessDecided(ctx context.Context) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	rows, err := b.query(ctx, `SELECT `+bankPendingColumns+` FROM bank_pending
-		WHERE state IN ('approved', 'rejected') ORDER BY decided_at, id LIMIT 1000`)
+	// Approved and rejected items, each in decided order from one index,
+	// merged.
+	rows, err := b.query(ctx, `WITH due(due_id, due_at) AS (
+			SELECT id, decided_at FROM bank_pending WHERE state = 'approved'
+			UNION ALL
+			SELECT id, decided_at FROM bank_pending WHERE state = 'rejected'
+			ORDER BY 2, 1 LIMIT 1000)
+		SELECT `+bankPendingColumns+` FROM due JOIN bank_pending ON bank_pending.id = due.due_id ORDER BY due.due_at, due.due_id`)
 	if err != nil {
 		return 0, err
 	}

@@ -249,9 +249,16 @@ type CollectionFilter struct {
 func (c *Collections) List(ctx context.Context, f CollectionFilter) ([]CollectionRequest, bool, error) {
 	f.Limit = pageLimit(f.Limit, 500)
 	var w conditions
+	from := collectionFrom
 	if q := strings.TrimSpace(f.Query); q != "" {
-		w.add(`(r.payer_name LIKE ? ESCAPE '\' OR r.id = ? OR r.payer_email = ? COLLATE NOCASE OR r.provider_ref = ? OR r.utr = ?)`,
-			likePrefix(q), strings.ToUpper(q), q, q, q)
+		cond, args, dense, err := collectionSearch.match(ctx, c.db.read, "FROM collection_requests r", "collection search", q)
+		if err != nil {
+			return nil, false, err
+		}
+		if dense {
+			from = ` FROM collection_requests r INDEXED BY collection_requests_list JOIN users u ON u.id = r.created_by`
+		}
+		w.add(cond, args...)
 	}
 	if f.State != "" {
 		w.add("r.state = ?", string(f.State))
@@ -266,7 +273,22 @@ func (c *Collections) List(ctx context.Context, f CollectionFilter) ([]Collectio
 	args := append(w.args, f.Limit+1)
 	where := w.where()
 	return queryPage(ctx, c.db.read, "collection requests", f.Limit, scanCollection,
-		`SELECT `+collectionColumns+collectionFrom+where+` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, args...)
+		`SELECT `+collectionColumns+from+where+` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`, args...)
+}
+
+// collectionSearch finds a request whose payer's name starts with the query
+// (any case), or whose id, payer's email, PayMate ref or UTR is exactly it.
+var collectionSearch = textSearch{
+	prefix: []string{"lower(r.payer_name)"},
+	exact: []exactColumn{{"r.id", upper}, {"lower(r.payer_email)", func(q string) any { return asciiLower(q) }},
+		{"r.provider_ref", asTyped}, {"r.utr", asTyped}},
+}
+
+// vendorRequestSearch finds a vendor request whose vendor's name starts
+// with the query (any case), or whose OrderID or PayMate ref is exactly it.
+var vendorRequestSearch = textSearch{
+	prefix: []string{"lower(v.vendor_name)"},
+	exact:  []exactColumn{{"v.order_id", asTyped}, {"v.provider_ref", asTyped}},
 }
 
 const vendorRequestColumns = `v.id, v.provider, v.provider_ref, v.order_id, coalesce(v.contact_id, ''), coalesce(ct.company_name, ''),
@@ -327,8 +349,17 @@ func (c *Collections) ListVendorRequests(ctx context.Context, f VendorRequestFil
 	if f.ContactID != "" {
 		w.add("v.contact_id = ?", f.ContactID)
 	}
+	from := vendorRequestFrom
 	if q := strings.TrimSpace(f.Query); q != "" {
-		w.add(`(v.vendor_name LIKE ? ESCAPE '\' OR v.order_id = ? OR v.provider_ref = ?)`, likePrefix(q), q, q)
+		cond, args, dense, err := vendorRequestSearch.match(ctx, c.db.read, "FROM vendor_requests v", "vendor request search", q)
+		if err != nil {
+			return nil, false, err
+		}
+		if dense {
+			// Newest first is the table's own order: walk it.
+			from = strings.Replace(from, "FROM vendor_requests v", "FROM vendor_requests v NOT INDEXED", 1)
+		}
+		w.add(cond, args...)
 	}
 	if f.After > 0 {
 		w.add("v.id < ?", f.After)
@@ -336,7 +367,7 @@ func (c *Collections) ListVendorRequests(ctx context.Context, f VendorRequestFil
 	args := append(w.args, f.Limit+1)
 	where := w.where()
 	return queryPage(ctx, c.db.read, "vendor requests", f.Limit, scanVendorRequest,
-		`SELECT `+vendorRequestColumns+vendorRequestFrom+where+` ORDER BY v.id DESC LIMIT ?`, args...)
+		`SELECT `+vendorRequestColumns+from+where+` ORDER BY v.id DESC LIMIT ?`, args...)
 }
 
 // CountOpenVendorRequests counts the vendor requests waiting for someone to

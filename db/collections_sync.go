@@ -78,7 +78,7 @@ func (c *Collections) SyncOnce(ctx context.Context) (CollectionSyncResult, error
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
-	if err := c.work(ctx, `state IN ('queued', 'pending', 'unknown')`, &res); err != nil {
+	if err := c.work(ctx, ``, &res); err != nil {
 		errs = append(errs, err)
 	}
 	if ctx.Err() != nil {
@@ -99,14 +99,17 @@ func (c *Collections) SendNew(ctx context.Context) (CollectionSyncResult, error)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return res, c.work(ctx, `state = 'queued' AND sent_at IS NULL`, &res)
+	return res, c.work(ctx, ` AND r.state = 'queued' AND r.sent_at IS NULL`, &res)
 }
 
-// work steps every request matching cond, least recently checked first.
-func (c *Collections) work(ctx context.Context, cond string, res *CollectionSyncResult) error {
-	// cond is one of the two constant conditions above, never input.
+// work steps every request not yet final that also matches more, least
+// recently checked first.
+func (c *Collections) work(ctx context.Context, more string, res *CollectionSyncResult) error {
+	// more is one of the two constant conditions above, never input. The
+	// open requests' own index holds them in the order they are worked.
 	list, _, err := queryPage(ctx, c.db.read, "collection work list", 0, scanCollection,
-		`SELECT `+collectionColumns+collectionFrom+` WHERE r.`+cond+`
+		`SELECT `+collectionColumns+` FROM collection_requests r INDEXED BY collection_requests_open JOIN users u ON u.id = r.created_by
+		WHERE r.state IN ('queued', 'pending', 'unknown')`+more+`
 		ORDER BY coalesce(r.checked_at, 0), r.id LIMIT ?`, maxCollectionsPerRound)
 	if err != nil {
 		return err

@@ -528,22 +528,20 @@ type ContactFilter struct {
 	Limit int // default 50, at most 200
 }
 
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
-}
-
 // List returns one page of contacts and whether more follow.
 func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, error) {
 	f.Limit = pageLimit(f.Limit, 200)
 	var w conditions
+	from := " FROM contacts"
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like := likePrefix(q)
-		up := strings.ToUpper(q)
-		w.add(`(company_name LIKE ? ESCAPE '\' OR first_name LIKE ? ESCAPE '\' OR last_name LIKE ? ESCAPE '\'
-			OR (first_name || ' ' || last_name) LIKE ? ESCAPE '\' OR id = ? OR reference_code = ?
-			OR approved_account_no = ? OR pending_account_no = ? OR approved_ifsc = ? OR pending_ifsc = ?)`,
-			like, like, like, like, up, q, q, q, up, up)
+		cond, args, dense, err := contactSearch.match(ctx, c.db.read, from, "contact search", q)
+		if err != nil {
+			return nil, false, err
+		}
+		if dense {
+			from = " FROM contacts INDEXED BY contacts_company"
+		}
+		w.add(cond, args...)
 	}
 	if f.Kind != "" {
 		w.add("kind = ?", string(f.Kind))
@@ -553,6 +551,11 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 		w.add("approved_account_no IS NOT NULL")
 	case f.HasBank != nil:
 		w.add("approved_account_no IS NULL")
+		if f.Query == "" {
+			// The few without details, in the list's order; SQLite
+			// would rather look them up by account and sort them.
+			from = " FROM contacts INDEXED BY contacts_without_bank"
+		}
 	}
 	if f.SyncState != "" {
 		w.add("sync_state = ?", f.SyncState)
@@ -561,5 +564,16 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 		w.add("(company_name COLLATE NOCASE, id) > (SELECT company_name COLLATE NOCASE, id FROM contacts WHERE id = ?)", f.After)
 	}
 	return queryPage(ctx, c.db.read, "list contacts", f.Limit, scanContact,
-		`SELECT `+contactColumns+` FROM contacts`+w.where()+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, append(w.args, f.Limit+1)...)
+		`SELECT `+contactColumns+from+w.where()+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, append(w.args, f.Limit+1)...)
+}
+
+// contactSearch finds a contact whose company name, full name or last name
+// starts with the query (any case, as LIKE 'q%' compares), or whose id,
+// reference code, account number or IFSC is exactly it. Each part has an
+// index of its own (migration 0009). A first name needs none: a prefix of
+// it is a prefix of the full name.
+var contactSearch = textSearch{
+	prefix: []string{"lower(company_name)", "lower(first_name || ' ' || last_name)", "lower(last_name)"},
+	exact: []exactColumn{{"id", upper}, {"reference_code", asTyped}, {"approved_account_no", asTyped},
+		{"pending_account_no", asTyped}, {"approved_ifsc", upper}, {"pending_ifsc", upper}},
 }

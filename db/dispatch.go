@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -295,9 +296,19 @@ func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
 	if err := ds.rescueOrphans(ctx); err != nil {
 		return 0, err
 	}
-	ids, err := queryAll(ctx, ds.db.read, "stuck payouts", scanValue[string], `SELECT id FROM payouts
-		WHERE state IN ('approved', 'queued', 'processing', 'unknown') AND updated_at < ? ORDER BY updated_at LIMIT 1000`,
-		ds.db.nowMS()-ds.opts.StuckAfter.Milliseconds())
+	horizon := ds.db.nowMS() - ds.opts.StuckAfter.Milliseconds()
+	// One arm per state in (updated_at, id) order from one index, merged.
+	var arms []string
+	var args []any
+	for _, st := range []providers.PayoutState{providers.StateApproved, providers.StateQueued, providers.StateProcessing, providers.StateUnknown} {
+		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ? AND updated_at < ?`)
+		args = append(args, string(st), horizon)
+	}
+	ids, err := queryAll(ctx, ds.db.read, "stuck payouts", func(s scanner) (string, error) {
+		var id string
+		var at int64
+		return id, s.Scan(&id, &at)
+	}, strings.Join(arms, " UNION ALL ")+` ORDER BY 2, 1 LIMIT 1000`, args...)
 	if err != nil {
 		return 0, err
 	}

@@ -436,6 +436,16 @@ func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft)
 		return Batch{}, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer link.Close()
+	insWord, err := tx.PrepareContext(ctx, insertWordSQL)
+	if err != nil {
+		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+	}
+	defer insWord.Close()
+	insWaiting, err := tx.PrepareContext(ctx, addWaitingSQL)
+	if err != nil {
+		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+	}
+	defer insWaiting.Close()
 	insEvent, err := tx.PrepareContext(ctx, `INSERT INTO payout_events (payout_id, at, kind, state, provider_code, message, utr, actor)
 		VALUES (?, ?, 'proposed', 'pending_approval', '', ?, '', ?)`)
 	if err != nil {
@@ -471,6 +481,14 @@ func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft)
 			return Batch{}, fmt.Errorf("db: propose row %d: %w", i, err)
 		}
 		reqID, _ := res.LastInsertId()
+		if err := indexWords(ctx, insWord, reqID, summary, id); err != nil {
+			return Batch{}, err
+		}
+		amount := d.AmountPaise
+		if err := addWaiting(ctx, insWaiting, waitingRequest{ID: reqID, Kind: PayoutKind, Amount: &amount, Created: now,
+			Expires: expires, Role: rule.Role, Maker: u.ID}); err != nil {
+			return Batch{}, err
+		}
 		if _, err := link.ExecContext(ctx, reqID, id); err != nil {
 			return Batch{}, fmt.Errorf("db: link approval: %w", err)
 		}
@@ -738,13 +756,31 @@ func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, err
 	if f.ContactID != "" {
 		w.add("p.contact_id = ?", f.ContactID)
 	}
+	from := payoutFrom
+	if f.MinPaise > 0 || f.MaxPaise > 0 {
+		// No index holds an amount range newest first. A range that few
+		// payouts fall in is read through the amount index and sorted; one
+		// that many do walks the newest-first order (textSearch.match).
+		dense, err := atLeast(ctx, p.db.read, "payouts in an amount range", searchSortLimit, `SELECT 1 FROM payouts p`+w.where(), w.args...)
+		if err != nil {
+			return nil, false, err
+		}
+		switch {
+		case !dense:
+			from = ` FROM payouts p INDEXED BY payouts_amount JOIN users u ON u.id = p.maker_id`
+		case f.State != "":
+			from = ` FROM payouts p INDEXED BY payouts_state JOIN users u ON u.id = p.maker_id`
+		default:
+			from = ` FROM payouts p INDEXED BY payouts_list JOIN users u ON u.id = p.maker_id`
+		}
+	}
 	if f.After != "" {
 		// created_at never changes, so the cursor's key is looked up.
 		w.add("(p.created_at, p.id) < (SELECT created_at, id FROM payouts WHERE id = ?)", f.After)
 	}
 	args := append(w.args, f.Limit+1)
 	where := w.where()
-	return p.query(ctx, `SELECT `+payoutColumns+payoutFrom+where+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, f.Limit, args...)
+	return p.query(ctx, `SELECT `+payoutColumns+from+where+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, f.Limit, args...)
 }
 
 func (p *Payouts) query(ctx context.Context, q string, limit int, args ...any) ([]Payout, bool, error) {
@@ -756,12 +792,27 @@ func (p *Payouts) query(ctx context.Context, q string, limit int, args ...any) (
 // (a person may Retry), or on their way but unchanged for longer than
 // olderThan.
 func (p *Payouts) NeedsAttention(ctx context.Context, olderThan time.Duration) ([]Payout, error) {
-	out, _, err := p.query(ctx, `SELECT `+payoutColumns+payoutFrom+`
-		WHERE p.state IN ('unknown', 'failed')
-		   OR (p.state IN ('approved', 'queued', 'processing') AND p.updated_at < ?)
-		ORDER BY p.updated_at, p.id LIMIT 1000`, 0, p.db.nowMS()-olderThan.Milliseconds())
+	// One arm per state, each in (updated_at, id) order from the same
+	// index, merged: no sort, and the LIMIT stops every arm.
+	var arms []string
+	var args []any
+	horizon := p.db.nowMS() - olderThan.Milliseconds()
+	for _, st := range []providers.PayoutState{providers.StateUnknown, providers.StateFailed} {
+		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ?`)
+		args = append(args, string(st))
+	}
+	for _, st := range []providers.PayoutState{providers.StateApproved, providers.StateQueued, providers.StateProcessing} {
+		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ? AND updated_at < ?`)
+		args = append(args, string(st), horizon)
+	}
+	out, _, err := p.query(ctx, `WITH due(due_id, due_at) AS (`+strings.Join(arms, " UNION ALL ")+` ORDER BY 2, 1 LIMIT ?)
+		SELECT `+payoutColumns+` FROM due JOIN payouts p ON p.id = due.due_id JOIN users u ON u.id = p.maker_id
+		ORDER BY due.due_at, due.due_id`, 0, append(args, maxAttention)...)
 	return out, err
 }
+
+// maxAttention bounds the needs-attention list.
+const maxAttention = 1000
 
 // Retry puts a failed payout back in the dispatcher's hands, by a checker or
 // an admin. It never pays twice: the id stays the same, so the provider

@@ -127,6 +127,9 @@ func (d *DB) CreateUser(ctx context.Context, h *Hasher, actor Actor, in NewUser)
 	if err := setRoles(ctx, tx, id, in.Roles); err != nil {
 		return User{}, err
 	}
+	if err := refreshWaiting(ctx, tx, id); err != nil {
+		return User{}, err
+	}
 	u, err := getUser(ctx, tx, id)
 	if err != nil {
 		return User{}, err
@@ -306,7 +309,10 @@ func (d *DB) SetRoles(ctx context.Context, actor Actor, id int64, roles []Role) 
 				return nil, err
 			}
 		}
-		return nil, setRoles(ctx, tx, id, roles)
+		if err := setRoles(ctx, tx, id, roles); err != nil {
+			return nil, err
+		}
+		return nil, refreshWaiting(ctx, tx, id)
 	})
 }
 
@@ -325,8 +331,10 @@ func (d *DB) SetDisabled(ctx context.Context, actor Actor, id int64, disabled bo
 				return nil, err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, id)
-		return nil, err
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, id); err != nil {
+			return nil, err
+		}
+		return nil, refreshWaiting(ctx, tx, id)
 	})
 }
 

@@ -17,9 +17,6 @@ import (
 	"paydesk/views"
 )
 
-// bulkLimit bounds "approve all matching" so one click cannot run unbounded.
-const bulkLimit = 10000
-
 func since(now, t time.Time) string {
 	d := now.Sub(t)
 	switch {
@@ -63,9 +60,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 // queueFilter reads the queue's filters; bad amounts are reported beside
 // their fields.
 func queueFilter(c *fiber.Ctx, now time.Time) (db.QueueFilter, views.QueueFilterForm) {
-	form := views.QueueFilterForm{Kind: c.Query("kind"), Min: c.Query("min"), Max: c.Query("max"), Maker: c.Query("maker"),
+	form := views.QueueFilterForm{Q: strings.TrimSpace(c.Query("q")), Kind: c.Query("kind"), Min: c.Query("min"), Max: c.Query("max"), Maker: c.Query("maker"),
 		Age: c.Query("age"), Sort: c.Query("sort", "newest"), Errors: map[string]string{}}
-	f := db.QueueFilter{Kind: form.Kind, Sort: db.QueueSort(form.Sort), Limit: 50}
+	f := db.QueueFilter{Query: form.Q, Kind: form.Kind, Sort: db.QueueSort(form.Sort), Limit: 50}
 	for _, b := range []struct {
 		text  string
 		field string
@@ -110,7 +107,7 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 		return err
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"kind": form.Kind, "min": form.Min, "max": form.Max, "maker": form.Maker, "age": form.Age, "sort": form.Sort} {
+	for k, v := range map[string]string{"q": form.Q, "kind": form.Kind, "min": form.Min, "max": form.Max, "maker": form.Maker, "age": form.Age, "sort": form.Sort} {
 		if v != "" {
 			q.Set(k, v)
 			p.Hidden = append(p.Hidden, views.Option{Value: "f_" + k, Label: v})
@@ -282,7 +279,7 @@ func (s *Server) withdrawRequest(c *fiber.Ctx) error {
 }
 
 // bulkDecide approves or rejects the selected rows, or every row matching the
-// filter, one transaction each, and shows each row's own outcome in place.
+// filter, in one transaction, and shows each row's own outcome in place.
 func (s *Server) bulkDecide(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := *auth(c).user
@@ -297,7 +294,7 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 	var ids []int64
 	if c.FormValue("all_matching") == "1" {
 		q := url.Values{}
-		for _, k := range []string{"kind", "min", "max", "maker", "age", "sort"} {
+		for _, k := range []string{"q", "kind", "min", "max", "maker", "age", "sort"} {
 			q.Set(k, c.FormValue("f_"+k))
 		}
 		c.Request().URI().SetQueryString(q.Encode())
@@ -306,7 +303,7 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 			return fiber.NewError(fiber.StatusUnprocessableEntity, "The filter is not valid.")
 		}
 		var err error
-		if ids, err = s.Approvals.WaitingIDs(ctx, u, f, bulkLimit); err != nil {
+		if ids, err = s.Approvals.WaitingIDs(ctx, u, f, db.MaxBulkDecisions); err != nil {
 			return err
 		}
 	} else {
@@ -319,34 +316,33 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 	if len(ids) == 0 {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "Select at least one request.")
 	}
-	var rows []views.QueueRow
+	var results []db.BulkResult
+	var err error
+	if decision == "approve" {
+		results, err = s.Approvals.ApproveMany(ctx, u, ids)
+	} else {
+		results, err = s.Approvals.RejectMany(ctx, u, ids, reason)
+	}
+	if err != nil {
+		return err
+	}
+	rows := make([]views.QueueRow, 0, len(results))
 	ok, failed := 0, 0
-	for _, id := range ids {
-		var r db.ApprovalRequest
-		var err error
-		if decision == "approve" {
-			r, err = s.Approvals.Approve(ctx, u, id)
-		} else {
-			r, err = s.Approvals.Reject(ctx, u, id, reason)
-		}
-		if err != nil {
-			if statusOf(err) >= 500 {
-				return err
-			}
+	for _, res := range results {
+		if res.Err != nil {
 			failed++
-			before, _, gerr := s.Approvals.Get(ctx, id)
-			if gerr != nil {
-				continue
+			if res.Request.ID == 0 {
+				continue // no such request: nothing to show
 			}
-			row := s.queueRow(c, before)
+			row := s.queueRow(c, res.Request)
 			row.Result, row.ResultKind = "Not done", "bad"
-			row.Error = db.ErrorMessage(err)
+			row.Error = db.ErrorMessage(res.Err)
 			rows = append(rows, row)
 			continue
 		}
 		ok++
-		row := s.queueRow(c, r)
-		row.Result, row.ResultKind = resultBadge(r, map[string]string{"approve": "Approved by you", "reject": "Rejected"}[decision])
+		row := s.queueRow(c, res.Request)
+		row.Result, row.ResultKind = resultBadge(res.Request, map[string]string{"approve": "Approved by you", "reject": "Rejected"}[decision])
 		rows = append(rows, row)
 	}
 	if !isFragmentRequest(c) {

@@ -41,7 +41,14 @@ type Server struct {
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.
 func NewApp(s *Server) *fiber.App {
-	app := fiber.New(fiber.Config{
+	app := fiber.New(s.AppConfig())
+	Routes(app, s)
+	return app
+}
+
+// AppConfig is the Fiber configuration NewApp uses.
+func (s *Server) AppConfig() fiber.Config {
+	return fiber.Config{
 		AppName:               "paydesk",
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
@@ -51,9 +58,7 @@ func NewApp(s *Server) *fiber.App {
 		BodyLimit:             32 << 20,
 		// Paydesk does its own request-id and logging.
 		EnableTrustedProxyCheck: false,
-	})
-	Routes(app, s)
-	return app
+	}
 }
 
 func (s *Server) viewAssets() views.Assets {

@@ -72,10 +72,10 @@ func Itoa(n int) string { return strconv.Itoa(n) }
 func I64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // CountLabel shows a count that the database stops counting at 1000
-// (db.MaxWaitingCount) as "1000+".
+// (db.MaxWaitingCount) as "999+".
 func CountLabel(n int) string {
 	if n >= 1000 {
-		return "1000+"
+		return "999+"
 	}
 	return strconv.Itoa(n)
 }

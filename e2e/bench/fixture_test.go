@@ -39,16 +39,19 @@ const (
 
 // fixture is a Paydesk server over a fresh database, listening on loopback.
 type fixture struct {
-	DB        *db.DB
-	Srv       *handlers.Server
-	App       *fiber.App
-	BaseURL   string
-	Maker     db.User
-	Checker1  db.User
-	Checker2  db.User
-	Admin     db.User
-	Pending   int
-	Conns     *countingListener
+	DB       *db.DB
+	Srv      *handlers.Server
+	App      *fiber.App
+	BaseURL  string
+	Maker    db.User
+	Checker1 db.User
+	Checker2 db.User
+	Admin    db.User
+	Pending  int
+	Conns    *countingListener
+	// Log records the statements a page runs (the report turns it on for
+	// one load of each page).
+	Log       *db.StatementLog
 	BuildTime time.Duration   // proposing the payouts, all chunks
 	Chunks    []time.Duration // each ProposeBatch call
 }
@@ -58,7 +61,8 @@ type fixture struct {
 func newServer(tb testing.TB) *fixture {
 	tb.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(tb.TempDir(), "bench.db"))
+	log := &db.StatementLog{}
+	d, err := db.Open(ctx, filepath.Join(tb.TempDir(), "bench.db"), db.WithStatementLog(log))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -69,15 +73,19 @@ func newServer(tb testing.TB) *fixture {
 	}
 	approvals := db.NewApprovals(d, 0)
 	payouts := db.NewPayouts(d, approvals)
+	// As main.go wires them, without providers: contacts are kept here only
+	// and requests for payment wait, queued.
+	contacts := db.NewContacts(d, approvals)
+	collections := db.NewCollections(d, nil)
 	hasher := db.NewHasher(2)
 	srv := &handlers.Server{
-		DB: d, Approvals: approvals, Payouts: payouts, Hasher: hasher, Assets: assets,
+		DB: d, Approvals: approvals, Payouts: payouts, Contacts: contacts, Collections: collections, Hasher: hasher, Assets: assets,
 		Sessions: handlers.NewSessionStore(d, handlers.SessionOptions{HashKey: []byte(strings.Repeat("b", 32)),
 			Idle: 30 * time.Minute, Absolute: 12 * time.Hour}),
 		// The request log is formatted as in production, then dropped.
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	fx := &fixture{DB: d, Srv: srv}
+	fx := &fixture{DB: d, Srv: srv, Log: log}
 	for _, u := range []struct {
 		dst  *db.User
 		in   db.NewUser
@@ -93,7 +101,14 @@ func newServer(tb testing.TB) *fixture {
 			tb.Fatal(err)
 		}
 	}
-	fx.App = handlers.NewApp(srv)
+	// The static page comes before Routes, so none of Paydesk's middleware
+	// runs for it.
+	fx.App = fiber.New(srv.AppConfig())
+	fx.App.Get(staticPath, func(c *fiber.Ctx) error {
+		c.Type("html", "utf-8")
+		return c.Send(staticPage)
+	})
+	handlers.Routes(fx.App, srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

@@ -8,8 +8,11 @@ import (
 )
 
 // procStatusKB reads a "Vm…:  1234 kB" line of /proc/self/status.
-func procStatusKB(field string) int64 {
-	f, err := os.Open("/proc/self/status")
+func procStatusKB(field string) int64 { return procStatusKBOf("/proc/self/status", field) }
+
+// procStatusKBOf reads a "Vm…:  1234 kB" line of a status file in /proc.
+func procStatusKBOf(path, field string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return -1
 	}
