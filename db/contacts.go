@@ -533,16 +533,6 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 	f.Limit = pageLimit(f.Limit, 200)
 	var w conditions
 	from := " FROM contacts"
-	if q := strings.TrimSpace(f.Query); q != "" {
-		cond, args, dense, err := contactSearch.match(ctx, c.db.read, from, "contact search", q)
-		if err != nil {
-			return nil, false, err
-		}
-		if dense {
-			from = " FROM contacts INDEXED BY contacts_company"
-		}
-		w.add(cond, args...)
-	}
 	if f.Kind != "" {
 		w.add("kind = ?", string(f.Kind))
 	}
@@ -551,11 +541,9 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 		w.add("approved_account_no IS NOT NULL")
 	case f.HasBank != nil:
 		w.add("approved_account_no IS NULL")
-		if f.Query == "" {
-			// The few without details, in the list's order; SQLite
-			// would rather look them up by account and sort them.
-			from = " FROM contacts INDEXED BY contacts_without_bank"
-		}
+		// The few without details, in the list's order; SQLite would
+		// rather look them up by account and sort them.
+		from = " FROM contacts INDEXED BY contacts_without_bank"
 	}
 	if f.SyncState != "" {
 		w.add("sync_state = ?", f.SyncState)
@@ -563,17 +551,83 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 	if f.After != "" {
 		w.add("(company_name COLLATE NOCASE, id) > (SELECT company_name COLLATE NOCASE, id FROM contacts WHERE id = ?)", f.After)
 	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		return c.search(ctx, q, w, f.Limit)
+	}
 	return queryPage(ctx, c.db.read, "list contacts", f.Limit, scanContact,
 		`SELECT `+contactColumns+from+w.where()+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, append(w.args, f.Limit+1)...)
 }
 
-// contactSearch finds a contact whose company name, full name or last name
-// starts with the query (any case, as LIKE 'q%' compares), or whose id,
-// reference code, account number or IFSC is exactly it. Each part has an
-// index of its own (migration 0009). A first name needs none: a prefix of
-// it is a prefix of the full name.
-var contactSearch = textSearch{
-	prefix: []string{"lower(company_name)", "lower(first_name || ' ' || last_name)", "lower(last_name)"},
-	exact: []exactColumn{{"id", upper}, {"reference_code", asTyped}, {"approved_account_no", asTyped},
-		{"pending_account_no", asTyped}, {"approved_ifsc", upper}, {"pending_ifsc", upper}},
+// search returns one page of the contacts matching q and the filters w: a
+// company name, full name or last name that starts with q (any case, as LIKE
+// 'q%' compares: ASCII letters folded), or an id, reference code, account
+// number or IFSC that is exactly q. Each kind of match is read in the
+// list's order, and they are merged:
+//   - company names: a prefix is a range of the list's own index;
+//   - person names and IFSCs: when few contacts match, through their
+//     indexes, and sorted (at most searchSortLimit); when many do, by
+//     walking the list's order, where they are spread (they say nothing of
+//     the company's name), so a page is found within a bounded walk;
+//   - ids, reference codes and accounts: exact lookups, a handful of rows.
+func (c *Contacts) search(ctx context.Context, q string, w conditions, limit int) ([]Contact, bool, error) {
+	lo, hi := prefixRange(asciiLower(q))
+	up := strings.ToUpper(q)
+	filters := ""
+	for _, cond := range w.conds {
+		filters += " AND " + cond
+	}
+	var args []any
+	arm := func(from, cond string, condArgs ...any) string {
+		args = append(append(args, condArgs...), w.args...)
+		return `SELECT ` + contactColumns + from + ` WHERE ` + cond + filters
+	}
+	// spread is an arm whose matches may be few or many: few are read
+	// through their indexes and sorted, many by walking the list's order.
+	spread := func(s textSearch) (string, error) {
+		cond, cargs, dense, err := s.match(ctx, c.db.read, " FROM contacts", "contact search", q)
+		if err != nil {
+			return "", err
+		}
+		from := " FROM contacts"
+		if dense {
+			from = " FROM contacts INDEXED BY contacts_company"
+		}
+		return arm(from, cond, cargs...), nil
+	}
+	companies := arm(" FROM contacts INDEXED BY contacts_company", "company_name >= ? COLLATE NOCASE AND company_name < ? COLLATE NOCASE", lo, hi)
+	people, err := spread(contactPersonSearch)
+	if err != nil {
+		return nil, false, err
+	}
+	// Many contacts may bank at one branch: an IFSC is a spread arm too.
+	branches, err := spread(textSearch{exact: []exactColumn{{"approved_ifsc", upper}, {"pending_ifsc", upper}}})
+	if err != nil {
+		return nil, false, err
+	}
+	codes := arm(" FROM contacts", `(id = ? OR reference_code = ? OR approved_account_no = ? OR pending_account_no = ?)`, up, q, q, q)
+	// UNION ALL lets SQLite merge the arms in order without sorting them;
+	// a contact matched by several arms comes once from each, next to
+	// itself, and is kept once.
+	query := companies + " UNION ALL " + people + " UNION ALL " + branches + " UNION ALL " + codes + ` ORDER BY 3 COLLATE NOCASE, 1 LIMIT ?`
+	const arms = 4
+	rows, _, err := queryPage(ctx, c.db.read, "search contacts", 0, scanContact, query, append(args, arms*(limit+1))...)
+	if err != nil {
+		return nil, false, err
+	}
+	out := rows[:0]
+	for _, ct := range rows {
+		if len(out) == 0 || out[len(out)-1].ID != ct.ID {
+			out = append(out, ct)
+		}
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
 }
+
+// contactPersonSearch matches a contact whose person's full name or last
+// name starts with the query. A first name needs no index of its own: a
+// prefix of it is a prefix of the full name.
+var contactPersonSearch = textSearch{prefix: []string{"lower(first_name || ' ' || last_name)", "lower(last_name)"}}

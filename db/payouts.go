@@ -766,6 +766,8 @@ func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, err
 			return nil, false, err
 		}
 		switch {
+		case !dense && f.State != "":
+			from = ` FROM payouts p INDEXED BY payouts_state_amount JOIN users u ON u.id = p.maker_id`
 		case !dense:
 			from = ` FROM payouts p INDEXED BY payouts_amount JOIN users u ON u.id = p.maker_id`
 		case f.State != "":

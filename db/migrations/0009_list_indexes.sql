@@ -1,10 +1,10 @@
 -- Indexes for the lists at volume (issue 14). Each one is needed by a query
 -- in db/queryplan_test.go, which fails, naming the query, if it is dropped.
 
--- Contact search: each name a search matches by prefix, as SQLite's lower()
--- folds it (the same as LIKE); contacts.go contactMatch. pending_ifsc is
--- matched exactly, like the other codes.
-CREATE INDEX contacts_company_key ON contacts(lower(company_name));
+-- Contact search (contacts.go search): a person's names by prefix, as
+-- SQLite's lower() folds them (the same as LIKE); a company name's prefix is
+-- a range of contacts_company itself. pending_ifsc is matched exactly, like
+-- the other codes.
 CREATE INDEX contacts_full_name_key ON contacts(lower(first_name || ' ' || last_name));
 CREATE INDEX contacts_last_name_key ON contacts(lower(last_name));
 CREATE INDEX contacts_pending_ifsc ON contacts(pending_ifsc);
@@ -93,8 +93,10 @@ CREATE INDEX sessions_last_seen ON sessions(last_seen_at);
 
 -- Bank-side decisions to send, in the order they were made.
 CREATE INDEX bank_pending_decided ON bank_pending(state, decided_at, id);
--- An amount range that few payouts fall in (Payouts.List).
+-- An amount range that few payouts fall in (Payouts.List), alone or within
+-- a state.
 CREATE INDEX payouts_amount ON payouts(amount_paise);
+CREATE INDEX payouts_state_amount ON payouts(state, amount_paise);
 
 -- Contacts: each filter of the list in its order (company, then id).
 CREATE INDEX contacts_kind ON contacts(kind, company_name COLLATE NOCASE, id);

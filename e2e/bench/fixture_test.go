@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
 
 	"paydesk/db"
 	"paydesk/handlers"
@@ -101,10 +102,10 @@ func newServer(tb testing.TB) *fixture {
 			tb.Fatal(err)
 		}
 	}
-	// The static page comes before Routes, so none of Paydesk's middleware
-	// runs for it.
+	// The static page comes before Routes: no session, no SQL, no template,
+	// but compressed as pages are.
 	fx.App = fiber.New(srv.AppConfig())
-	fx.App.Get(staticPath, func(c *fiber.Ctx) error {
+	fx.App.Get(staticPath, compress.New(compress.Config{Level: compress.LevelDefault}), func(c *fiber.Ctx) error {
 		c.Type("html", "utf-8")
 		return c.Send(staticPage)
 	})

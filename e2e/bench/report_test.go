@@ -130,7 +130,7 @@ func TestBenchReport(t *testing.T) {
 	static := sessions.byName["checker1"]
 	closedLoop(static, staticPath, workers, min(time.Second, dur))
 	staticRes := closedLoop(static, staticPath, workers, dur)
-	r.printf("\n== Static page: GET %s (%d KB, no SQL, no template), %d workers, %s: %.0f req/s, p50 %s, p99 %s\n",
+	r.printf("\n== Static page: GET %s (%d KB of HTML, gzip as pages are; no session, SQL or template), %d workers, %s: %.0f req/s, p50 %s, p99 %s\n",
 		staticPath, staticPageSize/1024, workers, dur, staticRes.RPS, ms(staticRes.P50), ms(staticRes.P99))
 
 	// 3. Each page: its statements, then capacity under a CPU profile.
