@@ -936,56 +936,126 @@ func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (f
 		w.add("w.kind = ?", f.Kind)
 		index = "approval_waiting_kind"
 	}
-	// Requests without an amount (amount_sort -1) match no amount range.
-	if f.MinPaise != nil {
-		w.add("w.amount_sort >= ?", *f.MinPaise)
-	}
-	if f.MaxPaise != nil {
-		w.add("w.amount_sort BETWEEN 0 AND ?", *f.MaxPaise)
-	}
 	if f.MakerID != 0 {
 		w.add("r.maker_id = ?", f.MakerID)
 	}
-	if !f.CreatedAfter.IsZero() {
+	// The key of the After item is looked up rather than carried in the
+	// cursor (created_at and amount never change once a request exists),
+	// and read once, so the next page's bound is one plain value the index
+	// starts at; beside an age bound SQLite would start at that bound and
+	// test the cursor row by row.
+	var cur struct{ created, amount int64 }
+	if f.After != 0 {
+		err := a.db.read.QueryRowContext(ctx, `SELECT created_at, coalesce(amount_paise, -1) FROM approval_requests WHERE id = ?`,
+			f.After).Scan(&cur.created, &cur.amount)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return "", "", "", nil, Errorf(ENOTFOUND, "The page to continue from is gone; start again from the first page.")
+		case err != nil:
+			return "", "", "", nil, fmt.Errorf("db: queue cursor: %w", err)
+		}
+	}
+	// Requests without an amount (amount_sort -1) match no amount range.
+	// Largest first from a cursor, the cursor's amount is the upper bound.
+	var amounts conditions
+	if f.MinPaise != nil {
+		amounts.add("w.amount_sort >= ?", *f.MinPaise)
+	}
+	if f.MaxPaise != nil {
+		if f.Sort == SortAmount && f.After != 0 && cur.amount <= *f.MaxPaise {
+			amounts.add("w.amount_sort >= ?", 0)
+		} else {
+			amounts.add("w.amount_sort BETWEEN 0 AND ?", *f.MaxPaise)
+		}
+	}
+	for i, c := range amounts.conds {
+		w.add(c, amounts.args[i])
+	}
+	byCreated := f.After != 0 && f.Sort != SortAmount
+	if !f.CreatedAfter.IsZero() && !(byCreated && f.Sort == SortOldest && cur.created >= f.CreatedAfter.UnixMilli()) {
 		w.add("w.created_at >= ?", f.CreatedAfter.UnixMilli())
 	}
-	if !f.CreatedBefore.IsZero() {
+	if !f.CreatedBefore.IsZero() && !(byCreated && f.Sort != SortOldest && cur.created < f.CreatedBefore.UnixMilli()) {
 		w.add("w.created_at < ?", f.CreatedBefore.UnixMilli())
 	}
-	// The key of the After item is looked up rather than carried in the
-	// cursor: created_at and amount never change once a request exists.
 	switch f.Sort {
 	case SortOldest:
 		order = "w.created_at, w.request_id"
 		if f.After != 0 {
-			w.add("(w.created_at, w.request_id) > (SELECT created_at, id FROM approval_requests WHERE id = ?)", f.After)
+			w.add("w.created_at >= ? AND (w.created_at > ? OR w.request_id > ?)", cur.created, cur.created, f.After)
 		}
 	case SortAmount:
 		order, index = "w.amount_sort DESC, w.request_id DESC", "approval_waiting_amount"
 		if f.After != 0 {
-			w.add("(w.amount_sort, w.request_id) < (SELECT coalesce(amount_paise, -1), id FROM approval_requests WHERE id = ?)", f.After)
+			w.add("w.amount_sort <= ? AND (w.amount_sort < ? OR w.request_id < ?)", cur.amount, cur.amount, f.After)
 		}
 	default:
 		order = "w.created_at DESC, w.request_id DESC"
 		if f.After != 0 {
-			w.add("(w.created_at, w.request_id) < (SELECT created_at, id FROM approval_requests WHERE id = ?)", f.After)
+			w.add("w.created_at <= ? AND (w.created_at < ? OR w.request_id < ?)", cur.created, cur.created, f.After)
 		}
 	}
-	from = " FROM approval_waiting w INDEXED BY " + index
-	if words := searchTerms(f.Query); len(words) > 0 {
-		cond, wargs, dense, err := a.wordsMatch(ctx, words)
+	if len(amounts.conds) > 0 && f.Sort != SortAmount {
+		// An amount range in created order: when few of user's requests
+		// fall in it, they are read through the amount index and sorted;
+		// when many do, the created-order walk finds a page soon.
+		dense, err := atLeast(ctx, a.db.read, "queue amounts", searchSortLimit,
+			`SELECT 1 FROM approval_waiting w INDEXED BY approval_waiting_amount WHERE w.user_id = ? AND `+strings.Join(amounts.conds, " AND "),
+			append([]any{user.ID}, amounts.args...)...)
 		if err != nil {
 			return "", "", "", nil, err
 		}
-		w.add(cond, wargs...)
 		if !dense {
-			// Few requests have these words: read them by id and sort
-			// them (at most searchSortLimit) rather than walk the list.
-			from = " FROM approval_waiting w"
+			index = "approval_waiting_amount"
+		}
+	}
+	from = " FROM approval_waiting w INDEXED BY " + index
+	var fromArgs []any
+	if words := searchTerms(f.Query); len(words) > 0 {
+		driver, rest, err := a.wordsMatch(ctx, words)
+		if err != nil {
+			return "", "", "", nil, err
+		}
+		for _, m := range rest {
+			w.add(`EXISTS (SELECT 1 FROM approval_words aw WHERE aw.request_id = w.request_id AND aw.word >= ? AND aw.word < ?)`, m.lo, m.hi)
+		}
+		if driver != nil {
+			// The rarest word has few requests: they drive the query
+			// (CROSS JOIN keeps SQLite from walking user's whole list)
+			// and are sorted, at most searchSortLimit of them.
+			from = ` FROM (SELECT DISTINCT request_id FROM approval_words WHERE word >= ? AND word < ?) c
+				CROSS JOIN approval_waiting w ON w.request_id = c.request_id`
+			fromArgs = []any{driver.lo, driver.hi}
 		}
 	}
 	from += " JOIN approval_requests r ON r.id = w.request_id"
-	return from, w.where(), order, w.args, nil
+	return from, w.where(), order, append(fromArgs, w.args...), nil
+}
+
+// wordMatch is one word of a text filter: the range of words it starts.
+type wordMatch struct{ lo, hi string }
+
+// wordsMatch splits a text filter's words into the one that drives the
+// query, when some word is rare (fewer than searchSortLimit waiting
+// requests have it), and the rest, which are checked on each row. With no
+// rare word (driver nil) the list's own order is walked, each row checked
+// for every word: the words are common, so a page is found soon.
+func (a *Approvals) wordsMatch(ctx context.Context, words []string) (driver *wordMatch, rest []wordMatch, err error) {
+	for _, word := range words {
+		lo, hi := prefixRange(word)
+		m := wordMatch{lo, hi}
+		var n int
+		if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_words WHERE word >= ? AND word < ? LIMIT ?)`,
+			lo, hi, searchSortLimit).Scan(&n); err != nil {
+			return nil, nil, fmt.Errorf("db: queue search: %w", err)
+		}
+		if n < searchSortLimit && driver == nil {
+			driver = &m
+			continue
+		}
+		rest = append(rest, m)
+	}
+	return driver, rest, nil
 }
 
 // Queue returns one page of the requests waiting on user, and whether more
@@ -1012,35 +1082,6 @@ func (a *Approvals) WaitingIDs(ctx context.Context, user User, f QueueFilter, li
 	}
 	return queryAll(ctx, a.db.read, "waiting ids", scanValue[int64],
 		`SELECT w.request_id`+from+where+` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
-}
-
-// wordsMatch is the queue's condition for the words of a text filter, and
-// whether the rarest of them is common (at least searchSortLimit pending
-// requests), in which case walking the queue's own order finds a page
-// sooner than reading every match.
-func (a *Approvals) wordsMatch(ctx context.Context, words []string) (string, []any, bool, error) {
-	dense := true
-	var conds []string
-	var args []any
-	for _, w := range words {
-		lo, hi := prefixRange(w)
-		many, err := atLeast(ctx, a.db.read, "queue search", searchSortLimit,
-			`SELECT 1 FROM approval_words WHERE word >= ? AND word < ?`, lo, hi)
-		if err != nil {
-			return "", nil, false, err
-		}
-		dense = dense && many
-		conds = append(conds, `EXISTS (SELECT 1 FROM approval_words aw WHERE aw.request_id = w.request_id AND aw.word >= ? AND aw.word < ?)`)
-		args = append(args, lo, hi)
-	}
-	if !dense {
-		// Each word's matches by the word index, intersected.
-		conds = conds[:0]
-		for range words {
-			conds = append(conds, `w.request_id IN (SELECT request_id FROM approval_words WHERE word >= ? AND word < ?)`)
-		}
-	}
-	return strings.Join(conds, " AND "), args, dense, nil
 }
 
 // indexWords stores the words of a new request for the queue's text filter.

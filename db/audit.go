@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -199,6 +201,9 @@ func (d *DB) auditWhere(ctx context.Context, f AuditFilter) (from, where string,
 	if f.Target != "" {
 		if typ, id, ok := strings.Cut(f.Target, ":"); ok {
 			w.add("target_type = ? AND target_id = ?", typ, id)
+			// One target's few entries; without statistics SQLite may walk
+			// every entry of the type instead.
+			from = " FROM audit_log INDEXED BY audit_target_id"
 		} else {
 			cond, targs, dense, err := auditTargetSearch.match(ctx, d.read, "FROM audit_log", "audit targets", f.Target)
 			if err != nil {
@@ -211,17 +216,44 @@ func (d *DB) auditWhere(ctx context.Context, f AuditFilter) (from, where string,
 		}
 	}
 	// Entries are appended in time order, so a time range is a range of
-	// ids: found once through the time index, then read in id order.
-	if !f.From.IsZero() {
-		w.add("id >= coalesce((SELECT id FROM audit_log WHERE at >= ? ORDER BY at LIMIT 1), 9223372036854775807)", f.From.UnixMilli())
+	// ids: found once through the time index, then read in id order with
+	// one upper bound (the tighter of To's and the page's).
+	upper := int64(math.MaxInt64)
+	if f.Before > 0 {
+		upper = f.Before
 	}
 	if !f.To.IsZero() {
-		w.add("id < coalesce((SELECT id FROM audit_log WHERE at >= ? ORDER BY at LIMIT 1), 9223372036854775807)", f.To.UnixMilli())
+		id, err := d.firstAuditAt(ctx, f.To)
+		if err != nil {
+			return "", "", nil, err
+		}
+		upper = min(upper, id)
 	}
-	if f.Before > 0 {
-		w.add("id < ?", f.Before)
+	if !f.From.IsZero() {
+		id, err := d.firstAuditAt(ctx, f.From)
+		if err != nil {
+			return "", "", nil, err
+		}
+		w.add("id >= ?", id)
+	}
+	if upper != math.MaxInt64 {
+		w.add("id < ?", upper)
 	}
 	return from, w.where(), w.args, nil
+}
+
+// firstAuditAt is the id of the first entry at or after at (MaxInt64 when
+// there is none): where a time range starts or ends in the log.
+func (d *DB) firstAuditAt(ctx context.Context, at time.Time) (int64, error) {
+	var id sql.NullInt64
+	if err := d.read.QueryRowContext(ctx, `SELECT id FROM audit_log WHERE at >= ? ORDER BY at LIMIT 1`, at.UnixMilli()).Scan(&id); err != nil &&
+		!errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("db: audit time range: %w", err)
+	}
+	if !id.Valid {
+		return math.MaxInt64, nil
+	}
+	return id.Int64, nil
 }
 
 // ListAudit returns one page of rows, newest first, and whether more follow.

@@ -548,11 +548,25 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 	if f.SyncState != "" {
 		w.add("sync_state = ?", f.SyncState)
 	}
+	// The cursor's key, read once: the next page then starts at a plain
+	// value of the list's index (a row value would have SQLite walk from the
+	// first contact).
+	var cursor *contactCursor
 	if f.After != "" {
-		w.add("(company_name COLLATE NOCASE, id) > (SELECT company_name COLLATE NOCASE, id FROM contacts WHERE id = ?)", f.After)
+		cursor = &contactCursor{}
+		err := c.db.read.QueryRowContext(ctx, `SELECT company_name, id FROM contacts WHERE id = ?`, f.After).Scan(&cursor.company, &cursor.id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("db: contacts cursor: %w", err)
+		}
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		return c.search(ctx, q, w, f.Limit)
+		return c.search(ctx, q, w, cursor, f.Limit)
+	}
+	if cursor != nil {
+		cursor.add(&w)
 	}
 	return queryPage(ctx, c.db.read, "list contacts", f.Limit, scanContact,
 		`SELECT `+contactColumns+from+w.where()+` ORDER BY company_name COLLATE NOCASE, id LIMIT ?`, append(w.args, f.Limit+1)...)
@@ -569,17 +583,39 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 //     walking the list's order, where they are spread (they say nothing of
 //     the company's name), so a page is found within a bounded walk;
 //   - ids, reference codes and accounts: exact lookups, a handful of rows.
-func (c *Contacts) search(ctx context.Context, q string, w conditions, limit int) ([]Contact, bool, error) {
+func (c *Contacts) search(ctx context.Context, q string, w conditions, cursor *contactCursor, limit int) ([]Contact, bool, error) {
 	lo, hi := prefixRange(asciiLower(q))
 	up := strings.ToUpper(q)
+	// The company arm's range starts at the cursor when the cursor is in
+	// it, so that it has one lower bound.
+	start := lo
+	if cursor != nil {
+		if k := asciiLower(cursor.company); k > start {
+			start = k
+		}
+	}
 	filters := ""
 	for _, cond := range w.conds {
 		filters += " AND " + cond
 	}
 	var args []any
-	arm := func(from, cond string, condArgs ...any) string {
+	// arm selects from with cond and the filters, after the cursor. An arm
+	// that walks the list's order is given the cursor's company name as
+	// the bound the walk starts at; the company arm starts there itself;
+	// arms that look their few matches up get no bound, which would only
+	// tempt SQLite to walk instead.
+	arm := func(from, cond string, walks bool, condArgs ...any) string {
 		args = append(append(args, condArgs...), w.args...)
-		return `SELECT ` + contactColumns + from + ` WHERE ` + cond + filters
+		q := `SELECT ` + contactColumns + from + ` WHERE ` + cond + filters
+		if cursor != nil {
+			if walks {
+				q += " AND company_name >= ? COLLATE NOCASE"
+				args = append(args, cursor.company)
+			}
+			q += " AND (company_name > ? COLLATE NOCASE OR (company_name = ? COLLATE NOCASE AND id > ?))"
+			args = append(args, cursor.company, cursor.company, cursor.id)
+		}
+		return q
 	}
 	// spread is an arm whose matches may be few or many: few are read
 	// through their indexes and sorted, many by walking the list's order.
@@ -592,9 +628,9 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, limit int
 		if dense {
 			from = " FROM contacts INDEXED BY contacts_company"
 		}
-		return arm(from, cond, cargs...), nil
+		return arm(from, cond, dense, cargs...), nil
 	}
-	companies := arm(" FROM contacts INDEXED BY contacts_company", "company_name >= ? COLLATE NOCASE AND company_name < ? COLLATE NOCASE", lo, hi)
+	companies := arm(" FROM contacts INDEXED BY contacts_company", "company_name >= ? COLLATE NOCASE AND company_name < ? COLLATE NOCASE", false, start, hi)
 	people, err := spread(contactPersonSearch)
 	if err != nil {
 		return nil, false, err
@@ -604,7 +640,7 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, limit int
 	if err != nil {
 		return nil, false, err
 	}
-	codes := arm(" FROM contacts", `(id = ? OR reference_code = ? OR approved_account_no = ? OR pending_account_no = ?)`, up, q, q, q)
+	codes := arm(" FROM contacts", `(id = ? OR reference_code = ? OR approved_account_no = ? OR pending_account_no = ?)`, false, up, q, q, q)
 	// UNION ALL lets SQLite merge the arms in order without sorting them;
 	// a contact matched by several arms comes once from each, next to
 	// itself, and is kept once.
@@ -625,6 +661,15 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, limit int
 		out = out[:limit]
 	}
 	return out, more, nil
+}
+
+// contactCursor is the last contact of the previous page.
+type contactCursor struct{ company, id string }
+
+// add keeps the contacts after the cursor in the list's order (company name
+// without case, then id): a lower bound the index starts at, and the tie.
+func (k *contactCursor) add(w *conditions) {
+	w.add("company_name >= ? COLLATE NOCASE AND (company_name > ? COLLATE NOCASE OR id > ?)", k.company, k.company, k.id)
 }
 
 // contactPersonSearch matches a contact whose person's full name or last

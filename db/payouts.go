@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -747,7 +748,23 @@ func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, err
 	if !f.From.IsZero() {
 		w.add("p.created_at >= ?", f.From.UnixMilli())
 	}
-	if !f.To.IsZero() {
+	// The cursor's key, read once: the next page's upper bound is then one
+	// plain value the index starts at. Next to To, SQLite would start at To
+	// and test the cursor row by row.
+	var cur struct {
+		at int64
+		id string
+	}
+	if f.After != "" {
+		err := p.db.read.QueryRowContext(ctx, `SELECT created_at, id FROM payouts WHERE id = ?`, f.After).Scan(&cur.at, &cur.id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("db: payouts cursor: %w", err)
+		}
+	}
+	if !f.To.IsZero() && (f.After == "" || f.To.UnixMilli() <= cur.at) {
 		w.add("p.created_at < ?", f.To.UnixMilli())
 	}
 	if f.BatchID != "" {
@@ -777,8 +794,7 @@ func (p *Payouts) List(ctx context.Context, f PayoutFilter) ([]Payout, bool, err
 		}
 	}
 	if f.After != "" {
-		// created_at never changes, so the cursor's key is looked up.
-		w.add("(p.created_at, p.id) < (SELECT created_at, id FROM payouts WHERE id = ?)", f.After)
+		w.add("p.created_at <= ? AND (p.created_at < ? OR p.id < ?)", cur.at, cur.at, cur.id)
 	}
 	args := append(w.args, f.Limit+1)
 	where := w.where()
@@ -793,9 +809,25 @@ func (p *Payouts) query(ctx context.Context, q string, limit int, args ...any) (
 // unknown (the provider's answer was lost and not yet recovered), failed
 // (a person may Retry), or on their way but unchanged for longer than
 // olderThan.
-func (p *Payouts) NeedsAttention(ctx context.Context, olderThan time.Duration) ([]Payout, error) {
-	// One arm per state, each in (updated_at, id) order from the same
-	// index, merged: no sort, and the LIMIT stops every arm.
+// It returns at most limit of them (at most maxAttention), and how many
+// there are, counted up to maxAttention.
+func (p *Payouts) NeedsAttention(ctx context.Context, olderThan time.Duration, limit int) ([]Payout, int, error) {
+	arms, args := p.attentionArms(olderThan)
+	var n int
+	if err := p.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+strings.Join(arms, " UNION ALL ")+` LIMIT ?)`,
+		append(slices.Clone(args), maxAttention)...).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("db: count needing attention: %w", err)
+	}
+	out, _, err := p.query(ctx, `WITH due(due_id, due_at) AS (`+strings.Join(arms, " UNION ALL ")+` ORDER BY 2, 1 LIMIT ?)
+		SELECT `+payoutColumns+` FROM due JOIN payouts p ON p.id = due.due_id JOIN users u ON u.id = p.maker_id
+		ORDER BY due.due_at, due.due_id`, 0, append(args, min(max(limit, 1), maxAttention))...)
+	return out, n, err
+}
+
+// attentionArms selects the payouts needing attention, one arm per state,
+// each in (updated_at, id) order from the same index: merged, they need no
+// sort, and a LIMIT stops every arm.
+func (p *Payouts) attentionArms(olderThan time.Duration) ([]string, []any) {
 	var arms []string
 	var args []any
 	horizon := p.db.nowMS() - olderThan.Milliseconds()
@@ -807,13 +839,10 @@ func (p *Payouts) NeedsAttention(ctx context.Context, olderThan time.Duration) (
 		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ? AND updated_at < ?`)
 		args = append(args, string(st), horizon)
 	}
-	out, _, err := p.query(ctx, `WITH due(due_id, due_at) AS (`+strings.Join(arms, " UNION ALL ")+` ORDER BY 2, 1 LIMIT ?)
-		SELECT `+payoutColumns+` FROM due JOIN payouts p ON p.id = due.due_id JOIN users u ON u.id = p.maker_id
-		ORDER BY due.due_at, due.due_id`, 0, append(args, maxAttention)...)
-	return out, err
+	return arms, args
 }
 
-// maxAttention bounds the needs-attention list.
+// maxAttention is where the needs-attention count stops ("999+").
 const maxAttention = 1000
 
 // Retry puts a failed payout back in the dispatcher's hands, by a checker or

@@ -22,11 +22,16 @@ type Statement struct {
 	Args []any
 	// Took runs from the call until its rows were closed.
 	Took time.Duration
+	// Steps is how many virtual-machine steps SQLite took for a query's
+	// rows: its work, whatever the machine. -1 for statements without rows
+	// (INSERT, UPDATE…), which are not counted.
+	Steps int
 }
 
 // StatementLog records the statements both pools run while it is on: the
 // bench report lists them per page and the plan test explains them. Off, a
-// traced connection costs one atomic load per statement.
+// traced connection costs an atomic load per statement and, for a query,
+// one read of SQLite's step counter (to reset it).
 type StatementLog struct {
 	on    atomic.Bool
 	mu    sync.Mutex
@@ -128,26 +133,33 @@ type tracedConn struct {
 	c *tracedConnector
 }
 
-func (t *tracedConn) report(query string, args []driver.NamedValue, start time.Time) {
+func (t *tracedConn) report(query string, args []driver.NamedValue, start time.Time, steps int) {
 	took := time.Since(start)
 	vals := make([]any, len(args))
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	t.c.log.add(Statement{Pool: t.c.pool, SQL: query, Args: vals, Took: took})
+	t.c.log.add(Statement{Pool: t.c.pool, SQL: query, Args: vals, Took: took, Steps: steps})
 }
 
 func (t *tracedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if !t.c.log.on.Load() {
-		return t.SQLiteConn.QueryContext(ctx, query, args)
+		// Unrecorded, but the rows still reset the statement's step count
+		// when they end, so a cached statement's next recorded run counts
+		// only itself.
+		rows, err := t.SQLiteConn.QueryContext(ctx, query, args)
+		if err != nil {
+			return nil, err
+		}
+		return &tracedRows{Rows: rows}, nil
 	}
 	start := time.Now()
 	rows, err := t.SQLiteConn.QueryContext(ctx, query, args)
 	if err != nil {
-		t.report(query, args, start)
+		t.report(query, args, start, -1)
 		return nil, err
 	}
-	return &tracedRows{Rows: rows, done: func() { t.report(query, args, start) }}, nil
+	return &tracedRows{Rows: rows, done: func(steps int) { t.report(query, args, start, steps) }}, nil
 }
 
 func (t *tracedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -155,7 +167,7 @@ func (t *tracedConn) ExecContext(ctx context.Context, query string, args []drive
 		return t.SQLiteConn.ExecContext(ctx, query, args)
 	}
 	start := time.Now()
-	defer t.report(query, args, start)
+	defer t.report(query, args, start, -1)
 	return t.SQLiteConn.ExecContext(ctx, query, args)
 }
 
@@ -183,43 +195,56 @@ func (s *tracedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 		return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 	}
 	start := time.Now()
-	defer s.conn.report(s.query, args, start)
+	defer s.conn.report(s.query, args, start, -1)
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *tracedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if !s.conn.c.log.on.Load() {
-		return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+		rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+		if err != nil {
+			return nil, err
+		}
+		return &tracedRows{Rows: rows}, nil
 	}
 	start := time.Now()
 	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
-		s.conn.report(s.query, args, start)
+		s.conn.report(s.query, args, start, -1)
 		return nil, err
 	}
-	return &tracedRows{Rows: rows, done: func() { s.conn.report(s.query, args, start) }}, nil
+	return &tracedRows{Rows: rows, done: func(steps int) { s.conn.report(s.query, args, start, steps) }}, nil
 }
 
-// tracedRows reports its statement once, when closed: SQLite does the work
-// while the rows are read, not when the query is issued.
+// tracedRows reports its statement once, when read to the end or closed:
+// SQLite does the work while the rows are read, not when the query is
+// issued. The step count is read before the statement is reset.
 type tracedRows struct {
 	driver.Rows
-	done func()
+	done     func(steps int) // nil when unrecorded
+	finished bool
+}
+
+func (r *tracedRows) finish() {
+	if r.finished {
+		return
+	}
+	r.finished = true
+	steps := vmSteps(r.Rows)
+	if r.done != nil {
+		r.done(steps)
+	}
 }
 
 func (r *tracedRows) Close() error {
-	if r.done != nil {
-		r.done()
-		r.done = nil
-	}
+	r.finish()
 	return r.Rows.Close()
 }
 
 func (r *tracedRows) Next(dest []driver.Value) error {
 	err := r.Rows.Next(dest)
-	if errors.Is(err, io.EOF) && r.done != nil {
-		r.done()
-		r.done = nil
+	if errors.Is(err, io.EOF) {
+		r.finish()
 	}
 	return err
 }

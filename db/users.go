@@ -203,6 +203,21 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// UserOption is a person as a filter menu names them.
+type UserOption struct {
+	ID          int64
+	DisplayName string
+}
+
+// UserOptions lists everyone by name, for filter menus: one small query,
+// not ListUsers' sessions and locks.
+func (d *DB) UserOptions(ctx context.Context) ([]UserOption, error) {
+	return queryAll(ctx, d.read, "user options", func(s scanner) (UserOption, error) {
+		var o UserOption
+		return o, s.Scan(&o.ID, &o.DisplayName)
+	}, `SELECT id, display_name FROM users ORDER BY display_name, id`)
+}
+
 // ListUsers returns every user with their open sessions and lock state.
 func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
 	now := d.nowMS()

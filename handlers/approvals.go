@@ -94,7 +94,7 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 	for _, k := range s.Approvals.Kinds() {
 		p.Kinds = append(p.Kinds, views.Option{Value: k.Name, Label: k.Label})
 	}
-	users, err := s.DB.ListUsers(ctx)
+	users, err := s.DB.UserOptions(ctx)
 	if err != nil {
 		return err
 	}

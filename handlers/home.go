@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -41,11 +40,11 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 		return nil, err
 	}
 	cards := []views.Card{{Label: "Waiting on you", Value: views.CountLabel(waiting), Hint: "requests to approve or reject", Href: "/queue"}}
-	attention, err := s.Payouts.NeedsAttention(ctx, attentionAfter)
+	_, attention, err := s.Payouts.NeedsAttention(ctx, attentionAfter, 1)
 	if err != nil {
 		return nil, err
 	}
-	cards = append(cards, views.Card{Label: "Needs attention", Value: strconv.Itoa(len(attention)),
+	cards = append(cards, views.Card{Label: "Needs attention", Value: views.CountLabel(attention),
 		Hint: "payouts unknown, failed or stuck", Href: "/payouts"})
 	balances, err := s.DB.Balances(ctx)
 	if err != nil {

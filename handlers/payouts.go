@@ -18,6 +18,10 @@ import (
 // flags it for a person.
 const attentionAfter = 30 * time.Minute
 
+// attentionShown is how many payouts needing attention the payouts page
+// lists, oldest change first; the panel says how many there are.
+const attentionShown = 20
+
 var sourceLabels = map[string]string{db.SourceKotakCMS: "Kotak CMS", db.SourcePayMate: "PayMate"}
 
 func payoutStateKind(s providers.PayoutState) string {
@@ -219,10 +223,11 @@ func (s *Server) payoutsPage(c *fiber.Ctx) error {
 		}
 	}
 	if f.After == "" {
-		attention, err := s.Payouts.NeedsAttention(ctx, attentionAfter)
+		attention, n, err := s.Payouts.NeedsAttention(ctx, attentionAfter, attentionShown)
 		if err != nil {
 			return err
 		}
+		p.AttentionCount = n
 		for _, x := range attention {
 			p.Attention = append(p.Attention, payoutRow(x))
 		}

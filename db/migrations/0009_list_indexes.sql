@@ -85,8 +85,9 @@ CREATE INDEX vendor_requests_name_key ON vendor_requests(lower(vendor_name));
 CREATE INDEX vendor_requests_order ON vendor_requests(order_id);
 CREATE INDEX vendor_requests_provider_ref ON vendor_requests(provider_ref);
 
--- The audit log: a target named by its id alone.
+-- The audit log: a target named by its id, or by its type alone.
 CREATE INDEX audit_target_id ON audit_log(target_id, id);
+CREATE INDEX audit_target_type ON audit_log(target_type, id);
 
 -- The sweep: sessions idle too long.
 CREATE INDEX sessions_last_seen ON sessions(last_seen_at);
