@@ -578,10 +578,12 @@ func (c *Contacts) List(ctx context.Context, f ContactFilter) ([]Contact, bool, 
 // number or IFSC that is exactly q. Each kind of match is read in the
 // list's order, and they are merged:
 //   - company names: a prefix is a range of the list's own index;
-//   - person names and IFSCs: when few contacts match, through their
-//     indexes, and sorted (at most searchSortLimit); when many do, by
-//     walking the list's order, where they are spread (they say nothing of
-//     the company's name), so a page is found within a bounded walk;
+//   - IFSCs: each IFSC column's index holds a branch's contacts in the
+//     list's order;
+//   - person names: when few contacts match, through their indexes, and
+//     sorted (at most searchSortLimit); when many do, by walking the list's
+//     order, where they are spread (a person's name says nothing of the
+//     company's), so a page is found within a short walk;
 //   - ids, reference codes and accounts: exact lookups, a handful of rows.
 func (c *Contacts) search(ctx context.Context, q string, w conditions, cursor *contactCursor, limit int) ([]Contact, bool, error) {
 	lo, hi := prefixRange(asciiLower(q))
@@ -600,10 +602,10 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, cursor *c
 	}
 	var args []any
 	// arm selects from with cond and the filters, after the cursor. An arm
-	// that walks the list's order is given the cursor's company name as
-	// the bound the walk starts at; the company arm starts there itself;
-	// arms that look their few matches up get no bound, which would only
-	// tempt SQLite to walk instead.
+	// read in the list's order (a walk, a branch) is given the cursor's
+	// company name as the bound its index starts at; the company arm
+	// starts there itself; arms that look their few matches up get no
+	// bound, which would only tempt SQLite to walk instead.
 	arm := func(from, cond string, walks bool, condArgs ...any) string {
 		args = append(append(args, condArgs...), w.args...)
 		q := `SELECT ` + contactColumns + from + ` WHERE ` + cond + filters
@@ -617,50 +619,57 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, cursor *c
 		}
 		return q
 	}
+	// Each arm leaves out what an earlier arm matches, so that no contact
+	// comes twice and a page is exactly limit+1 rows. The exclusions are
+	// null-safe (IS): a missing pending IFSC must not hide a contact.
+	var seen []string
+	var seenArgs []any
+	except := func(cond string, cargs ...any) {
+		seen = append(seen, "NOT ("+cond+")")
+		seenArgs = append(seenArgs, cargs...)
+	}
+	armWith := func(from, cond string, walks bool, cargs ...any) string {
+		if len(seen) > 0 {
+			cond = "(" + cond + ") AND " + strings.Join(seen, " AND ")
+			cargs = append(slices.Clone(cargs), seenArgs...)
+		}
+		return arm(from, cond, walks, cargs...)
+	}
 	// spread is an arm whose matches may be few or many: few are read
 	// through their indexes and sorted, many by walking the list's order.
-	spread := func(s textSearch) (string, error) {
+	spread := func(s textSearch, same string) (string, []any, error) {
 		cond, cargs, dense, err := s.match(ctx, c.db.read, " FROM contacts", "contact search", q)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		from := " FROM contacts"
 		if dense {
 			from = " FROM contacts INDEXED BY contacts_company"
 		}
-		return arm(from, cond, dense, cargs...), nil
-	}
-	companies := arm(" FROM contacts INDEXED BY contacts_company", "company_name >= ? COLLATE NOCASE AND company_name < ? COLLATE NOCASE", false, start, hi)
-	people, err := spread(contactPersonSearch)
-	if err != nil {
-		return nil, false, err
-	}
-	// Many contacts may bank at one branch: an IFSC is a spread arm too.
-	branches, err := spread(textSearch{exact: []exactColumn{{"approved_ifsc", upper}, {"pending_ifsc", upper}}})
-	if err != nil {
-		return nil, false, err
-	}
-	codes := arm(" FROM contacts", `(id = ? OR reference_code = ? OR approved_account_no = ? OR pending_account_no = ?)`, false, up, q, q, q)
-	// UNION ALL lets SQLite merge the arms in order without sorting them;
-	// a contact matched by several arms comes once from each, next to
-	// itself, and is kept once.
-	query := companies + " UNION ALL " + people + " UNION ALL " + branches + " UNION ALL " + codes + ` ORDER BY 3 COLLATE NOCASE, 1 LIMIT ?`
-	const arms = 4
-	rows, _, err := queryPage(ctx, c.db.read, "search contacts", 0, scanContact, query, append(args, arms*(limit+1))...)
-	if err != nil {
-		return nil, false, err
-	}
-	out := rows[:0]
-	for _, ct := range rows {
-		if len(out) == 0 || out[len(out)-1].ID != ct.ID {
-			out = append(out, ct)
+		if same == "" {
+			same = cond
 		}
+		out := armWith(from, cond, dense, cargs...)
+		except(same, cargs...)
+		return out, cargs, nil
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
+	companyCond := "company_name >= ? COLLATE NOCASE AND company_name < ? COLLATE NOCASE"
+	companies := armWith(" FROM contacts INDEXED BY contacts_company", companyCond, false, start, hi)
+	except(companyCond, lo, hi)
+	people, _, err := spread(contactPersonSearch, "")
+	if err != nil {
+		return nil, false, err
 	}
-	return out, more, nil
+	// Many contacts may bank at one branch: each IFSC column's index holds
+	// its contacts in the list's order, so a branch is a range too.
+	branches := armWith(" FROM contacts INDEXED BY contacts_ifsc", "approved_ifsc = ?", true, up)
+	except("approved_ifsc IS ?", up)
+	pendingBranches := armWith(" FROM contacts INDEXED BY contacts_pending_ifsc", "pending_ifsc = ?", true, up)
+	except("pending_ifsc IS ?", up)
+	codes := armWith(" FROM contacts", `(id = ? OR reference_code = ? OR approved_account_no = ? OR pending_account_no = ?)`, false, up, q, q, q)
+	// UNION ALL lets SQLite merge the arms in order without sorting them.
+	query := strings.Join([]string{companies, people, branches, pendingBranches, codes}, " UNION ALL ") + ` ORDER BY 3 COLLATE NOCASE, 1 LIMIT ?`
+	return queryPage(ctx, c.db.read, "search contacts", limit, scanContact, query, append(args, limit+1)...)
 }
 
 // contactCursor is the last contact of the previous page.

@@ -51,6 +51,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	common.Set("_journal_mode", "WAL")
 	common.Set("_busy_timeout", "5000")
 	common.Set("_foreign_keys", "on")
+	// Each connection keeps its prepared statements: the lists' queries
+	// (joins, subqueries) cost more to prepare than to run for a page.
+	common.Set("_stmt_cache_size", "128")
 
 	w := cloneValues(common)
 	w.Set("_txlock", "immediate")

@@ -51,7 +51,7 @@ func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]Pa
 	rows, err := p.db.read.QueryContext(ctx, `SELECT q.id, q.source,
 		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.amount_paise = q.amount_paise
 			AND o.id <> q.id AND o.created_at BETWEEN q.created_at - ?1 AND q.created_at + ?1 AND o.state NOT IN ('rejected', 'cancelled')),
-		(SELECT count(*) FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.id <> q.id
+		EXISTS (SELECT 1 FROM payouts o WHERE o.account_no = q.account_no AND o.ifsc = q.ifsc AND o.id <> q.id
 			AND o.created_at < q.created_at AND o.state NOT IN ('rejected', 'cancelled')),
 		coalesce((SELECT CASE
 			WHEN c.pending_account_no IS NOT NULL AND c.allow_old_while_pending = 0 THEN 'held'
@@ -65,11 +65,11 @@ func (p *Payouts) QueueContext(ctx context.Context, ids []string) (map[string]Pa
 	for rows.Next() {
 		var id string
 		var pc PayoutContext
-		var earlier int
+		var earlier bool
 		if err := rows.Scan(&id, &pc.Source, &pc.Duplicates, &earlier, &pc.ContactBank); err != nil {
 			return nil, err
 		}
-		pc.FirstToBeneficiary = earlier == 0
+		pc.FirstToBeneficiary = !earlier
 		out[id] = pc
 	}
 	return out, rows.Err()

@@ -103,7 +103,7 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 			p.Makers = append(p.Makers, views.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.DisplayName})
 		}
 	}
-	if p.Waiting, err = s.Approvals.CountWaiting(ctx, u); err != nil {
+	if p.Waiting, err = s.waiting(c, u); err != nil {
 		return err
 	}
 	q := url.Values{}

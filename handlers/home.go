@@ -35,7 +35,7 @@ func (s *Server) home(c *fiber.Ctx) error {
 // them, what needs attention, and what the banks last said about balances.
 func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 	ctx := c.UserContext()
-	waiting, err := s.Approvals.CountWaiting(ctx, u)
+	waiting, err := s.waiting(c, u)
 	if err != nil {
 		return nil, err
 	}

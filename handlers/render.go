@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/bytebufferpool"
 
 	"paydesk/db"
 	"paydesk/views"
@@ -19,16 +20,24 @@ func isFragmentRequest(c *fiber.Ctx) bool {
 }
 
 // render writes page, or fragment when htmx asked for one (and fragment is
-// not nil). Vary tells caches the two differ.
+// not nil). Vary tells caches the two differ. The component is rendered
+// into a pooled buffer first, so that a render error leaves no half page
+// behind it (the error handler answers instead) and the body is set in one
+// write.
 func (s *Server) render(c *fiber.Ctx, status int, page, fragment templ.Component) error {
 	c.Vary("HX-Request")
 	comp := page
 	if fragment != nil && isFragmentRequest(c) {
 		comp = fragment
 	}
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	if err := comp.Render(c.UserContext(), buf); err != nil {
+		return err
+	}
 	c.Status(status)
 	c.Type("html", "utf-8")
-	return comp.Render(c.UserContext(), c.Response().BodyWriter())
+	return c.Send(buf.B)
 }
 
 // withChildren renders parent with child as its { children... }.
@@ -76,7 +85,7 @@ func (s *Server) shell(c *fiber.Ctx, title, active string) views.Shell {
 	sh := views.Shell{Title: title, Assets: s.viewAssets(), CSRF: a.csrf(), Banner: s.Config.Banner}
 	if a.user != nil {
 		sh.Nav = visibleSections(a.user, active)
-		if n, err := s.Approvals.CountWaiting(c.UserContext(), *a.user); err == nil {
+		if n, err := s.waiting(c, *a.user); err == nil {
 			for i := range sh.Nav {
 				if sh.Nav[i].Href == "/queue" {
 					sh.Nav[i].Count = n
@@ -105,6 +114,22 @@ func (s *Server) shell(c *fiber.Ctx, title, active string) views.Shell {
 	}
 	return sh
 }
+
+// waiting counts what waits on u once per request: the navigation badge,
+// the queue's heading and the home page's card show the same figure.
+func (s *Server) waiting(c *fiber.Ctx, u db.User) (int, error) {
+	if n, ok := c.Locals(localWaiting).(int); ok {
+		return n, nil
+	}
+	n, err := s.Approvals.CountWaiting(c.UserContext(), u)
+	if err == nil {
+		c.Locals(localWaiting, n)
+	}
+	return n, err
+}
+
+// localWaiting is the request-scoped key of waiting's count.
+const localWaiting = "paydesk.waiting"
 
 // redirect sends the browser to target: HX-Redirect for htmx, 303 otherwise.
 func redirect(c *fiber.Ctx, target string) error {

@@ -3,11 +3,13 @@
 
 -- Contact search (contacts.go search): a person's names by prefix, as
 -- SQLite's lower() folds them (the same as LIKE); a company name's prefix is
--- a range of contacts_company itself. pending_ifsc is matched exactly, like
--- the other codes.
+-- a range of contacts_company itself; a branch's contacts (IFSC, approved or
+-- pending) in the list's order.
 CREATE INDEX contacts_full_name_key ON contacts(lower(first_name || ' ' || last_name));
 CREATE INDEX contacts_last_name_key ON contacts(lower(last_name));
-CREATE INDEX contacts_pending_ifsc ON contacts(pending_ifsc);
+DROP INDEX contacts_ifsc;
+CREATE INDEX contacts_ifsc ON contacts(approved_ifsc, company_name COLLATE NOCASE, id);
+CREATE INDEX contacts_pending_ifsc ON contacts(pending_ifsc, company_name COLLATE NOCASE, id);
 
 -- The queue's text filter: the words of each waiting request's summary and
 -- target (db/search.go searchTerms: split at white space, ASCII letters

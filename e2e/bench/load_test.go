@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -20,6 +21,10 @@ type closedResult struct {
 	Bytes    int64 // response bytes (decompressed) of the OK requests
 	RPS      float64
 	P50, P99 time.Duration // service time per request, at saturation
+	// CPU is this process's CPU time per request (server and load
+	// generator together): the cost of a page whatever else the machine
+	// runs, where req/s depends on the cores it was given.
+	CPU      time.Duration
 	FirstErr string
 }
 
@@ -28,6 +33,7 @@ func closedLoop(c *client, path string, workers int, dur time.Duration) closedRe
 	var mu sync.Mutex
 	res := closedResult{Workers: workers}
 	var lats []time.Duration
+	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(dur)
 	var wg sync.WaitGroup
@@ -69,6 +75,7 @@ func closedLoop(c *client, path string, workers int, dur time.Duration) closedRe
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	res.RPS = float64(res.OK) / res.Elapsed.Seconds()
+	res.CPU = (processCPU() - cpu0) / time.Duration(max(res.OK+res.Errors, 1))
 	slices.Sort(lats)
 	res.P50, res.P99 = quantile(lats, 0.50), quantile(lats, 0.99)
 	return res
@@ -187,4 +194,13 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -158,14 +158,15 @@ func (r *report) printPages(results []pageResult, static closedResult, workers i
 	}
 	r.printf("\n== Pages under load: closed loop %d workers × %s; open loop %.0f req/s × %s (latency from the scheduled send time)\n",
 		workers, dur, rate, dur)
-	r.printf("static page: %.0f req/s closed loop; share = page req/s ÷ static req/s\n", static.RPS)
+	r.printf("static page: %.0f req/s closed loop, %s CPU per request; share = page req/s ÷ static req/s;\n", static.RPS, ms(static.CPU))
+	r.printf("CPU/req = this process's CPU time per request, server and load generator together (2 cores ÷ CPU/req bounds req/s)\n")
 	tw := tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "page\tURL\treq/s\tshare\tp50\tp99\topen p50\topen p99\topen max\terrors\tKB\t\n")
+	fmt.Fprintf(tw, "page\tURL\treq/s\tshare\tCPU/req\tp50\tp99\topen p50\topen p99\topen max\terrors\tKB\t\n")
 	for _, res := range results {
 		for _, l := range []pageLoad{res.First, res.Filtered} {
 			share := l.Closed.RPS / max(static.RPS, 1)
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f%%\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", res.Page.Name, clip(l.Path, 48), l.Closed.RPS, 100*share,
-				ms(l.Closed.P50), ms(l.Closed.P99), ms(l.Open.P50), ms(l.Open.P99), ms(l.Open.Max), l.Open.Errors+l.Closed.Errors, l.Bytes/1024)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f%%\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", res.Page.Name, clip(l.Path, 48), l.Closed.RPS, 100*share,
+				ms(l.Closed.CPU), ms(l.Closed.P50), ms(l.Closed.P99), ms(l.Open.P50), ms(l.Open.P99), ms(l.Open.Max), l.Open.Errors+l.Closed.Errors, l.Bytes/1024)
 			which := "first page"
 			if l.Path == res.Page.Filtered {
 				which = "filtered page"
@@ -201,8 +202,13 @@ type cpuProfile struct {
 	path string
 }
 
+// startProfile profiles the CPU into PAYDESK_BENCH_PROFILE (kept for `go
+// tool pprof`), or a temporary file.
 func startProfile(t *testing.T) *cpuProfile {
-	p := &cpuProfile{path: t.TempDir() + "/cpu.pprof"}
+	p := &cpuProfile{path: os.Getenv("PAYDESK_BENCH_PROFILE")}
+	if p.path == "" {
+		p.path = t.TempDir() + "/cpu.pprof"
+	}
 	f, err := os.Create(p.path)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +18,10 @@ import (
 // 100000), PAYDESK_BENCH_SECONDS (each load run, default 5),
 // PAYDESK_BENCH_WORKERS (closed-loop concurrency, default 16),
 // PAYDESK_BENCH_RATE (the open-loop rate, default 1000 req/s),
-// PAYDESK_BENCH_REPORT (also write the report to this file).
+// PAYDESK_BENCH_REPORT (also write the report to this file),
+// PAYDESK_BENCH_PAGES (only these pages, comma-separated names, and none of
+// the other sections: for working on one page), PAYDESK_BENCH_PROFILE (keep
+// the CPU profile of the page runs in this file).
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -101,6 +105,10 @@ func TestBenchReport(t *testing.T) {
 	fx := newServer(t)
 	fx.seedPayouts(t, rows, min(rows, db.MaxBatchRows))
 	pages := benchPages()
+	only := os.Getenv("PAYDESK_BENCH_PAGES")
+	if only != "" {
+		pages = slices.DeleteFunc(pages, func(p benchPage) bool { return !slices.Contains(strings.Split(only, ","), p.Name) })
+	}
 	seeded := map[string]time.Duration{}
 	for _, p := range pages {
 		if p.Seed != nil {
@@ -151,6 +159,13 @@ func TestBenchReport(t *testing.T) {
 	r.endPhase("open-loop load")
 	r.printPages(results, staticRes, workers, dur, rate)
 	r.printf("\n== CPU profile of the closed-loop runs (all pages), top entries by cumulative time\n%s", top)
+	if only != "" {
+		fmt.Print("\n" + r.b.String())
+		if path := os.Getenv("PAYDESK_BENCH_REPORT"); path != "" {
+			_ = os.WriteFile(path, []byte(r.b.String()), 0o644)
+		}
+		return
+	}
 
 	// 5. Search.
 	r.startPhase()
