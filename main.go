@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,6 +86,7 @@ type config struct {
 	tlsKey          string
 	secureCookies   bool
 	hashConcurrency int
+	memoryLimit     int64 // bytes; 0: none
 	sweepInterval   time.Duration
 	logLevel        slog.Level
 	logJSON         bool
@@ -106,7 +109,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		tlsKey:          os.Getenv("PAYDESK_TLS_KEY"),
 		logJSON:         os.Getenv("PAYDESK_LOG_FORMAT") == "json",
 		sandboxAddr:     envOr("PAYDESK_SANDBOX_ADDR", "127.0.0.1:0"),
-		hashConcurrency: 4,
+		// argon2id is CPU work: one hash per core at a time, two at least.
+		hashConcurrency: min(4, max(2, runtime.GOMAXPROCS(0))),
+		memoryLimit:     48 << 20,
 		dispatchWorkers: 32,
 	}
 	fs.StringVar(&c.addr, "addr", c.addr, "listen address (PAYDESK_ADDR)")
@@ -143,6 +148,13 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		if _, err := fmt.Sscanf(v, "%d", &c.dispatchWorkers); err != nil || c.dispatchWorkers < 1 {
 			return c, fmt.Errorf("PAYDESK_DISPATCH_WORKERS must be a positive number, not %q", v)
 		}
+	}
+	if v := os.Getenv("PAYDESK_MEMORY_LIMIT"); v != "" {
+		var mib int64
+		if _, err := fmt.Sscanf(v, "%d", &mib); err != nil || mib < 0 {
+			return c, fmt.Errorf("PAYDESK_MEMORY_LIMIT must be a number of MiB (0 for none), not %q", v)
+		}
+		c.memoryLimit = mib << 20
 	}
 	if v := os.Getenv("PAYDESK_HASH_CONCURRENCY"); v != "" {
 		if _, err := fmt.Sscanf(v, "%d", &c.hashConcurrency); err != nil || c.hashConcurrency < 1 {
@@ -259,6 +271,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.memoryLimit > 0 {
+		// A soft limit: the collector works harder near it and returns
+		// memory to the system, so the process stays small after a burst.
+		debug.SetMemoryLimit(cfg.memoryLimit)
+	}
 
 	if cfg.production() && cfg.sessionKey == nil {
 		return errors.New("production mode needs PAYDESK_SESSION_KEY (generate one with `openssl rand -hex 32`)")

@@ -9,7 +9,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -35,11 +38,23 @@ var commonPasswordsText string
 
 // Hasher hashes and checks passwords with argon2id. Each hash takes 19 MiB, so
 // at most a fixed number run at once and the rest wait their turn: a flood of
-// sign-ins queues instead of exhausting memory.
+// sign-ins queues instead of exhausting memory. When the last hash of a burst
+// is done, the memory they took is handed back to the system (after
+// returnAfter, so a steady trickle of sign-ins does not pay a collection
+// each): a process that signed fifty people in at nine does not stay fifty
+// hashes big all day.
 type Hasher struct {
 	slots  chan struct{}
 	common map[string]bool
+
+	mu       sync.Mutex
+	inFlight int
+	idle     *time.Timer
 }
+
+// returnAfter is how long hashing must have been idle before its memory is
+// given back.
+const returnAfter = 2 * time.Second
 
 // NewHasher returns a hasher that runs at most concurrency hashes at once.
 func NewHasher(concurrency int) *Hasher {
@@ -62,13 +77,43 @@ var ErrBusy = Errorf(EINTERNAL, "The server is busy signing people in; please tr
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
-		return nil
 	case <-ctx.Done():
 		return ErrBusy
 	}
+	h.mu.Lock()
+	h.inFlight++
+	if h.idle != nil {
+		h.idle.Stop()
+	}
+	h.mu.Unlock()
+	return nil
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() {
+	<-h.slots
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inFlight--
+	if h.inFlight > 0 {
+		return
+	}
+	if h.idle == nil {
+		h.idle = time.AfterFunc(returnAfter, h.returnMemory)
+	} else {
+		h.idle.Reset(returnAfter)
+	}
+}
+
+// returnMemory frees the hashes' memory to the system, unless hashing
+// started again meanwhile.
+func (h *Hasher) returnMemory() {
+	h.mu.Lock()
+	busy := h.inFlight > 0
+	h.mu.Unlock()
+	if !busy {
+		debug.FreeOSMemory()
+	}
+}
 
 // CheckPolicy returns a person-facing reason when password is unacceptable.
 func (h *Hasher) CheckPolicy(username, password string) string {

@@ -37,7 +37,7 @@ var staticPage = func() []byte {
 
 // memoryLimit is main.go's default soft memory limit (PAYDESK_MEMORY_LIMIT);
 // the bench runs the server in-process, so it sets the same.
-const memoryLimit = 64 << 20
+const memoryLimit = 48 << 20
 
 func applyMemoryLimit()    { debug.SetMemoryLimit(memoryLimit) }
 func memoryLimitKB() int64 { return memoryLimit >> 10 }

@@ -19,9 +19,11 @@ import (
 // PAYDESK_BENCH_WORKERS (closed-loop concurrency, default 16),
 // PAYDESK_BENCH_RATE (the open-loop rate, default 1000 req/s),
 // PAYDESK_BENCH_REPORT (also write the report to this file),
-// PAYDESK_BENCH_PAGES (only these pages, comma-separated names, and none of
-// the other sections: for working on one page), PAYDESK_BENCH_PROFILE (keep
-// the CPU profile of the page runs in this file).
+// PAYDESK_BENCH_PAGES (only these pages, comma-separated names),
+// PAYDESK_BENCH_ONLY (only these sections, comma-separated: pages, search,
+// bulk, csv, dispatch, binary; the closing table then covers only them),
+// PAYDESK_BENCH_PROFILE (keep the CPU profile of the page runs in this
+// file).
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -105,10 +107,11 @@ func TestBenchReport(t *testing.T) {
 	fx := newServer(t)
 	fx.seedPayouts(t, rows, min(rows, db.MaxBatchRows))
 	pages := benchPages()
-	only := os.Getenv("PAYDESK_BENCH_PAGES")
-	if only != "" {
+	if only := os.Getenv("PAYDESK_BENCH_PAGES"); only != "" {
 		pages = slices.DeleteFunc(pages, func(p benchPage) bool { return !slices.Contains(strings.Split(only, ","), p.Name) })
 	}
+	sections := os.Getenv("PAYDESK_BENCH_ONLY")
+	run := func(section string) bool { return sections == "" || slices.Contains(strings.Split(sections, ","), section) }
 	seeded := map[string]time.Duration{}
 	for _, p := range pages {
 		if p.Seed != nil {
@@ -132,64 +135,61 @@ func TestBenchReport(t *testing.T) {
 	sessions := fx.signInAll(t)
 	defer sessions.close()
 
-	// 2. The static page: what the server and loopback manage without any
-	// SQL or templates, the ceiling each page is compared with.
-	r.startPhase()
-	static := sessions.byName["checker1"]
-	closedLoop(static, staticPath, workers, min(time.Second, dur))
-	staticRes := closedLoop(static, staticPath, workers, dur)
-	r.printf("\n== Static page: GET %s (%d KB of HTML, gzip as pages are; no session, SQL or template), %d workers, %s: %.0f req/s, p50 %s, p99 %s\n",
-		staticPath, staticPageSize/1024, workers, dur, staticRes.RPS, ms(staticRes.P50), ms(staticRes.P99))
+	if run("pages") {
+		// 2. The static page: what the server and loopback manage without
+		// any SQL or templates, the ceiling each page is compared with.
+		r.startPhase()
+		static := sessions.byName["checker1"]
+		closedLoop(static, staticPath, workers, min(time.Second, dur))
+		staticRes := closedLoop(static, staticPath, workers, dur)
+		r.printf("\n== Static page: GET %s (%d KB of HTML, gzip as pages are; no session, SQL or template), %d workers, %s: %.0f req/s, p50 %s, p99 %s\n",
+			staticPath, staticPageSize/1024, workers, dur, staticRes.RPS, ms(staticRes.P50), ms(staticRes.P99))
 
-	// 3. Each page: its statements, then capacity under a CPU profile.
-	prof := startProfile(t)
-	results := make([]pageResult, 0, len(pages))
-	for _, p := range pages {
-		results = append(results, r.measurePage(t, fx, sessions.byName[p.As], p, workers, dur))
-	}
-	top := prof.stop(t)
-	sessions.drain(fx)
-	r.endPhase("closed-loop load")
-
-	// 4. Open loop at a fixed rate.
-	r.startPhase()
-	for i := range results {
-		r.openLoopPage(t, fx, sessions, &results[i], rate, dur)
-	}
-	r.endPhase("open-loop load")
-	r.printPages(results, staticRes, workers, dur, rate)
-	r.printf("\n== CPU profile of the closed-loop runs (all pages), top entries by cumulative time\n%s", top)
-	if only != "" {
-		fmt.Print("\n" + r.b.String())
-		if path := os.Getenv("PAYDESK_BENCH_REPORT"); path != "" {
-			_ = os.WriteFile(path, []byte(r.b.String()), 0o644)
+		// 3. Each page: its statements, then capacity under a CPU profile.
+		prof := startProfile(t)
+		results := make([]pageResult, 0, len(pages))
+		for _, p := range pages {
+			results = append(results, r.measurePage(t, fx, sessions.byName[p.As], p, workers, dur))
 		}
-		return
+		top := prof.stop(t)
+		sessions.drain(fx)
+		r.endPhase("closed-loop load")
+
+		// 4. Open loop at a fixed rate.
+		r.startPhase()
+		for i := range results {
+			r.openLoopPage(t, fx, sessions, &results[i], rate, dur)
+		}
+		r.endPhase("open-loop load")
+		r.printPages(results, staticRes, workers, dur, rate)
+		r.printf("\n== CPU profile of the closed-loop runs (all pages), top entries by cumulative time\n%s", top)
 	}
-
-	// 5. Search.
-	r.startPhase()
-	r.search(t, fx)
-	r.endPhase("search")
-
-	// 6. Bulk decisions.
-	r.startPhase()
-	r.bulkApprove(t, fx, sessions)
-	r.endPhase("bulk decisions")
-
-	// 7. CSV validation of 10,000 rows.
-	r.startPhase()
-	r.csv(t, sessions.byName["maker"])
-	r.endPhase("CSV validation")
-
-	// 8. Background dispatch to the in-process sandboxes.
-	r.startPhase()
-	r.dispatch(t, fx)
-	r.endPhase("dispatch")
-
-	// 9. The real binary: cold start on this database, then a burst of
-	// sign-ins and the memory it keeps.
-	r.binary(t, fx)
+	if run("search") {
+		r.startPhase()
+		r.search(t, fx)
+		r.endPhase("search")
+	}
+	if run("bulk") {
+		r.startPhase()
+		r.bulkApprove(t, fx, sessions)
+		r.endPhase("bulk decisions")
+	}
+	if run("csv") {
+		r.startPhase()
+		r.csv(t, sessions.byName["maker"])
+		r.endPhase("CSV validation")
+	}
+	if run("dispatch") {
+		// Background dispatch to the in-process sandboxes.
+		r.startPhase()
+		r.dispatch(t, fx)
+		r.endPhase("dispatch")
+	}
+	if run("binary") {
+		// The real binary: cold start on this database, then a burst of
+		// sign-ins and the memory it keeps.
+		r.binary(t, fx)
+	}
 
 	// 10. Memory of this process.
 	r.printf("\n== Memory (this process: server + load generator + fixture builder; soft limit %s)\n", mb(memoryLimitKB()))
