@@ -113,10 +113,13 @@ CREATE TABLE gateway_methods (
 ) WITHOUT ROWID;
 
 -- One transaction: made here (maker_id set) or imported by the sync (made
--- elsewhere, maker_id NULL). id is Paydesk's reference, the provider's
--- referenceNumber and duplicate guard.
+-- elsewhere, maker_id NULL). reference_number is the provider's duplicate
+-- guard: Paydesk's own id for transactions made here; customer_ref is the
+-- maker's own reference (an invoice number), free text.
 CREATE TABLE gateway_transactions (
     id                  TEXT    PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 40),
+    reference_number    TEXT    NOT NULL UNIQUE,
+    customer_ref        TEXT    NOT NULL DEFAULT '',
     provider_txn_id     TEXT    UNIQUE,
     provider_order_id   TEXT    NOT NULL DEFAULT '',
     provider_payment_id TEXT    NOT NULL DEFAULT '',
@@ -146,7 +149,25 @@ CREATE INDEX gateway_txn_list ON gateway_transactions(created_at, id);
 CREATE INDEX gateway_txn_status ON gateway_transactions(status, created_at, id);
 CREATE INDEX gateway_txn_method ON gateway_transactions(method_id, created_at, id);
 CREATE INDEX gateway_txn_currency ON gateway_transactions(currency_code, created_at, id);
-CREATE INDEX gateway_txn_amount ON gateway_transactions(amount_minor, created_at, id);
+-- An amount range lists largest first, walking this index.
+CREATE INDEX gateway_txn_amount ON gateway_transactions(amount_minor, id);
+
+-- Exact search by the maker's reference.
+CREATE INDEX gateway_txn_customer_ref ON gateway_transactions(customer_ref, created_at, id) WHERE customer_ref <> '';
+
+-- A transaction's timeline: Paydesk's steps and what KS Pay said.
+CREATE TABLE gateway_events (
+    id            INTEGER PRIMARY KEY,
+    txn_id        TEXT    NOT NULL REFERENCES gateway_transactions(id),
+    at            INTEGER NOT NULL,
+    kind          TEXT    NOT NULL,
+    state         TEXT    NOT NULL,
+    provider_code TEXT    NOT NULL DEFAULT '',
+    message       TEXT    NOT NULL DEFAULT '',
+    utr           TEXT    NOT NULL DEFAULT '',
+    actor         TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX gateway_events_txn ON gateway_events(txn_id, id);
 
 -- Analytics per IST day of creation, currency, method and status: the
 -- analytics page sums these few rows, never the transactions.
@@ -206,3 +227,10 @@ BEGIN
     WHERE new.status = 'paid' AND new.paid_at IS NOT NULL
     ON CONFLICT (day, currency_code) DO UPDATE SET txns = txns + 1, amount_minor = amount_minor + excluded.amount_minor;
 END;
+
+-- The sync's progress: once one pass has walked every transaction the
+-- provider holds, later passes stop at the recent ones.
+CREATE TABLE gateway_sync (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    full_at   INTEGER NOT NULL
+);
