@@ -407,7 +407,7 @@ func (g *Gateway) initiateTx(ctx context.Context, maker User, in GatewayInput) (
 		fmt.Sprintf("%s %s by %s, reference %s", code, providers.FormatAmount(amount), methodName, in.CustomerRef), "", u.Username); err != nil {
 		return GatewayTxn{}, err
 	}
-	if err := g.db.audit(ctx, tx, u.Actor(), "gateway.initiated", "gateway_transaction", id, map[string]any{
+	if err := g.db.audit(ctx, tx, u.Actor(), "gateway.created", "gateway_transaction", id, map[string]any{
 		"amount_minor": amount, "currency": code, "method": methodName, "customer_ref": in.CustomerRef, "contact_id": in.ContactID,
 	}); err != nil {
 		return GatewayTxn{}, err

@@ -131,6 +131,9 @@ func (s *Server) renderBalances(c *fiber.Ctx, status int, notice, errSource stri
 	in, out := make([]int64, len(dayList)), make([]int64, len(dayList))
 	for i, d := range dayList {
 		in[i], out[i] = inflows[d].Paise, outflows[d].Paise
+		if in[i] == 0 && out[i] == 0 {
+			continue // the table lists the days with money in or out
+		}
 		p.Flows = append(p.Flows, views.FlowDayRow{Day: d, In: views.INR(in[i]), InN: inflows[d].Count, Out: views.INR(out[i]), OutN: outflows[d].Count})
 	}
 	slices.Reverse(p.Flows) // newest first in the table
@@ -175,6 +178,9 @@ func (s *Server) accountView(ctx context.Context, c *fiber.Ctx, a db.Account, fr
 		paid += d.OutflowPaise
 		v.PaidInRangeN += d.OutflowCount
 		out = append(out, db.DayAmount{Day: d.Day, Paise: d.OutflowPaise, Count: d.OutflowCount})
+		if !d.Known {
+			continue // before the first figure
+		}
 		v.Days = append(v.Days, views.BalanceDayRow{Day: d.Day, Close: views.INR(d.Close), Low: views.INR(d.Low), High: views.INR(d.High),
 			Changes: d.Changes, Out: views.INR(d.OutflowPaise), OutN: d.OutflowCount, Known: d.Known})
 	}

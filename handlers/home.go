@@ -89,6 +89,8 @@ func (s *Server) balanceCards(ctx context.Context) ([]views.Card, error) {
 		var line []int64
 		for _, d := range days {
 			switch {
+			case a.HasBalance && d.Known && len(line) == 0:
+				line = append(line, d.Open, d.Close)
 			case a.HasBalance && d.Known:
 				line = append(line, d.Close)
 			case !a.HasBalance:

@@ -225,12 +225,14 @@ func BarChart(title, desc string, days []string, series []Series, format func(in
 		c.Empty = true
 		return c
 	}
+	// Both directions share one scale, so a day's bars compare by length.
 	top, bottom := niceMax(up), int64(0)
-	if down > 0 {
-		bottom = niceMax(down)
-		if up == 0 {
-			top = 0
-		}
+	switch {
+	case down > 0 && up == 0:
+		top, bottom = 0, niceMax(down)
+	case down > 0:
+		top = niceMax(max(up, down))
+		bottom = top
 	}
 	y := func(v int64) float64 { return chartTop + plotH()*float64(top-v)/float64(top+bottom) }
 	slot := plotW() / float64(max(len(days), 1))
@@ -240,15 +242,17 @@ func BarChart(title, desc string, days []string, series []Series, format func(in
 			above++
 		}
 	}
-	barW := slot * 0.8 / float64(max(above, 1))
+	barW := min(slot*0.8/float64(max(above, 1)), 48)
 	x := func(i int) float64 { return chartLeft + slot*(float64(i)+0.5) }
 	c.ZeroY, c.HasZero = y(0), true
 	k := 0
 	for _, s := range series {
-		off := slot*0.1 + barW*float64(k)
+		// Bars are centred in their day's slot.
+		off := (slot-barW*float64(max(above, 1)))/2 + barW*float64(k)
 		w := barW
 		if s.Below {
-			off, w = slot*0.1, slot*0.8
+			w = min(slot*0.8, 48)
+			off = (slot - w) / 2
 		} else {
 			k++
 		}
@@ -266,10 +270,21 @@ func BarChart(title, desc string, days []string, series []Series, format func(in
 			c.Bars = append(c.Bars, b)
 		}
 	}
-	for _, v := range []int64{top, top / 2, 0, -bottom / 2, -bottom} {
-		if (v > 0 && top == 0) || (v < 0 && bottom == 0) || (v == -bottom/2 && bottom == 0) {
-			continue
+	var ticks []int64
+	if top > 0 {
+		ticks = append(ticks, top)
+		if top/2 > 0 && top/2 != top {
+			ticks = append(ticks, top/2)
 		}
+	}
+	ticks = append(ticks, 0)
+	if bottom > 0 {
+		if bottom/2 > 0 {
+			ticks = append(ticks, -bottom/2)
+		}
+		ticks = append(ticks, -bottom)
+	}
+	for _, v := range ticks {
 		label := format(v)
 		if v < 0 {
 			label = "−" + format(-v)

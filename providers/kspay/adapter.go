@@ -1,6 +1,7 @@
 package kspay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,7 +122,13 @@ func (a *Adapter) ProcessPayment(ctx context.Context, id string) (providers.Gate
 	if err != nil {
 		return providers.GatewayOrder{}, err
 	}
-	raw, _ := json.Marshal(o)
+	// Kept as the checkout takes it: indented, & and < as they are.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(o)
+	raw := bytes.TrimSpace(buf.Bytes())
 	return providers.GatewayOrder{
 		TransactionID: o.TxnID, ProviderOrderID: o.ProviderOrderID, Gateway: o.Gateway, Key: o.Key,
 		AmountMinor: o.AmountMinor, Currency: o.Currency, Reference: o.ReferenceNumber,
