@@ -9,6 +9,7 @@ package db
 // states current and to import transactions made elsewhere.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -262,10 +264,12 @@ func (g *Gateway) Currencies(ctx context.Context) ([]GatewayCurrency, time.Time,
 	cs, err := queryAll(ctx, g.db.read, "gateway currencies", func(s scanner) (GatewayCurrency, error) {
 		var c GatewayCurrency
 		return c, s.Scan(&c.ID, &c.Code, &c.Name)
-	}, `SELECT id, code, name FROM gateway_currencies WHERE active = 1 ORDER BY code`)
+	}, `SELECT id, code, name FROM gateway_currencies WHERE active = 1`)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	// The catalogue is a handful of rows, sorted here.
+	slices.SortFunc(cs, func(a, b GatewayCurrency) int { return strings.Compare(a.Code, b.Code) })
 	var at sql.NullInt64
 	if err := g.db.read.QueryRowContext(ctx, `SELECT max(refreshed_at) FROM gateway_currencies`).Scan(&at); err != nil {
 		return nil, time.Time{}, fmt.Errorf("db: catalogue: %w", err)
@@ -279,19 +283,25 @@ func (g *Gateway) Currencies(ctx context.Context) ([]GatewayCurrency, time.Time,
 
 // Methods lists the cached active payment methods of a currency.
 func (g *Gateway) Methods(ctx context.Context, currencyID string) ([]GatewayMethod, error) {
-	return queryAll(ctx, g.db.read, "gateway methods", func(s scanner) (GatewayMethod, error) {
+	return g.methods(ctx, `SELECT id, currency_id, name FROM gateway_methods WHERE currency_id = ? AND active = 1`, currencyID)
+}
+
+// methods reads catalogue methods, sorted by name here (a handful).
+func (g *Gateway) methods(ctx context.Context, query string, args ...any) ([]GatewayMethod, error) {
+	ms, err := queryAll(ctx, g.db.read, "gateway methods", func(s scanner) (GatewayMethod, error) {
 		var m GatewayMethod
 		return m, s.Scan(&m.ID, &m.CurrencyID, &m.Name)
-	}, `SELECT id, currency_id, name FROM gateway_methods WHERE currency_id = ? AND active = 1 ORDER BY name`, currencyID)
+	}, query, args...)
+	slices.SortFunc(ms, func(a, b GatewayMethod) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.CurrencyID, b.CurrencyID))
+	})
+	return ms, err
 }
 
 // AllMethods lists every cached method ever seen, active or not, for the
 // list's filter.
 func (g *Gateway) AllMethods(ctx context.Context) ([]GatewayMethod, error) {
-	return queryAll(ctx, g.db.read, "gateway methods", func(s scanner) (GatewayMethod, error) {
-		var m GatewayMethod
-		return m, s.Scan(&m.ID, &m.CurrencyID, &m.Name)
-	}, `SELECT id, currency_id, name FROM gateway_methods ORDER BY name, currency_id`)
+	return g.methods(ctx, `SELECT id, currency_id, name FROM gateway_methods`)
 }
 
 // ---- initiating ----
@@ -503,9 +513,66 @@ func (f GatewayFilter) ByAmount() bool { return f.MinMinor > 0 || f.MaxMinor > 0
 // an amount range), and whether more follow.
 func (g *Gateway) List(ctx context.Context, f GatewayFilter) ([]GatewayTxn, bool, error) {
 	f.Limit = pageLimit(f.Limit, 500)
+	w, order, matches, err := g.listQuery(ctx, f)
+	if err != nil || (f.Query != "" && len(matches) == 0) {
+		return nil, false, err
+	}
+	if matches != nil {
+		list, err := queryAll(ctx, g.db.read, "gateway transactions", scanGatewayTxn, `SELECT `+gatewayColumns+gatewayFrom+w.where(), w.args...)
+		slices.SortFunc(list, func(a, b GatewayTxn) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		return list, false, err
+	}
+	return queryPage(ctx, g.db.read, "gateway transactions", f.Limit, scanGatewayTxn,
+		`SELECT `+gatewayColumns+gatewayFrom+w.where()+` ORDER BY `+order+` LIMIT ?`, append(w.args, f.Limit+1)...)
+}
+
+// Each calls fn for every transaction matching f (After and Limit aside),
+// in List's order, from one read: the CSV export's consistent snapshot.
+func (g *Gateway) Each(ctx context.Context, f GatewayFilter, fn func(GatewayTxn) error) error {
+	f.After = ""
+	w, order, matches, err := g.listQuery(ctx, f)
+	if err != nil || (f.Query != "" && len(matches) == 0) {
+		return err
+	}
+	q := `SELECT ` + gatewayColumns + gatewayFrom + w.where()
+	if matches == nil {
+		q += ` ORDER BY ` + order
+	}
+	rows, err := g.db.read.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return fmt.Errorf("db: gateway export: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanGatewayTxn(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// listQuery builds List's conditions and order; matches are the ids an
+// exact reference names (nil without one).
+func (g *Gateway) listQuery(ctx context.Context, f GatewayFilter) (conditions, string, []string, error) {
 	var w conditions
+	var matches []string
 	if q := strings.TrimSpace(f.Query); q != "" {
-		w.add("(t.id = ? OR t.provider_txn_id = ? OR t.reference_number = ? OR (t.customer_ref = ? AND t.customer_ref <> ''))", q, q, q, q)
+		// An exact reference names a handful of rows: each kind of id is
+		// looked up in its own index, and the few rows are sorted here.
+		var err error
+		if matches, err = g.lookupRefs(ctx, q); err != nil || len(matches) == 0 {
+			return w, "", nil, err
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(matches)), ",")
+		args := make([]any, len(matches))
+		for i, id := range matches {
+			args[i] = id
+		}
+		w.add("t.id IN ("+marks+")", args...)
 	}
 	if f.Status != "" {
 		w.add("t.status = ?", string(f.Status))
@@ -537,8 +604,34 @@ func (g *Gateway) List(ctx context.Context, f GatewayFilter) ([]GatewayTxn, bool
 	} else if f.After != "" {
 		w.add("(t.created_at, t.id) < (SELECT created_at, id FROM gateway_transactions WHERE id = ?)", f.After)
 	}
-	return queryPage(ctx, g.db.read, "gateway transactions", f.Limit, scanGatewayTxn,
-		`SELECT `+gatewayColumns+gatewayFrom+w.where()+` ORDER BY `+order+` LIMIT ?`, append(w.args, f.Limit+1)...)
+	return w, order, matches, nil
+}
+
+// maxRefMatches bounds what one exact reference may name (a maker's
+// reference can be reused, say for a second attempt).
+const maxRefMatches = 50
+
+// lookupRefs finds the transactions q names exactly: Paydesk's id, KS
+// Pay's id, the reference number, or the maker's reference.
+func (g *Gateway) lookupRefs(ctx context.Context, q string) ([]string, error) {
+	var out []string
+	for _, query := range []string{
+		`SELECT id FROM gateway_transactions WHERE id = ?`,
+		`SELECT id FROM gateway_transactions WHERE provider_txn_id = ?`,
+		`SELECT id FROM gateway_transactions WHERE reference_number = ?`,
+		`SELECT id FROM gateway_transactions WHERE customer_ref = ? AND customer_ref <> '' LIMIT ` + strconv.Itoa(maxRefMatches),
+	} {
+		ids, err := queryAll(ctx, g.db.read, "gateway reference", scanValue[string], query, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
 }
 
 // ---- money collected (InflowSource) ----

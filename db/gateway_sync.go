@@ -321,8 +321,7 @@ func (g *Gateway) Sync(ctx context.Context) (GatewaySyncResult, error) {
 	}
 	// Open ones the pages no longer reach: asked one by one.
 	if !horizon.IsZero() {
-		ids, err := queryAll(ctx, g.db.read, "open gateway transactions", scanValue[string], `SELECT id FROM gateway_transactions
-			WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT 100`, horizon.UnixMilli())
+		ids, err := g.openBefore(ctx, horizon)
 		if err != nil {
 			return res, err
 		}
@@ -339,6 +338,13 @@ func (g *Gateway) Sync(ctx context.Context) (GatewaySyncResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// openBefore lists pending transactions created before horizon, oldest
+// first (at most 100 a pass).
+func (g *Gateway) openBefore(ctx context.Context, horizon time.Time) ([]string, error) {
+	return queryAll(ctx, g.db.read, "open gateway transactions", scanValue[string], `SELECT id FROM gateway_transactions
+		WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT 100`, horizon.UnixMilli())
 }
 
 // apply records one page of KS Pay's transactions.
@@ -431,7 +437,7 @@ func (g *Gateway) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	ids, err := queryAll(ctx, g.db.read, "stuck gateway transactions", scanValue[string], `SELECT id FROM gateway_transactions
-		WHERE status IN ('initiating', 'unknown') AND updated_at < ? ORDER BY updated_at LIMIT 1000`,
+		WHERE status IN ('initiating', 'unknown') AND updated_at < ? LIMIT 1000`,
 		g.db.nowMS()-g.opts.StuckAfter.Milliseconds())
 	if err != nil {
 		return 0, err

@@ -45,6 +45,7 @@ type planSuite func(t *testing.T, fx *planFixture) []planCase
 func planSuites() []planSuite {
 	return []planSuite{
 		queuePlans,
+		balancesPlans,
 	}
 }
 

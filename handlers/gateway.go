@@ -153,25 +153,17 @@ func (s *Server) gatewayCSV(c *fiber.Ctx) error {
 	w := csv.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"id", "created_at_utc", "customer_ref", "reference_number", "kspay_id", "currency", "amount", "method",
 		"status", "provider_status", "paid_at_utc", "provider_payment_id", "origin", "maker"})
-	f.Limit, f.After = 500, ""
-	for {
-		list, more, err := s.Gateway.List(c.UserContext(), f)
-		if err != nil {
-			return err
+	err := s.Gateway.Each(c.UserContext(), f, func(t db.GatewayTxn) error {
+		paid := ""
+		if !t.PaidAt.IsZero() {
+			paid = t.PaidAt.UTC().Format(time.RFC3339)
 		}
-		for _, t := range list {
-			paid := ""
-			if !t.PaidAt.IsZero() {
-				paid = t.PaidAt.UTC().Format(time.RFC3339)
-			}
-			_ = w.Write([]string{t.ID, t.CreatedAt.UTC().Format(time.RFC3339), csvSafe(t.CustomerRef), csvSafe(t.ReferenceNumber),
-				t.ProviderTxnID, t.CurrencyCode, providers.FormatAmount(t.AmountMinor), csvSafe(t.MethodName), string(t.Status),
-				csvSafe(t.ProviderStatus), paid, t.ProviderPaymentID, t.Origin, t.Maker})
-		}
-		if !more || len(list) == 0 {
-			break
-		}
-		f.After = list[len(list)-1].ID
+		return w.Write([]string{t.ID, t.CreatedAt.UTC().Format(time.RFC3339), csvSafe(t.CustomerRef), csvSafe(t.ReferenceNumber),
+			t.ProviderTxnID, t.CurrencyCode, providers.FormatAmount(t.AmountMinor), csvSafe(t.MethodName), string(t.Status),
+			csvSafe(t.ProviderStatus), paid, t.ProviderPaymentID, t.Origin, t.Maker})
+	})
+	if err != nil {
+		return err
 	}
 	w.Flush()
 	return w.Error()

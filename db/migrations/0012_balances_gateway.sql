@@ -63,8 +63,7 @@ BEGIN
     UPDATE payouts SET processing_at = new.updated_at WHERE id = new.id;
 END;
 
--- Reserved amounts: in-flight payouts of one source, summed from the index.
-CREATE INDEX payouts_reserved ON payouts(state, source, processing_at, amount_paise);
+-- Reserved amounts read the in-flight payouts through payouts_state.
 
 -- Money paid out per IST day and source, kept by triggers in the transaction
 -- that makes a payout processed (processed is final: it never moves again).
@@ -153,7 +152,7 @@ CREATE INDEX gateway_txn_currency ON gateway_transactions(currency_code, created
 CREATE INDEX gateway_txn_amount ON gateway_transactions(amount_minor, id);
 
 -- Exact search by the maker's reference.
-CREATE INDEX gateway_txn_customer_ref ON gateway_transactions(customer_ref, created_at, id) WHERE customer_ref <> '';
+CREATE INDEX gateway_txn_customer_ref ON gateway_transactions(customer_ref) WHERE customer_ref <> '';
 
 -- A transaction's timeline: Paydesk's steps and what KS Pay said.
 CREATE TABLE gateway_events (
