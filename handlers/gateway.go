@@ -101,7 +101,9 @@ func gatewayQuery(form views.GatewayListFilter) url.Values {
 	return q
 }
 
-func canCollectGateway(u *db.User) bool { return u != nil && slices.ContainsFunc(db.GatewayRoles, u.HasRole) }
+func canCollectGateway(u *db.User) bool {
+	return u != nil && slices.ContainsFunc(db.GatewayRoles, u.HasRole)
+}
 
 func (s *Server) gatewayPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
