@@ -24,5 +24,9 @@ type benchPage struct {
 func benchPages() []benchPage {
 	return []benchPage{
 		{Name: "queue", First: "/queue", Filtered: "/queue?min=100000&max=500000&sort=amount", As: "checker1"},
+		// Balances over a year of history; KS Pay over 100,000 transactions.
+		{Name: "balances", Seed: seedBalanceHistory, First: "/balances?days=90", Filtered: "/balances?days=7", As: "admin"},
+		{Name: "kspay", Seed: seedGateway, First: "/gateway", Filtered: "/gateway?status=paid&method=pm_5LR93Agwv", As: "admin"},
+		{Name: "kspay analytics", Seed: seedGateway, First: "/gateway/analytics?days=90", Filtered: "/gateway/analytics?days=7&currency=USD", As: "admin"},
 	}
 }
