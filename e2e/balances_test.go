@@ -213,12 +213,21 @@ func TestBalancesAndKSPay(t *testing.T) {
 		maker.expectText("main [data-status]", "pending")
 	})
 
-	run("the payer pays at the sandbox; the list shows it paid", func(t *testing.T) {
-		resp, err := http.Post(a.SandboxURL+"/_sandbox/kspay/transactions/"+providerID+"/pay", "application/json", strings.NewReader(`{"outcome":"success"}`))
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("sandbox pay: %v %v", err, resp)
+	run("the payer pays at the sandbox's checkout; the list shows it paid", func(t *testing.T) {
+		// The payer follows the copyable link to the gateway's hosted
+		// checkout, pays, and is sent back to Paydesk with the redirect.
+		maker.goto_(txnPath)
+		link, _ := maker.page.Locator("#checkout-link").InputValue()
+		payer := newSession(t, b, a)
+		payer.goto_(link)
+		payer.click("button:has-text('Pay now')")
+		if err := payer.page.WaitForURL(regexp.MustCompile(`/gateway/return\?`)); err != nil {
+			t.Fatalf("not sent back to Paydesk: %v (at %s)", err, payer.page.URL())
 		}
-		resp.Body.Close()
+		if !strings.Contains(payer.page.URL(), "payment_status=success") {
+			t.Fatalf("redirect %s", payer.page.URL())
+		}
+		payer.expectText("main", "confirming your payment")
 		maker.goto_("/gateway")
 		row := "#g-" + strings.TrimPrefix(txnPath, "/gateway/")
 		maker.reloadUntil(row, "paid", 20*time.Second)
