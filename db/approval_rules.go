@@ -181,13 +181,10 @@ func (a *Approvals) ruleChangeTx(ctx context.Context, admin User, c RuleChange) 
 		return ApprovalRequest{}, false, err
 	}
 	defer tx.Rollback()
-	u, err := getUser(ctx, tx, admin.ID)
+	u, err := enabledAdmin(ctx, tx, admin, refuse("change_rules", ApprovalRequest{Kind: RuleChangeKind, TargetID: c.Kind},
+		"Changing approval rules needs the admin role."))
 	if err != nil {
 		return ApprovalRequest{}, false, err
-	}
-	if u.Disabled || !u.HasRole(RoleAdmin) {
-		return ApprovalRequest{}, false, refuse("change_rules", ApprovalRequest{Kind: RuleChangeKind, TargetID: c.Kind},
-			"Changing approval rules needs the admin role.")
 	}
 	current, err := rulesOf(ctx, tx, c.Kind)
 	if err != nil {
@@ -208,6 +205,19 @@ func (a *Approvals) ruleChangeTx(ctx context.Context, admin User, c RuleChange) 
 		return ApprovalRequest{}, false, err
 	}
 	return r, applied, tx.Commit()
+}
+
+// enabledAdmin reads admin again inside tx (roles as the database holds
+// them now) and returns refusal unless they are an enabled admin.
+func enabledAdmin(ctx context.Context, tx *sql.Tx, admin User, refusal *refusal) (User, error) {
+	u, err := getUser(ctx, tx, admin.ID)
+	if err != nil {
+		return u, err
+	}
+	if u.Disabled || !u.HasRole(RoleAdmin) {
+		return u, refusal
+	}
+	return u, nil
 }
 
 // adminChange is how admins change the way Paydesk is governed (approval

@@ -345,13 +345,10 @@ func (b *Balances) thresholdTx(ctx context.Context, admin User, source string, p
 		return ApprovalRequest{}, false, err
 	}
 	defer tx.Rollback()
-	u, err := getUser(ctx, tx, admin.ID)
+	u, err := enabledAdmin(ctx, tx, admin, refuse("change_threshold", ApprovalRequest{Kind: ThresholdKind, TargetID: source},
+		"Changing a low-balance threshold needs the admin role."))
 	if err != nil {
 		return ApprovalRequest{}, false, err
-	}
-	if u.Disabled || !u.HasRole(RoleAdmin) {
-		return ApprovalRequest{}, false, refuse("change_threshold", ApprovalRequest{Kind: ThresholdKind, TargetID: source},
-			"Changing a low-balance threshold needs the admin role.")
 	}
 	before, err := thresholdOf(ctx, tx, source)
 	if err != nil {
