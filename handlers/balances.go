@@ -85,7 +85,11 @@ func (s *Server) inflowDays(ctx context.Context, from, to string) (map[string]db
 }
 
 func (s *Server) balancesPage(c *fiber.Ctx) error {
-	return s.renderBalances(c, fiber.StatusOK, "", "", nil)
+	notice := ""
+	if src := c.Query("set"); src != "" {
+		notice = "The low-balance threshold of " + sourceLabel(src) + " is changed."
+	}
+	return s.renderBalances(c, fiber.StatusOK, notice, "", nil)
 }
 
 // renderBalances draws the page; a threshold form's error and input are

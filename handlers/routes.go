@@ -77,7 +77,8 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/gateway/analytics", s.gatewayAnalyticsPage)
 	signedIn.Get("/gateway/analytics.csv", s.gatewayAnalyticsCSV)
 	signedIn.Get("/gateway/:id", s.gatewayTxnPage)
-	signedIn.Post("/gateway/:id/check", s.checkGateway)
+	// Asking KS Pay changes nothing but our copy of its state.
+	signedIn.Post("/gateway/:id/check", s.requireRole(db.RoleAdmin, db.RoleMaker, db.RoleChecker), s.checkGateway)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate
