@@ -413,8 +413,12 @@ func (g *Gateway) initiateTx(ctx context.Context, maker User, in GatewayInput) (
 		u.ID, now, now); err != nil {
 		return GatewayTxn{}, fmt.Errorf("db: insert gateway transaction: %w", err)
 	}
+	shown := code + " " + providers.FormatAmount(amount)
+	if code == "INR" {
+		shown = rupees(amount)
+	}
 	if err := gatewayTimeline.add(ctx, tx, now, id, "created", string(GatewayInitiating), "",
-		fmt.Sprintf("%s %s by %s, reference %s", code, providers.FormatAmount(amount), methodName, in.CustomerRef), "", u.Username); err != nil {
+		fmt.Sprintf("%s by %s, reference %s", shown, methodName, in.CustomerRef), "", u.Username); err != nil {
 		return GatewayTxn{}, err
 	}
 	if err := g.db.audit(ctx, tx, u.Actor(), "gateway.created", "gateway_transaction", id, map[string]any{
