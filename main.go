@@ -102,13 +102,13 @@ func (c config) production() bool { return c.env == "production" }
 
 func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	c := config{
-		env:             envOr("PAYDESK_ENV", "sandbox"),
-		addr:            envOr("PAYDESK_ADDR", "localhost:8080"),
-		dbPath:          envOr("PAYDESK_DB", filepath.Join("data", "paydesk.db")),
-		tlsCert:         os.Getenv("PAYDESK_TLS_CERT"),
-		tlsKey:          os.Getenv("PAYDESK_TLS_KEY"),
-		logJSON:         os.Getenv("PAYDESK_LOG_FORMAT") == "json",
-		sandboxAddr:     envOr("PAYDESK_SANDBOX_ADDR", "127.0.0.1:0"),
+		env:         envOr("PAYDESK_ENV", "sandbox"),
+		addr:        envOr("PAYDESK_ADDR", "localhost:8080"),
+		dbPath:      envOr("PAYDESK_DB", filepath.Join("data", "paydesk.db")),
+		tlsCert:     os.Getenv("PAYDESK_TLS_CERT"),
+		tlsKey:      os.Getenv("PAYDESK_TLS_KEY"),
+		logJSON:     os.Getenv("PAYDESK_LOG_FORMAT") == "json",
+		sandboxAddr: envOr("PAYDESK_SANDBOX_ADDR", "127.0.0.1:0"),
 		// argon2id is CPU work: one hash per core at a time, two at least.
 		hashConcurrency: min(4, max(2, runtime.GOMAXPROCS(0))),
 		memoryLimit:     48 << 20,
@@ -342,9 +342,36 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			payoutProviders[name] = p
 		}
 	}
+	// Other areas' River queues, run on the dispatcher's client.
+	var jobQueues []db.JobQueue
+
+	// Balances and KS Pay collections: every debit account with its
+	// history, reservations and threshold; KS Pay (card/UPI) transactions,
+	// initiated and processed by River jobs, followed by a paged sync.
+	var balanceSpecs []db.AccountSpec
+	for _, name := range []string{db.SourcePayMate, db.SourceKotakCMS} {
+		if _, ok := reg.Payouts(name); ok {
+			p, _ := reg.Get(name)
+			_, hasBalance := p.(providers.Balances)
+			balanceSpecs = append(balanceSpecs, db.AccountSpec{Source: name, HasBalance: hasBalance})
+		}
+	}
+	balanceAccounts := db.NewBalances(store, approvals, balanceSpecs)
+	var gatewayProvider providers.Gateway
+	if p, ok := reg.Get("kspay"); ok {
+		gatewayProvider, _ = p.(providers.Gateway)
+	}
+	publicURL := strings.TrimSuffix(envOr("PAYDESK_PUBLIC_URL", "http://"+cfg.addr), "/")
+	gateway := db.NewGateway(store, gatewayProvider, db.GatewayOptions{RedirectURL: publicURL + "/gateway/return",
+		Logger: log.With("component", "gateway")})
+	jobQueues = append(jobQueues, gateway.JobQueue())
+	// Money collected, summed on the balances page: KS Pay here; virtual
+	// account credits and paid links implement db.InflowSource too.
+	inflowSources := []db.InflowSource{gateway}
+
 	dispatcher, err := db.NewDispatcher(store, payouts, payoutProviders, db.DispatchOptions{
 		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
-		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"),
+		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: jobQueues,
 	})
 	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
@@ -393,6 +420,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	inBackground(func(ctx context.Context) { collections.Run(ctx, cfg.pollEvery) })
 	inBackground(func(ctx context.Context) { bank.Run(ctx, cfg.pollEvery) })
 	inBackground(func(ctx context.Context) { balances.Run(ctx, cfg.pollEvery) })
+	inBackground(func(ctx context.Context) { gateway.Run(ctx, cfg.pollEvery) })
 
 	srv := &handlers.Server{
 		DB:        store,
@@ -408,6 +436,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner},
 
 		Collections: collections,
+
+		Balances: balanceAccounts,
+		Inflows:  inflowSources,
+		Gateway:  gateway,
 	}
 	app := handlers.NewApp(srv)
 

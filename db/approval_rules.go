@@ -181,13 +181,10 @@ func (a *Approvals) ruleChangeTx(ctx context.Context, admin User, c RuleChange) 
 		return ApprovalRequest{}, false, err
 	}
 	defer tx.Rollback()
-	u, err := getUser(ctx, tx, admin.ID)
+	u, err := enabledAdmin(ctx, tx, admin, refuse("change_rules", ApprovalRequest{Kind: RuleChangeKind, TargetID: c.Kind},
+		"Changing approval rules needs the admin role."))
 	if err != nil {
 		return ApprovalRequest{}, false, err
-	}
-	if u.Disabled || !u.HasRole(RoleAdmin) {
-		return ApprovalRequest{}, false, refuse("change_rules", ApprovalRequest{Kind: RuleChangeKind, TargetID: c.Kind},
-			"Changing approval rules needs the admin role.")
 	}
 	current, err := rulesOf(ctx, tx, c.Kind)
 	if err != nil {
@@ -197,14 +194,49 @@ func (a *Approvals) ruleChangeTx(ctx context.Context, admin User, c RuleChange) 
 	if slices.EqualFunc(before, c.Bands, RuleBand.equal) {
 		return ApprovalRequest{}, false, Errorf(EINVALID, "These are already the rules in force.")
 	}
+	k, _ := a.Kind(c.Kind)
+	r, applied, err := a.adminChange(ctx, tx, u, Proposal{
+		Kind: RuleChangeKind, TargetID: c.Kind, Summary: "Change the approval rules for " + k.Label,
+		Payload: ruleChangePayload{Kind: c.Kind, Bands: c.Bands, Before: before},
+	}, "A change to these rules is already waiting for approval (#%d).", func(extra map[string]any) error {
+		return a.applyRules(ctx, tx, u.Actor(), c.Kind, c.Bands, before, extra)
+	})
+	if err != nil {
+		return ApprovalRequest{}, false, err
+	}
+	return r, applied, tx.Commit()
+}
+
+// enabledAdmin reads admin again inside tx (roles as the database holds
+// them now) and returns refusal unless they are an enabled admin.
+func enabledAdmin(ctx context.Context, tx *sql.Tx, admin User, refusal *refusal) (User, error) {
+	u, err := getUser(ctx, tx, admin.ID)
+	if err != nil {
+		return u, err
+	}
+	if u.Disabled || !u.HasRole(RoleAdmin) {
+		return u, refusal
+	}
+	return u, nil
+}
+
+// adminChange is how admins change the way Paydesk is governed (approval
+// rules, low-balance thresholds), inside tx, once the caller has checked u
+// is an admin: with two or more enabled admins the change becomes request p,
+// which another admin approves (its kind's OnApproved applies it); with one,
+// nobody else could approve it, so apply runs at once, given the admin count
+// for its audit entry. busy is the refusal while a change to the same target
+// waits, with the request's number.
+func (a *Approvals) adminChange(ctx context.Context, tx *sql.Tx, u User, p Proposal, busy string,
+	apply func(extra map[string]any) error) (ApprovalRequest, bool, error) {
 	// Checked before the single-admin path too: applying directly while a
 	// request waits would let that request, approved later, undo this change.
-	pending, ok, err := pendingRequestID(ctx, tx, RuleChangeKind, c.Kind)
+	pending, ok, err := pendingRequestID(ctx, tx, p.Kind, p.TargetID)
 	switch {
 	case err != nil:
 		return ApprovalRequest{}, false, err
 	case ok:
-		return ApprovalRequest{}, false, Errorf(ECONFLICT, "A change to these rules is already waiting for approval (#%d).", pending)
+		return ApprovalRequest{}, false, Errorf(ECONFLICT, busy, pending)
 	}
 	var admins int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id
@@ -212,21 +244,11 @@ func (a *Approvals) ruleChangeTx(ctx context.Context, admin User, c RuleChange) 
 		return ApprovalRequest{}, false, fmt.Errorf("db: count admins: %w", err)
 	}
 	if admins < 2 {
-		// Nobody else could approve it; requiring one would lock the rules.
-		if err := a.applyRules(ctx, tx, u.Actor(), c.Kind, c.Bands, before, map[string]any{"admins": admins}); err != nil {
-			return ApprovalRequest{}, false, err
-		}
-		return ApprovalRequest{}, true, tx.Commit()
+		// Nobody else could approve it; requiring one would lock it.
+		return ApprovalRequest{}, true, apply(map[string]any{"admins": admins})
 	}
-	k, _ := a.Kind(c.Kind)
-	r, err := a.propose(ctx, tx, u, Proposal{
-		Kind: RuleChangeKind, TargetID: c.Kind, Summary: "Change the approval rules for " + k.Label,
-		Payload: ruleChangePayload{Kind: c.Kind, Bands: c.Bands, Before: before},
-	})
-	if err != nil {
-		return ApprovalRequest{}, false, err
-	}
-	return r, false, tx.Commit()
+	r, err := a.propose(ctx, tx, u, p)
+	return r, false, err
 }
 
 // applyRules replaces the bands of kind inside tx and audits the change.

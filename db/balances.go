@@ -17,7 +17,8 @@ import (
 //
 // It is a cache of the bank's data, not a change Paydesk makes: refreshing it
 // overwrites the row in place and writes no audit entry (nothing a person or
-// Paydesk decided changes; the bank's own statement is the record).
+// Paydesk decided changes; the bank's own statement is the record). Every
+// change of the figure is also kept in balance_history, for ever.
 type Balance struct {
 	Source         string
 	Account        string
@@ -54,6 +55,10 @@ func (w *BalanceWatcher) Refresh(ctx context.Context) error {
 		b, err := w.providers[source].Balance(ctx)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("balance of %s: %w", source, err))
+			// The page says the figure is stale and why.
+			if serr := setBalanceStatus(context.WithoutCancel(ctx), w.db.write, source, w.db.nowMS(), err.Error()); serr != nil {
+				errs = append(errs, serr)
+			}
 			continue
 		}
 		if err := w.store(ctx, source, b); err != nil {
@@ -63,22 +68,92 @@ func (w *BalanceWatcher) Refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// store records b as source's figure in one transaction: the last balance
+// (what the queue's "balance after" reads), a history row when the figure
+// changed (a poll that sees the same figure only confirms the last row), the
+// day's open/close/low/high, and the refresh status.
 func (w *BalanceWatcher) store(ctx context.Context, source string, b providers.Balance) error {
 	now := w.db.nowMS()
 	asOf := now
 	if !b.AsOf.IsZero() {
 		asOf = b.AsOf.UnixMilli()
 	}
+	tx, err := w.db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	// Not audited: a cache of the bank's figure (see Balance).
-	if _, err := w.db.write.ExecContext(ctx, `INSERT INTO balances (source, account, available_paise, as_of, fetched_at)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO balances (source, account, available_paise, as_of, fetched_at)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (source) DO UPDATE SET account = excluded.account, available_paise = excluded.available_paise,
 			as_of = excluded.as_of, fetched_at = excluded.fetched_at`,
 		source, b.Account, b.AvailablePaise, asOf, now); err != nil {
 		return fmt.Errorf("db: store balance of %s: %w", source, err)
 	}
+	if err := recordHistory(ctx, tx, source, b.Account, b.AvailablePaise, asOf, now); err != nil {
+		return err
+	}
+	if err := setBalanceStatus(ctx, tx, source, now, ""); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// recordHistory adds a history row when source's figure differs from its
+// last one, and folds it into the day's summary; otherwise it only moves
+// the last row's confirmed_at.
+func recordHistory(ctx context.Context, tx *sql.Tx, source, account string, paise, asOf, now int64) error {
+	var lastID, lastPaise int64
+	var lastAccount string
+	err := tx.QueryRowContext(ctx, `SELECT id, available_paise, account FROM balance_history WHERE source = ?
+		ORDER BY fetched_at DESC, id DESC LIMIT 1`, source).Scan(&lastID, &lastPaise, &lastAccount)
+	found := err == nil
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("db: balance history of %s: %w", source, err)
+	case lastPaise == paise && lastAccount == account:
+		_, err := tx.ExecContext(ctx, `UPDATE balance_history SET confirmed_at = ? WHERE id = ?`, now, lastID)
+		if err != nil {
+			return fmt.Errorf("db: balance history of %s: %w", source, err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO balance_history (source, account, available_paise, as_of, fetched_at, confirmed_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, source, account, paise, asOf, now, now); err != nil {
+		return fmt.Errorf("db: balance history of %s: %w", source, err)
+	}
+	open := paise
+	if found {
+		open = lastPaise // the figure in force when the day began or last changed
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO balance_days (source, day, open_paise, close_paise, low_paise, high_paise, changes)
+		VALUES (?, ?, ?, ?, min(?, ?), max(?, ?), 1)
+		ON CONFLICT (source, day) DO UPDATE SET close_paise = excluded.close_paise,
+			low_paise = min(low_paise, excluded.close_paise), high_paise = max(high_paise, excluded.close_paise), changes = changes + 1`,
+		source, ISTDay(time.UnixMilli(now)), open, paise, open, paise, open, paise); err != nil {
+		return fmt.Errorf("db: balance day of %s: %w", source, err)
+	}
 	return nil
 }
+
+func setBalanceStatus(ctx context.Context, q execer, source string, now int64, failure string) error {
+	var ok any
+	if failure == "" {
+		ok = now
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO balance_status (source, attempted_at, ok_at, error) VALUES (?, ?, ?, ?)
+		ON CONFLICT (source) DO UPDATE SET attempted_at = excluded.attempted_at,
+			ok_at = coalesce(excluded.ok_at, ok_at), error = excluded.error`, source, now, ok, failure); err != nil {
+		return fmt.Errorf("db: balance status of %s: %w", source, err)
+	}
+	return nil
+}
+
+// ISTDay is t's calendar day in India, YYYY-MM-DD: the day of every "per
+// day" figure.
+func ISTDay(t time.Time) string { return t.In(IST).Format("2006-01-02") }
 
 // Run refreshes at once and then every interval until ctx ends. Failures are
 // logged; the last known balances stay.

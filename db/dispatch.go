@@ -331,18 +331,23 @@ func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
 // were it not, running twice is still safe: each run starts by asking the
 // provider.
 func (ds *Dispatcher) rescueOrphans(ctx context.Context) error {
-	res, err := ds.client.JobList(ctx, river.NewJobListParams().Kinds(DispatchArgs{}.Kind()).
-		States(rivertype.JobStateRunning).First(1000))
+	return rescueOrphans(ctx, ds.db, ds.client, DispatchArgs{}.Kind(), ds.opts.StuckAfter)
+}
+
+// rescueOrphans makes jobs of kind that have been "running" for longer than
+// stuckAfter available again (see Dispatcher.rescueOrphans).
+func rescueOrphans(ctx context.Context, d *DB, c *river.Client[*sql.Tx], kind string, stuckAfter time.Duration) error {
+	res, err := c.JobList(ctx, river.NewJobListParams().Kinds(kind).States(rivertype.JobStateRunning).First(1000))
 	if err != nil {
 		return fmt.Errorf("db: running jobs: %w", err)
 	}
-	horizon := time.Now().Add(-ds.opts.StuckAfter)
+	horizon := time.Now().Add(-stuckAfter)
 	for _, j := range res.Jobs {
 		if j.AttemptedAt == nil || j.AttemptedAt.After(horizon) {
 			continue
 		}
 		// scheduled_at = attempted_at: due at once, in River's own format.
-		if _, err := ds.db.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = attempted_at
+		if _, err := d.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = attempted_at
 			WHERE id = ? AND state = 'running'`, j.ID); err != nil {
 			return fmt.Errorf("db: rescue job %d: %w", j.ID, err)
 		}

@@ -26,6 +26,7 @@ type timeline struct{ table, subject string }
 var (
 	payoutTimeline     = timeline{"payout_events", "payout_id"}
 	collectionTimeline = timeline{"collection_events", "request_id"}
+	gatewayTimeline    = timeline{"gateway_events", "txn_id"}
 )
 
 // add appends one event for subject id inside tx.

@@ -69,6 +69,7 @@ func planSuites() []planSuite {
 		auditPlans,
 		sessionPlans,
 		bankSidePlans,
+		balancesPlans,
 	}
 }
 

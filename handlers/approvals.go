@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -50,6 +51,9 @@ func amountText(p *int64) string {
 
 func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	changes, _ := s.contactChanges(r)
+	if changes == nil {
+		changes = s.thresholdChanges(r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -90,7 +94,7 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := *auth(c).user
 	f, form := queueFilter(c, s.DB.Now())
-	p := views.QueueProps{Shell: s.shell(c, "Approval queue", "/queue"), Filter: form}
+	p := views.QueueProps{Shell: s.shell(c, "Approval queue", "/queue"), Filter: form, Low: s.lowBalances(ctx)}
 	for _, k := range s.Approvals.Kinds() {
 		p.Kinds = append(p.Kinds, views.Option{Value: k.Name, Label: k.Label})
 	}
@@ -168,13 +172,9 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 	if err != nil {
 		return err
 	}
-	balances, err := s.DB.Balances(c.UserContext())
+	accounts, err := s.payoutAccounts(c.UserContext())
 	if err != nil {
 		return err
-	}
-	lastBalance := map[string]db.Balance{}
-	for _, b := range balances {
-		lastBalance[b.Source] = b
 	}
 	for i, it := range items {
 		pc, ok := pcs[it.TargetID]
@@ -190,14 +190,24 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 		if note := contactBankNote(pc.ContactBank); note != "" {
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "bad", Label: note})
 		}
-		if b, ok := lastBalance[pc.Source]; ok && it.AmountPaise != nil {
-			after := b.AvailablePaise - *it.AmountPaise
+		if a, ok := accounts[pc.Source]; ok && a.Known && it.AmountPaise != nil {
+			// What is left once the payouts already approved and this one
+			// have gone.
+			after := a.AvailableAfterPaise() - *it.AmountPaise
 			kind := "info"
-			if after < 0 {
+			if after < 0 || (a.ThresholdPaise > 0 && after < a.ThresholdPaise) {
 				kind = "bad"
 			}
+			label := "balance after: " + views.INR(after)
+			if a.ReservedPaise > 0 {
+				label += " (after " + views.INR(a.ReservedPaise) + " reserved)"
+			}
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: kind,
-				Label: "balance after: " + views.INR(after) + " (as of " + b.FetchedAt.UTC().Format("15:04") + " UTC)"})
+				Label: label + " (as of " + a.Last.FetchedAt.UTC().Format("15:04") + " UTC)"})
+			if a.ThresholdPaise > 0 && after < a.ThresholdPaise {
+				rows[i].Notes = append(rows[i].Notes, views.Option{Value: "bad",
+					Label: "takes " + sourceLabels[pc.Source] + " below its low-balance threshold of " + views.INR(a.ThresholdPaise)})
+			}
 		} else {
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: "balance not reported by " + sourceLabels[pc.Source]})
 		}
@@ -377,6 +387,10 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		Rule:     fmt.Sprintf("%d %s approval(s)", r.RequiredApprovals, r.RequiredRole),
 		Progress: progress(r), Reason: r.Reason, Payload: payloadRows(r.Payload),
 	}
+	if ch := s.thresholdChanges(r); ch != nil {
+		p.Changes, p.ChangeTitle = ch, "Threshold: now → proposed"
+		p.ChangeNote = "Applies when approved; the balances page and the queue warn below it."
+	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)
 		p.ContactURL, p.ContactName = "/contacts/"+r.TargetID, r.TargetID
@@ -455,4 +469,29 @@ func payloadRows(raw json.RawMessage) []views.Option {
 		out = append(out, views.Option{Value: label, Label: value})
 	}
 	return out
+}
+
+// payoutAccounts is each debit account's last figure, reservations and
+// threshold, by source, for the queue's risk context. Without the balances
+// domain wired, the last figures alone serve (nothing reserved).
+func (s *Server) payoutAccounts(ctx context.Context) (map[string]db.Account, error) {
+	out := map[string]db.Account{}
+	if s.Balances != nil {
+		all, err := s.Balances.Accounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range all {
+			out[a.Source] = a
+		}
+		return out, nil
+	}
+	balances, err := s.DB.Balances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range balances {
+		out[b.Source] = db.Account{AccountSpec: db.AccountSpec{Source: b.Source, HasBalance: true}, Known: true, Last: b}
+	}
+	return out, nil
 }

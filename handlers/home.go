@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"paydesk/db"
@@ -17,7 +19,8 @@ func (s *Server) home(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.HomeProps{Shell: s.shell(c, "Overview", "/"), Sessions: sessions, Activity: auditRows(entries)}
+	p := views.HomeProps{Shell: s.shell(c, "Overview", "/"), Sessions: sessions, Activity: auditRows(entries),
+		Low: s.lowBalances(c.UserContext())}
 	if p.Cards, err = s.overviewCards(c, *u); err != nil {
 		return err
 	}
@@ -45,6 +48,10 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 	}
 	cards = append(cards, views.Card{Label: "Needs attention", Value: views.CountLabel(attention),
 		Hint: "payouts unknown, failed or stuck", Href: "/payouts"})
+	if s.Balances != nil {
+		bc, err := s.balanceCards(ctx)
+		return append(cards, bc...), err
+	}
 	balances, err := s.DB.Balances(ctx)
 	if err != nil {
 		return nil, err
@@ -57,5 +64,64 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 		cards = append(cards, views.Card{Label: name + " balance", Value: views.INR(b.AvailablePaise),
 			Hint: "as of " + views.When(b.FetchedAt), Href: "/payouts?source=" + b.Source})
 	}
+	return cards, nil
+}
+
+// balanceCards are the balances' figures, each with a 30-day sparkline:
+// every account's available balance (or, without a balance call, what is
+// committed), and the money collected.
+func (s *Server) balanceCards(ctx context.Context) ([]views.Card, error) {
+	now := s.DB.Now()
+	to := db.ISTDay(now.AddDate(0, 0, 1))
+	from := db.ISTDay(now.AddDate(0, 0, -29))
+	accounts, err := s.Balances.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cards []views.Card
+	for _, a := range accounts {
+		days, err := s.Balances.Days(ctx, a.Source, from, to)
+		if err != nil {
+			return nil, err
+		}
+		name := sourceLabel(a.Source)
+		var line []int64
+		for _, d := range days {
+			switch {
+			case a.HasBalance && d.Known && len(line) == 0:
+				line = append(line, d.Open, d.Close)
+			case a.HasBalance && d.Known:
+				line = append(line, d.Close)
+			case !a.HasBalance:
+				line = append(line, d.OutflowPaise)
+			}
+		}
+		if a.HasBalance {
+			hint := "no figure yet"
+			if a.Known {
+				hint = "after " + views.INR(a.ReservedPaise) + " reserved · as of " + views.When(a.Last.FetchedAt)
+			}
+			if a.Below() {
+				hint = "below its threshold · " + hint
+			}
+			cards = append(cards, views.Card{Label: name + " available", Value: views.INR(a.AvailableAfterPaise()), Hint: hint,
+				Href: "/balances#account-" + a.Source, Spark: views.Sparkline(line, name+" balance, last 30 days")})
+			continue
+		}
+		cards = append(cards, views.Card{Label: name + " committed", Value: views.INR(a.InFlightPaise),
+			Hint: "in flight; bank balance not available by API", Href: "/balances#account-" + a.Source,
+			Spark: views.Sparkline(line, name+" paid per day, last 30 days")})
+	}
+	byDay, _, total, err := s.inflowDays(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var line []int64
+	for _, d := range db.DaysBetween(from, to) {
+		line = append(line, byDay[d].Paise)
+	}
+	today := byDay[db.ISTDay(now)]
+	cards = append(cards, views.Card{Label: "Collected today", Value: views.INR(today.Paise),
+		Hint: views.INR(total.Paise) + " in 30 days", Href: "/balances", Spark: views.Sparkline(line, "Money collected per day, last 30 days")})
 	return cards, nil
 }

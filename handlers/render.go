@@ -60,6 +60,8 @@ var sections = []section{
 	{"Payouts", "/payouts", nil},
 	{"Contacts", "/contacts", nil},
 	{"Collections", "/collections", nil},
+	{"Balances", "/balances", nil},
+	{"KS Pay", "/gateway", nil},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
 	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},

@@ -24,6 +24,8 @@ func Routes(app *fiber.App, s *Server) {
 	web.Get("/login", s.loginPage)
 	web.Post("/login", s.login)
 	web.Post("/logout", s.requireUser, s.logout)
+	// KS Pay sends the payer (who has no Paydesk sign-in) back here.
+	web.Get("/gateway/return", s.gatewayReturn)
 
 	signedIn := web.Group("", s.requireUser)
 	signedIn.Get("/", s.home)
@@ -64,6 +66,21 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/collections/vendor-requests", s.vendorRequestsPage)
 	signedIn.Post("/collections/vendor-requests/:id/dismiss", collect, s.dismissVendorRequest)
 	signedIn.Get("/collections/:id", s.collectionPage)
+	// Balances and KS Pay collections.
+	signedIn.Get("/balances", s.balancesPage)
+	signedIn.Get("/balances.csv", s.balancesCSV)
+	signedIn.Get("/balances/changes.csv", s.balanceChangesCSV)
+	signedIn.Post("/balances/threshold", s.requireRole(db.RoleAdmin), s.setThreshold)
+	gatewayMakers := s.requireRole(db.GatewayRoles...)
+	signedIn.Get("/gateway", s.gatewayPage)
+	signedIn.Get("/gateway.csv", s.gatewayCSV)
+	signedIn.Get("/gateway/new", gatewayMakers, s.newGatewayPage)
+	signedIn.Post("/gateway", gatewayMakers, s.createGateway)
+	signedIn.Get("/gateway/analytics", s.gatewayAnalyticsPage)
+	signedIn.Get("/gateway/analytics.csv", s.gatewayAnalyticsCSV)
+	signedIn.Get("/gateway/:id", s.gatewayTxnPage)
+	// Asking KS Pay changes nothing but our copy of its state.
+	signedIn.Post("/gateway/:id/check", s.requireRole(db.RoleAdmin, db.RoleMaker, db.RoleChecker), s.checkGateway)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate

@@ -37,6 +37,13 @@ type Server struct {
 
 	// Collections: requests for payment and vendors' requests to be paid.
 	Collections *db.Collections
+
+	// Balances and KS Pay: every account's figure, history and threshold;
+	// the channels money is collected through (summed on the balances
+	// page); KS Pay collections.
+	Balances *db.Balances
+	Inflows  []db.InflowSource
+	Gateway  *db.Gateway
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.

@@ -385,24 +385,69 @@ type GatewayPayment struct {
 
 // GatewayTransaction is the gateway's record of one payment.
 type GatewayTransaction struct {
-	ID              string
+	ID                string
+	ProviderOrderID   string
+	ProviderPaymentID string // the underlying gateway's payment id, once paid
+	Reference         string
+	CurrencyID        string
+	CurrencyCode      string
+	PaymentMethodID   string
+	AmountPaise       int64
+	// Status is a CollectionState (pending, paid, failed, expired);
+	// ProviderStatus is the provider's own word for it.
+	Status         string
+	ProviderStatus string
+	Paid           bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// GatewayOrder is what the payer's checkout takes for one transaction.
+type GatewayOrder struct {
+	TransactionID   string
 	ProviderOrderID string
+	Gateway         string // the gateway the provider routes the payment to
+	Key             string // the gateway's public checkout key
+	AmountMinor     int64
+	Currency        string
 	Reference       string
-	CurrencyCode    string
-	AmountPaise     int64
-	Status          string
-	Paid            bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// CheckoutURL and UPIIntent are set when the order carries a hosted
+	// checkout page or a UPI intent the payer can open or scan.
+	CheckoutURL string
+	UPIIntent   string
+	// Raw is the order object as the provider sent it, for the checkout.
+	Raw []byte
+}
+
+// GatewayQuery selects one page of a gateway's transactions, newest first.
+// From and To (IST days, both or neither) bound the creation date.
+type GatewayQuery struct {
+	Page     int // from 1
+	PageSize int
+	From, To time.Time
+}
+
+// GatewayPage is one page of transactions and how many match in all.
+type GatewayPage struct {
+	Transactions []GatewayTransaction
+	Total        int
 }
 
 // Gateway takes customer payments through a payment engine.
 type Gateway interface {
 	Currencies(ctx context.Context) ([]Currency, error)
 	PaymentMethods(ctx context.Context, currencyID string) ([]PaymentMethod, error)
+	// InitiatePayment creates the transaction for p.ID (the reference, the
+	// provider's duplicate guard). An error wrapping ErrOutcomeUnknown means:
+	// ask TransactionByReference before anything else.
 	InitiatePayment(ctx context.Context, p GatewayPayment) (GatewayTransaction, error)
+	// ProcessPayment returns the order the payer's checkout takes.
+	ProcessPayment(ctx context.Context, id string) (GatewayOrder, error)
 	Transaction(ctx context.Context, id string) (GatewayTransaction, error)
-	Transactions(ctx context.Context) ([]GatewayTransaction, error)
+	// TransactionByReference finds the transaction made for Paydesk's
+	// reference; ok is false when the provider has none.
+	TransactionByReference(ctx context.Context, ref string) (t GatewayTransaction, ok bool, err error)
+	TransactionsPage(ctx context.Context, q GatewayQuery) (GatewayPage, error)
 }
 
 // Capability names one of the interfaces above.

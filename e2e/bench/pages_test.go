@@ -31,6 +31,10 @@ func benchPages() []benchPage {
 		{Name: "contacts", Seed: seedContacts, First: "/contacts", Filtered: "/contacts?q=sharma", As: "maker"},
 		{Name: "collections", Seed: seedCollections, First: "/collections", Filtered: "/collections?state=paid", As: "maker"},
 		{Name: "audit log", First: "/admin/audit", Filtered: "/admin/audit?action=approval.proposed", As: "admin"},
+		// Balances over a year of history; KS Pay over 100,000 transactions.
+		{Name: "balances", Seed: seedBalanceHistory, First: "/balances?days=90", Filtered: "/balances?days=7", As: "admin"},
+		{Name: "kspay", Seed: seedGateway, First: "/gateway", Filtered: "/gateway?status=paid&method=pm_5LR93Agwv", As: "admin"},
+		{Name: "kspay analytics", First: "/gateway/analytics?days=90", Filtered: "/gateway/analytics?days=7&currency=USD", As: "admin"},
 	}
 }
 

@@ -111,7 +111,9 @@ func TestBenchReport(t *testing.T) {
 		pages = slices.DeleteFunc(pages, func(p benchPage) bool { return !slices.Contains(strings.Split(only, ","), p.Name) })
 	}
 	sections := os.Getenv("PAYDESK_BENCH_ONLY")
-	run := func(section string) bool { return sections == "" || slices.Contains(strings.Split(sections, ","), section) }
+	run := func(section string) bool {
+		return sections == "" || slices.Contains(strings.Split(sections, ","), section)
+	}
 	seeded := map[string]time.Duration{}
 	for _, p := range pages {
 		if p.Seed != nil {

@@ -1,7 +1,9 @@
 package kspay
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -112,6 +114,49 @@ func (a *Adapter) TransactionByReference(ctx context.Context, ref string) (provi
 	return providers.GatewayTransaction{}, false, nil
 }
 
+// ProcessPayment asks for the order the payer's checkout takes. It changes
+// nothing that money depends on, so a caller may repeat it after a lost
+// answer.
+func (a *Adapter) ProcessPayment(ctx context.Context, id string) (providers.GatewayOrder, error) {
+	o, err := a.c.ProcessTransaction(ctx, id)
+	if err != nil {
+		return providers.GatewayOrder{}, err
+	}
+	// Kept as the checkout takes it: indented, & and < as they are.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(o)
+	raw := bytes.TrimSpace(buf.Bytes())
+	return providers.GatewayOrder{
+		TransactionID: o.TxnID, ProviderOrderID: o.ProviderOrderID, Gateway: o.Gateway, Key: o.Key,
+		AmountMinor: o.AmountMinor, Currency: o.Currency, Reference: o.ReferenceNumber,
+		CheckoutURL: o.CheckoutURL, UPIIntent: o.UPIIntent, Raw: raw,
+	}, nil
+}
+
+// TransactionsPage reads one page of the app's transactions, newest first.
+func (a *Adapter) TransactionsPage(ctx context.Context, q providers.GatewayQuery) (providers.GatewayPage, error) {
+	size := q.PageSize
+	if size <= 0 || size > maxPageLimit {
+		size = maxPageLimit
+	}
+	p, err := a.c.Transactions(ctx, TxnQuery{Page: max(q.Page, 1), Limit: size, StartDate: q.From, EndDate: q.To})
+	if err != nil {
+		return providers.GatewayPage{}, err
+	}
+	out := providers.GatewayPage{Total: p.Total, Transactions: make([]providers.GatewayTransaction, 0, len(p.Transactions))}
+	for _, t := range p.Transactions {
+		g, err := gatewayTxn(t)
+		if err != nil {
+			return providers.GatewayPage{}, err
+		}
+		out.Transactions = append(out.Transactions, g)
+	}
+	return out, nil
+}
+
 // maxPages bounds Transactions so a provider that keeps reporting more never
 // loops us forever.
 const maxPages = 1000
@@ -160,8 +205,9 @@ func gatewayTxn(t Transaction) (providers.GatewayTransaction, error) {
 	created, _ := time.Parse(time.RFC3339, t.CreatedAt)
 	updated, _ := time.Parse(time.RFC3339, t.UpdatedAt)
 	return providers.GatewayTransaction{
-		ID: t.ID, ProviderOrderID: t.ProviderOrderID, Reference: t.ReferenceNumber, CurrencyCode: t.CurrencyCode,
-		AmountPaise: paise, Status: string(st), Paid: t.IsPaid && st == providers.CollectionPaid,
+		ID: t.ID, ProviderOrderID: t.ProviderOrderID, ProviderPaymentID: t.ProviderPaymentID, Reference: t.ReferenceNumber,
+		CurrencyID: t.CurrencyID, CurrencyCode: t.CurrencyCode, PaymentMethodID: t.PaymentMethodID,
+		AmountPaise: paise, Status: string(st), ProviderStatus: t.ProviderStatus, Paid: t.IsPaid && st == providers.CollectionPaid,
 		CreatedAt: created, UpdatedAt: updated,
 	}, nil
 }

@@ -87,6 +87,15 @@ var reReference = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
 const msgReferenceUsed = "referenceNumber already used"
 
+// Decision: the seed's order object carries no payment link. The order is
+// read with two optional members, checkoutUrl (a hosted checkout page of the
+// gateway, where the payer pays without the NPM package) and upiIntent (a
+// upi://pay deep link for UPI methods, shown as a QR code). The sandbox
+// serves its hosted checkout at /checkout/txn/{txnId}: a page with "Pay now"
+// and "Decline" that completes the payment and sends the payer to
+// redirectUrl with the seed's three parameters.
+const pathCheckout = "/checkout/txn/"
+
 // Decision: /transaction/process takes {"pe_txnId": "tx_…"} (the name the
 // initiate answer uses; "txnId" is accepted too) with x-signature, and
 // answers 201 with the order object the NPM checkout package takes.

@@ -222,6 +222,9 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	//	POST /transactions/{id}/pay  the payer finishes at the gateway:
 	//	                             {"outcome":"success"|"failed"} (default success);
 	//	                             answers the transaction and the redirect URL
+	// The gateway's hosted checkout, where the payer pays (decisions.go).
+	mux.HandleFunc("GET "+pathCheckout+"{txnId}", s.handleCheckoutPage)
+	mux.HandleFunc("POST "+pathCheckout+"{txnId}", s.handleCheckoutPay)
 	ctl := s.Attach(mux)
 	ctl.HandleFunc("GET /transactions", s.handleCtlList)
 	ctl.HandleFunc("POST /transactions/{id}/pay", s.handleCtlPay)
@@ -830,7 +833,10 @@ func (s *Sandbox) handleProcess(w http.ResponseWriter, r *http.Request) {
 	o := Order{
 		TxnID: t.id, ProviderOrderID: t.providerOrderID, Gateway: app.Gateway, GatewayConfigID: t.gatewayConfigID,
 		Key: app.GatewayKey, AmountMinor: t.amountPaise, Currency: t.currencyCode, ReferenceNumber: t.reference,
-		RedirectURL: t.redirectURL, Status: t.providerStatus,
+		RedirectURL: t.redirectURL, Status: t.providerStatus, CheckoutURL: checkoutURL(r, t.id),
+	}
+	if t.methodID == PMUPI {
+		o.UPIIntent = upiIntent(app, t)
 	}
 	s.mu.Unlock()
 	ok(w, http.StatusCreated, o)
@@ -1012,4 +1018,69 @@ func (s *Sandbox) handleCtlPay(w http.ResponseWriter, r *http.Request) {
 	default:
 		sandboxkit.WriteJSON(w, http.StatusOK, res)
 	}
+}
+
+// ---- hosted checkout (decisions.go) ----
+
+// checkoutURL is where the sandbox's hosted checkout of txnID lives, as the
+// caller reached the sandbox (the set mounts it under a prefix that
+// http.StripPrefix removed from the path but not from RequestURI).
+func checkoutURL(r *http.Request, txnID string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	prefix := strings.TrimSuffix(strings.SplitN(r.RequestURI, "?", 2)[0], r.URL.Path)
+	return scheme + "://" + r.Host + prefix + pathCheckout + url.PathEscape(txnID)
+}
+
+// upiIntent is the UPI deep link a payer's app opens or scans for t.
+func upiIntent(app *App, t *txn) string {
+	q := url.Values{}
+	q.Set("pa", strings.ToLower(app.Gateway)+"."+app.ID+"@kspay")
+	q.Set("pn", app.Name)
+	q.Set("am", providers.FormatAmount(t.amountPaise))
+	q.Set("cu", t.currencyCode)
+	q.Set("tr", t.reference)
+	return "upi://pay?" + q.Encode()
+}
+
+func (s *Sandbox) handleCheckoutPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	t := s.txns[r.PathValue("txnId")]
+	var wire Transaction
+	if t != nil {
+		s.advance(t, s.now())
+		wire = t.wire()
+	}
+	s.mu.Unlock()
+	if t == nil {
+		http.Error(w, "no such transaction", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>KS Pay sandbox checkout</title></head><body>
+<h1>KS Pay sandbox checkout</h1>
+<p>Transaction <code>%s</code> · reference <code>%s</code> · %s %s · status <strong>%s</strong></p>
+<form method="post"><input type="hidden" name="outcome" value="success"><button type="submit">Pay now</button></form>
+<form method="post"><input type="hidden" name="outcome" value="failed"><button type="submit">Decline</button></form>
+</body></html>`, htmlEscape(wire.ID), htmlEscape(wire.ReferenceNumber), htmlEscape(wire.CurrencyCode), htmlEscape(wire.Amount), htmlEscape(wire.Status))
+}
+
+func (s *Sandbox) handleCheckoutPay(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Pay(r.PathValue("txnId"), r.FormValue("outcome") != "failed")
+	switch {
+	case errors.Is(err, errTxnUnknown):
+		http.Error(w, "no such transaction", http.StatusNotFound)
+	case err != nil:
+		http.Error(w, "this transaction is "+res.Transaction.Status+" and cannot be paid", http.StatusConflict)
+	case res.RedirectURL != "":
+		http.Redirect(w, r, res.RedirectURL, http.StatusSeeOther)
+	default:
+		fmt.Fprintf(w, "payment %s", htmlEscape(res.Transaction.Status))
+	}
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
 }

@@ -134,6 +134,9 @@ type Order struct {
 	ReferenceNumber string `json:"referenceNumber"`
 	RedirectURL     string `json:"redirectUrl,omitempty"`
 	Status          string `json:"status"`
+	// CheckoutURL and UPIIntent (decisions.go) are read when present.
+	CheckoutURL string `json:"checkoutUrl,omitempty"`
+	UPIIntent   string `json:"upiIntent,omitempty"`
 }
 
 // Transaction is the provider's transaction object.
