@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -380,3 +382,56 @@ func TestReadyz(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPagesUnderConcurrencyAreTheirOwn: each page is rendered into a pooled
+// buffer; a body still being sent must never be overwritten by another
+// request's page (one person's page, with their CSRF token, shown to
+// another). Served over a real listener, so responses are written while
+// other requests render.
+func TestPagesUnderConcurrencyAreTheirOwn(t *testing.T) {
+	e := newTestEnv(t, false)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.app.Listener(ln) }()
+	t.Cleanup(func() { _ = e.app.Shutdown() })
+	base := "http://" + ln.Addr().String()
+	clients := make([]*client, 8)
+	for i := range clients {
+		clients[i] = e.client()
+		clients[i].signIn([]string{"admin", "checker", "maker"}[i%3])
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 32, MaxIdleConnsPerHost: 32}}
+	var wg sync.WaitGroup
+	errs := make(chan string, len(clients))
+	for _, c := range clients {
+		wg.Add(1)
+		go func(c *client) {
+			defer wg.Done()
+			for range 60 {
+				req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+				for _, ck := range c.cookies {
+					req.AddCookie(ck)
+				}
+				resp, err := hc.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				m := csrfPattern.FindSubmatch(body)
+				if m == nil || string(m[1]) != c.csrf {
+					errs <- fmt.Sprintf("a page carried another session's token (status %d)", resp.StatusCode)
+					return
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

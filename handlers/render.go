@@ -37,7 +37,11 @@ func (s *Server) render(c *fiber.Ctx, status int, page, fragment templ.Component
 	}
 	c.Status(status)
 	c.Type("html", "utf-8")
-	return c.Send(buf.B)
+	// SetBody copies: the buffer goes back to the pool when render
+	// returns, while fasthttp sends the body later. (c.Send would keep the
+	// pooled slice, and another request's page would overwrite it.)
+	c.Response().SetBody(buf.B)
+	return nil
 }
 
 // withChildren renders parent with child as its { children... }.
