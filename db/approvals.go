@@ -513,7 +513,8 @@ func (a *Approvals) approval() decision {
 				return r, err
 			}
 			if r.Approvals < r.RequiredApprovals {
-				return r, nil
+				// Still waiting, on others: off this person's list.
+				return r, decidedWaiting(ctx, tx, u.ID, r.ID)
 			}
 			return a.finish(ctx, tx, u.Actor(), r, ApprovalApproved, "", "approval.approved", nil)
 		}}
@@ -651,6 +652,10 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 	if err != nil {
 		return nil, err
 	}
+	ctx, batch, err := a.db.withTxBatch(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]BulkResult, 0, len(ids))
 	seen := make(map[int64]bool, len(ids))
 	for _, id := range ids {
@@ -658,11 +663,14 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 			continue
 		}
 		seen[id] = true
-		res, err := a.decideOne(ctx, tx, u, id, d)
+		res, err := a.decideOne(ctx, tx, batch, u, id, d)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, res)
+	}
+	if err := batch.flush(ctx); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("db: bulk decision: %w", err)
@@ -673,16 +681,18 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 // decideOne decides one request of a bulk decision inside its own
 // savepoint. Domain errors become the request's result; anything else
 // (the database failing) ends the whole bulk decision.
-func (a *Approvals) decideOne(ctx context.Context, tx *sql.Tx, u User, id int64, d decision) (BulkResult, error) {
+func (a *Approvals) decideOne(ctx context.Context, tx *sql.Tx, batch *txBatch, u User, id int64, d decision) (BulkResult, error) {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT decide_one`); err != nil {
 		return BulkResult{}, fmt.Errorf("db: savepoint: %w", err)
 	}
+	mark := batch.mark()
 	r, err := a.decideIn(ctx, tx, u, id, d)
 	keep := err == nil || (ErrorCode(err) == ECONFLICT && r.State == ApprovalExpired)
 	if !keep {
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO decide_one`); rerr != nil {
 			return BulkResult{}, fmt.Errorf("db: rollback to savepoint: %w", rerr)
 		}
+		batch.rollbackTo(mark)
 	}
 	if _, rerr := tx.ExecContext(ctx, `RELEASE decide_one`); rerr != nil {
 		return BulkResult{}, fmt.Errorf("db: release savepoint: %w", rerr)
@@ -702,24 +712,24 @@ func (a *Approvals) decideOne(ctx context.Context, tx *sql.Tx, u User, id int64,
 	return BulkResult{}, err
 }
 
-// recordDecision writes u's decision. The primary key would refuse a second
-// row anyway; the check first gives the person a message instead of a
-// constraint error.
+// recordDecision writes u's decision. The primary key (request, person)
+// refuses a second one: the insert is ignored, and the person told what
+// they decided before.
 func (a *Approvals) recordDecision(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest, decision, reason string) error {
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO approval_decisions (request_id, user_id, decision, reason, at) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, u.ID, decision, reason, a.db.nowMS())
+	if err != nil {
+		return fmt.Errorf("db: decision: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
 	var prior string
-	err := tx.QueryRowContext(ctx, `SELECT decision FROM approval_decisions WHERE request_id = ? AND user_id = ?`, r.ID, u.ID).Scan(&prior)
-	switch {
-	case err == nil:
-		past := map[string]string{"approve": "approved", "reject": "rejected"}[prior]
-		return Errorf(ECONFLICT, "You have already %s this request; it needs another person's decision.", past)
-	case !errors.Is(err, sql.ErrNoRows):
+	if err := tx.QueryRowContext(ctx, `SELECT decision FROM approval_decisions WHERE request_id = ? AND user_id = ?`, r.ID, u.ID).Scan(&prior); err != nil {
 		return fmt.Errorf("db: decision: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_decisions (request_id, user_id, decision, reason, at) VALUES (?, ?, ?, ?, ?)`,
-		r.ID, u.ID, decision, reason, a.db.nowMS()); err != nil {
-		return fmt.Errorf("db: decision: %w", err)
-	}
-	return decidedWaiting(ctx, tx, u.ID, r.ID)
+	past := map[string]string{"approve": "approved", "reject": "rejected"}[prior]
+	return Errorf(ECONFLICT, "You have already %s this request; it needs another person's decision.", past)
 }
 
 // finish moves a pending request to a final state inside tx, audits it and
@@ -732,8 +742,9 @@ func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r Appro
 		// skip its hook and leave its target behind.
 		return r, fmt.Errorf("db: approval kind %q is not registered", r.Kind)
 	}
+	now := a.db.nowMS()
 	res, err := tx.ExecContext(ctx, `UPDATE approval_requests SET state = ?, reason = ?, decided_at = ?
-		WHERE id = ? AND state = 'pending_approval'`, string(state), reason, a.db.nowMS(), r.ID)
+		WHERE id = ? AND state = 'pending_approval'`, string(state), reason, now, r.ID)
 	if err != nil {
 		return r, fmt.Errorf("db: %s: %w", action, err)
 	}
@@ -746,10 +757,9 @@ func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r Appro
 	if err := endedWaiting(ctx, tx, r.ID); err != nil {
 		return r, err
 	}
-	out, err := getRequest(ctx, tx, r.ID)
-	if err != nil {
-		return r, err
-	}
+	// The request as the update left it, without reading it back.
+	out := r
+	out.State, out.Reason, out.DecidedAt = state, reason, time.UnixMilli(now)
 	if details == nil {
 		details = map[string]any{}
 	}

@@ -46,6 +46,9 @@ type Change struct {
 // audit appends one entry to the chain inside tx. Every state change calls it
 // in the transaction that makes the change, so the two commit or fail together.
 func (d *DB) audit(ctx context.Context, tx *sql.Tx, actor Actor, action, targetType, targetID string, details any) error {
+	if b := txBatchOf(ctx, tx); b != nil {
+		return b.audit.append(ctx, actor, action, targetType, targetID, details)
+	}
 	body := []byte("{}")
 	if details != nil {
 		var err error

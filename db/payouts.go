@@ -646,7 +646,7 @@ func (p *Payouts) enqueue(ctx context.Context, tx *sql.Tx, id string) error {
 	if p.queueErr != nil {
 		return fmt.Errorf("db: dispatch queue unavailable: %w", p.queueErr)
 	}
-	if _, err := p.queue.InsertTx(ctx, tx, DispatchArgs{PayoutID: id}, nil); err != nil {
+	if err := insertJob(ctx, tx, p.queue, DispatchArgs{PayoutID: id}); err != nil {
 		return fmt.Errorf("db: enqueue dispatch of %s: %w", id, err)
 	}
 	return nil

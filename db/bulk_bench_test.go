@@ -1,0 +1,52 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkApproveMany1000 approves 1,000 payout requests in one bulk
+// decision, over a queue of 10,000 pending payouts.
+func BenchmarkApproveMany1000(b *testing.B) {
+	d, _ := newTestDB(b)
+	a := NewApprovals(d, 0)
+	p := NewPayouts(d, a)
+	ctx := context.Background()
+	maker := mustCreateUserB(b, d, "maker", RoleMaker)
+	checker := mustCreateUserB(b, d, "checker", RoleChecker)
+	for b.Loop() {
+		b.StopTimer()
+		rows := make([]PayoutInput, 1000)
+		for i := range rows {
+			rows[i] = PayoutInput{BeneficiaryName: "Asha Traders", AccountNo: fmt.Sprintf("%012d", i), IFSC: "HDFC0000001",
+				Amount: "5000", Rail: "NEFT", Source: "kotakcms", Purpose: "bench"}
+		}
+		batch, err := p.ProposeBatch(ctx, maker, rows)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids := make([]int64, 0, len(batch.PayoutIDs))
+		for _, id := range batch.PayoutIDs {
+			po, _, err := p.Get(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids = append(ids, po.ApprovalRequestID)
+		}
+		b.StartTimer()
+		res, err := a.ApproveMany(ctx, checker, ids)
+		if err != nil || res[0].Err != nil {
+			b.Fatal(err, res[0].Err)
+		}
+	}
+}
+
+func mustCreateUserB(b *testing.B, d *DB, username string, roles ...Role) User {
+	u, err := d.CreateUser(context.Background(), NewHasher(1), SystemActor, NewUser{
+		Username: username, DisplayName: "Bench " + username, Password: testPassword, Roles: roles})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,94 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/riverqueue/river"
+)
+
+// txBatch gathers what the changes of one large write transaction (a bulk
+// decision) would each write one at a time: audit entries go through one
+// prepared statement with the chain's head moved once at the end, and River
+// jobs are inserted together before the transaction commits. Both still
+// commit with the changes or not at all.
+type txBatch struct {
+	tx    *sql.Tx
+	audit *auditWriter
+	jobs  []batchedJob
+}
+
+type batchedJob struct {
+	client *river.Client[*sql.Tx]
+	args   river.JobArgs
+}
+
+type txBatchKey struct{}
+
+// withTxBatch starts batching for tx: audit entries and jobs written in tx
+// through ctx join the batch. flush must run before tx commits.
+func (d *DB) withTxBatch(ctx context.Context, tx *sql.Tx) (context.Context, *txBatch, error) {
+	aw, err := d.newAuditWriter(ctx, tx)
+	if err != nil {
+		return ctx, nil, err
+	}
+	b := &txBatch{tx: tx, audit: aw}
+	return context.WithValue(ctx, txBatchKey{}, b), b, nil
+}
+
+// txBatchOf is the batch of tx carried by ctx, or nil.
+func txBatchOf(ctx context.Context, tx *sql.Tx) *txBatch {
+	if b, ok := ctx.Value(txBatchKey{}).(*txBatch); ok && b.tx == tx {
+		return b
+	}
+	return nil
+}
+
+// batchMark is where a batch stood at a savepoint.
+type batchMark struct {
+	auditID   int64
+	auditHash string
+	jobs      int
+}
+
+func (b *txBatch) mark() batchMark {
+	return batchMark{auditID: b.audit.lastID, auditHash: b.audit.lastHash, jobs: len(b.jobs)}
+}
+
+// rollbackTo forgets what was added since m, as ROLLBACK TO the savepoint
+// taken at m forgets the rows.
+func (b *txBatch) rollbackTo(m batchMark) {
+	b.audit.lastID, b.audit.lastHash = m.auditID, m.auditHash
+	b.jobs = b.jobs[:m.jobs]
+}
+
+// flush moves the audit head and inserts the gathered jobs, inside tx.
+func (b *txBatch) flush(ctx context.Context) error {
+	defer b.audit.close()
+	if err := b.audit.flush(ctx); err != nil {
+		return err
+	}
+	if len(b.jobs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(b.jobs))
+	for i, j := range b.jobs {
+		params[i] = river.InsertManyParams{Args: j.args}
+	}
+	// Every insert-only client inserts any job; the first one serves.
+	if _, err := b.jobs[0].client.InsertManyFastTx(ctx, b.tx, params); err != nil {
+		return fmt.Errorf("db: enqueue %d jobs: %w", len(params), err)
+	}
+	return nil
+}
+
+// insertJob inserts args with client inside tx, or adds it to tx's batch.
+func insertJob(ctx context.Context, tx *sql.Tx, client *river.Client[*sql.Tx], args river.JobArgs) error {
+	if b := txBatchOf(ctx, tx); b != nil {
+		b.jobs = append(b.jobs, batchedJob{client: client, args: args})
+		return nil
+	}
+	_, err := client.InsertTx(ctx, tx, args, nil)
+	return err
+}
