@@ -15,7 +15,7 @@ import (
 )
 
 // Knobs, all optional: PAYDESK_BENCH_ROWS (rows per list table, default
-// 100000), PAYDESK_BENCH_SECONDS (each load run, default 5),
+// 100000), PAYDESK_BENCH_SECONDS (each load run, default 3),
 // PAYDESK_BENCH_WORKERS (closed-loop concurrency, default 16),
 // PAYDESK_BENCH_RATE (the open-loop rate, default 1000 req/s),
 // PAYDESK_BENCH_REPORT (also write the report to this file),
@@ -90,7 +90,7 @@ func TestBenchReport(t *testing.T) {
 		t.Skip("load measurements take minutes and build a 100,000-row database; run with PAYDESK_BENCH=1 (make bench)")
 	}
 	rows := envInt("PAYDESK_BENCH_ROWS", 100_000)
-	dur := time.Duration(envInt("PAYDESK_BENCH_SECONDS", 5)) * time.Second
+	dur := time.Duration(envInt("PAYDESK_BENCH_SECONDS", 3)) * time.Second
 	workers := envInt("PAYDESK_BENCH_WORKERS", 16)
 	rate := float64(envInt("PAYDESK_BENCH_RATE", 1000))
 	r := &report{started: time.Now()}
