@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"paydesk/db"
 	"paydesk/handlers"
 	"paydesk/providers"
@@ -261,6 +263,10 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// serve runs the web app. Each step is one function below: configuration,
+// database, providers, the domain's services, the dispatcher, background
+// workers, the web server and shutdown. A new provider area or background
+// worker is added in buildServices only.
 func serve(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -276,14 +282,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		// memory to the system, so the process stays small after a burst.
 		debug.SetMemoryLimit(cfg.memoryLimit)
 	}
-
-	if cfg.production() && cfg.sessionKey == nil {
-		return errors.New("production mode needs PAYDESK_SESSION_KEY (generate one with `openssl rand -hex 32`)")
-	}
-	if cfg.sessionKey == nil {
-		if cfg.sessionKey, err = sandboxSessionKey(cfg.dbPath); err != nil {
-			return fmt.Errorf("session key: %w", err)
-		}
+	if err := resolveSessionKey(&cfg); err != nil {
+		return err
 	}
 
 	store, err := db.Open(ctx, cfg.dbPath)
@@ -292,101 +292,160 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	hasher := db.NewHasher(cfg.hashConcurrency)
-
-	banner := ""
-	if cfg.production() {
-		if err := refuseDemoUsers(ctx, store, hasher); err != nil {
-			return err
-		}
-		if n, err := store.CountUsers(ctx); err == nil && n == 0 {
-			log.Warn("no users yet: create the first admin with `paydesk user add --role admin …`")
-		}
-	} else {
-		banner = "Sandbox mode: providers are simulated and no real money moves."
-		if err := seedDemoUsers(ctx, store, hasher, stdout); err != nil {
-			return err
-		}
+	banner, err := prepareUsers(ctx, cfg, store, hasher, stdout, log)
+	if err != nil {
+		return err
 	}
 
-	sandboxRoot := ""
-	var background sync.WaitGroup
-	bgCtx, stopBackground := context.WithCancel(context.Background())
-	defer func() {
-		stopBackground()
-		background.Wait()
+	bg := newBackground()
+	defer bg.stop()
+	reg, err := connectProviders(bg, cfg, log)
+	if err != nil {
+		return err
+	}
+	svc := buildServices(cfg, log, store, reg)
+	dispatcher, err := startDispatcher(bg, cfg, log, store, svc)
+	if err != nil {
+		return err
+	}
+	defer stopDispatcher(dispatcher, log)
+	for _, w := range svc.workers {
+		bg.run(w)
+	}
+
+	web, err := newWebServer(cfg, log, store, hasher, banner, svc)
+	if err != nil {
+		return err
+	}
+	return listenUntilDone(ctx, cfg, handlers.NewApp(web), bg, log)
+}
+
+// resolveSessionKey insists on a configured key in production and keeps a
+// generated one beside the database in sandbox mode.
+func resolveSessionKey(cfg *config) error {
+	if cfg.sessionKey != nil {
+		return nil
+	}
+	if cfg.production() {
+		return errors.New("production mode needs PAYDESK_SESSION_KEY (generate one with `openssl rand -hex 32`)")
+	}
+	key, err := sandboxSessionKey(cfg.dbPath)
+	if err != nil {
+		return fmt.Errorf("session key: %w", err)
+	}
+	cfg.sessionKey = key
+	return nil
+}
+
+// prepareUsers refuses demo users in production and seeds them in sandbox
+// mode; it returns the banner every page shows.
+func prepareUsers(ctx context.Context, cfg config, store *db.DB, hasher *db.Hasher, stdout io.Writer, log *slog.Logger) (string, error) {
+	if !cfg.production() {
+		return "Sandbox mode: providers are simulated and no real money moves.", seedDemoUsers(ctx, store, hasher, stdout)
+	}
+	if err := refuseDemoUsers(ctx, store, hasher); err != nil {
+		return "", err
+	}
+	if n, err := store.CountUsers(ctx); err == nil && n == 0 {
+		log.Warn("no users yet: create the first admin with `paydesk user add --role admin …`")
+	}
+	return "", nil
+}
+
+// background runs work until stop, which waits for all of it: sandboxes,
+// polling loops and sweeps end before the database closes.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newBackground() *background {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+func (b *background) run(work func(ctx context.Context)) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		work(b.ctx)
 	}()
+}
+
+func (b *background) stop() {
+	b.cancel()
+	b.wg.Wait()
+}
+
+// connectProviders starts the in-process sandboxes outside production and
+// builds every provider's client from the environment.
+func connectProviders(bg *background, cfg config, log *slog.Logger) (*registry.Registry, error) {
+	sandboxRoot := ""
 	if !cfg.production() {
 		set := sandboxes.New(sandboxes.Options{CreditEvery: cfg.creditEvery})
-		if sandboxRoot, err = startSandboxes(bgCtx, &background, set, cfg.sandboxAddr, log); err != nil {
-			return err
+		var err error
+		if sandboxRoot, err = startSandboxes(bg, set, cfg.sandboxAddr, log); err != nil {
+			return nil, err
 		}
 	}
 	reg, err := registry.Load(registry.Options{SandboxRoot: sandboxRoot, Production: cfg.production(), Getenv: os.Getenv})
 	if err != nil {
-		return fmt.Errorf("providers: %w", err)
+		return nil, fmt.Errorf("providers: %w", err)
 	}
 	for _, e := range reg.Entries() {
 		log.Info("provider", "name", e.Provider.Name(), "url", e.BaseURL, "sandbox", e.Sandbox,
 			"capabilities", providers.Capabilities(e.Provider))
 	}
+	return reg, nil
+}
 
-	assets, err := static.Load()
-	if err != nil {
-		return err
+// services is Paydesk's domain over the configured providers: the stores
+// the handlers use, the River queues the dispatcher runs beside payouts,
+// and the background workers.
+type services struct {
+	approvals       *db.Approvals
+	payouts         *db.Payouts
+	payoutProviders map[string]providers.Payouts
+	contacts        *db.Contacts
+	collections     *db.Collections
+	balances        *db.Balances
+	gateway         *db.Gateway
+	// inflows are the channels money is collected through, summed on the
+	// balances and home pages.
+	inflows   []db.InflowSource
+	jobQueues []db.JobQueue
+	workers   []func(ctx context.Context)
+}
+
+// buildServices wires each area to its providers. An area adds its store
+// here, its River queue to jobQueues and its loops to workers.
+func buildServices(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) *services {
+	s := &services{approvals: db.NewApprovals(store, cfg.approvalExpiry), payoutProviders: map[string]providers.Payouts{}}
+	s.addPayouts(cfg, log, store, reg)
+	s.addContactsAndCollections(cfg, log, store, reg)
+	s.addBalancesAndGateway(cfg, log, store, reg)
+	s.addHousekeeping(cfg, log, store)
+	return s
+}
+
+// every runs round at each interval, logging its failures, as a worker.
+func every(interval time.Duration, log *slog.Logger, what string, round func(ctx context.Context) error) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		db.RunEvery(ctx, interval, nil, log, what, func(ctx context.Context, _ bool) error { return round(ctx) })
 	}
-	approvals := db.NewApprovals(store, cfg.approvalExpiry)
-	payouts := db.NewPayouts(store, approvals)
-	payoutProviders := map[string]providers.Payouts{}
+}
+
+// addPayouts: payouts and their providers, bank-side items (payouts made
+// on a bank's own portal) and the providers' balances.
+func (s *services) addPayouts(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) {
+	s.payouts = db.NewPayouts(store, s.approvals)
 	for _, name := range []string{db.SourceKotakCMS, db.SourcePayMate} {
 		if p, ok := reg.Payouts(name); ok {
-			payoutProviders[name] = p
+			s.payoutProviders[name] = p
 		}
 	}
-	// Other areas' River queues, run on the dispatcher's client.
-	var jobQueues []db.JobQueue
-
-	// Balances and KS Pay collections: every debit account with its
-	// history, reservations and threshold; KS Pay (card/UPI) transactions,
-	// initiated and processed by River jobs, followed by a paged sync.
-	var balanceSpecs []db.AccountSpec
-	for _, name := range []string{db.SourcePayMate, db.SourceKotakCMS} {
-		if _, ok := reg.Payouts(name); ok {
-			p, _ := reg.Get(name)
-			_, hasBalance := p.(providers.Balances)
-			balanceSpecs = append(balanceSpecs, db.AccountSpec{Source: name, HasBalance: hasBalance})
-		}
-	}
-	balanceAccounts := db.NewBalances(store, approvals, balanceSpecs)
-	var gatewayProvider providers.Gateway
-	if p, ok := reg.Get("kspay"); ok {
-		gatewayProvider, _ = p.(providers.Gateway)
-	}
-	publicURL := strings.TrimSuffix(envOr("PAYDESK_PUBLIC_URL", "http://"+cfg.addr), "/")
-	gateway := db.NewGateway(store, gatewayProvider, db.GatewayOptions{RedirectURL: publicURL + "/gateway/return",
-		Logger: log.With("component", "gateway")})
-	jobQueues = append(jobQueues, gateway.JobQueue())
-	// Money collected, summed on the balances page: KS Pay here; virtual
-	// account credits and paid links implement db.InflowSource too.
-	inflowSources := []db.InflowSource{gateway}
-
-	dispatcher, err := db.NewDispatcher(store, payouts, payoutProviders, db.DispatchOptions{
-		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
-		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: jobQueues,
-	})
-	if err != nil {
-		return fmt.Errorf("dispatch: %w", err)
-	}
-	if err := dispatcher.Start(bgCtx); err != nil {
-		return fmt.Errorf("dispatch: %w", err)
-	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := dispatcher.Stop(stopCtx); err != nil {
-			log.Error("dispatch stop", "err", err)
-		}
-	}()
-	bank := db.NewBankSide(store, approvals, payoutProviders)
+	bank := db.NewBankSide(store, s.approvals, s.payoutProviders)
 	bank.Logger = log.With("component", "bankside")
 	balanceProviders := map[string]providers.Balances{}
 	for _, e := range reg.Entries() {
@@ -394,39 +453,110 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			balanceProviders[e.Provider.Name()] = b
 		}
 	}
-	// inBackground runs work until bgCtx ends; shutdown waits for it.
-	inBackground := func(work func(ctx context.Context)) {
-		background.Add(1)
-		go func() {
-			defer background.Done()
-			work(bgCtx)
-		}()
-	}
-	balances := db.NewBalanceWatcher(store, balanceProviders)
-	balances.Logger = log.With("component", "balances")
-	contacts := db.NewContacts(store, approvals)
-	// Contacts and requests for payment live at PayMate. Without it,
-	// contacts are kept here only, and requests are made and wait, queued
-	// (the pages say so).
+	watcher := db.NewBalanceWatcher(store, balanceProviders)
+	watcher.Logger = log.With("component", "balances")
+	s.workers = append(s.workers,
+		func(ctx context.Context) { bank.Run(ctx, cfg.pollEvery) },
+		func(ctx context.Context) { watcher.Run(ctx, cfg.pollEvery) })
+}
+
+// addContactsAndCollections: contacts and requests for payment live at
+// PayMate. Without it, contacts are kept here only, and requests are made
+// and wait, queued (the pages say so).
+func (s *services) addContactsAndCollections(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) {
+	s.contacts = db.NewContacts(store, s.approvals)
 	payMate, _ := reg.Get(db.SourcePayMate)
 	if pc, ok := payMate.(providers.Contacts); ok {
-		contactSync := db.NewContactSync(store, contacts, pc)
+		contactSync := db.NewContactSync(store, s.contacts, pc)
 		contactSync.Logger = log.With("component", "contact-sync")
-		inBackground(func(ctx context.Context) { contactSync.Run(ctx, cfg.pollEvery) })
+		s.workers = append(s.workers, func(ctx context.Context) { contactSync.Run(ctx, cfg.pollEvery) })
 	}
 	collectionsProvider, _ := payMate.(providers.Collections)
-	collections := db.NewCollections(store, collectionsProvider)
-	collections.Logger = log.With("component", "collections")
-	inBackground(func(ctx context.Context) { collections.Run(ctx, cfg.pollEvery) })
-	inBackground(func(ctx context.Context) { bank.Run(ctx, cfg.pollEvery) })
-	inBackground(func(ctx context.Context) { balances.Run(ctx, cfg.pollEvery) })
-	inBackground(func(ctx context.Context) { gateway.Run(ctx, cfg.pollEvery) })
+	s.collections = db.NewCollections(store, collectionsProvider)
+	s.collections.Logger = log.With("component", "collections")
+	s.workers = append(s.workers, func(ctx context.Context) { s.collections.Run(ctx, cfg.pollEvery) })
+}
 
-	srv := &handlers.Server{
+// addBalancesAndGateway: every debit account with its history,
+// reservations and threshold; KS Pay (card/UPI) transactions, initiated
+// and processed by River jobs and followed by a paged sync.
+func (s *services) addBalancesAndGateway(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) {
+	var specs []db.AccountSpec
+	for _, name := range []string{db.SourcePayMate, db.SourceKotakCMS} {
+		if _, ok := reg.Payouts(name); ok {
+			p, _ := reg.Get(name)
+			_, hasBalance := p.(providers.Balances)
+			specs = append(specs, db.AccountSpec{Source: name, HasBalance: hasBalance})
+		}
+	}
+	s.balances = db.NewBalances(store, s.approvals, specs)
+	var gatewayProvider providers.Gateway
+	if p, ok := reg.Get("kspay"); ok {
+		gatewayProvider, _ = p.(providers.Gateway)
+	}
+	publicURL := strings.TrimSuffix(envOr("PAYDESK_PUBLIC_URL", "http://"+cfg.addr), "/")
+	s.gateway = db.NewGateway(store, gatewayProvider, db.GatewayOptions{RedirectURL: publicURL + "/gateway/return",
+		Logger: log.With("component", "gateway")})
+	s.jobQueues = append(s.jobQueues, s.gateway.JobQueue())
+	s.inflows = append(s.inflows, s.gateway)
+	s.workers = append(s.workers, func(ctx context.Context) { s.gateway.Run(ctx, cfg.pollEvery) })
+}
+
+// addHousekeeping: expired sessions, old sign-in failures and locks are
+// swept; requests nobody decided in time expire.
+func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
+	s.workers = append(s.workers,
+		every(cfg.sweepInterval, log, "sweep failed", func(ctx context.Context) error {
+			r, err := store.Sweep(ctx, cfg.idleTimeout)
+			if err == nil && r != (db.SweepResult{}) {
+				log.Info("swept", "sessions", r.Sessions, "failures", r.Failures, "unlocked", r.Unlocked)
+			}
+			return err
+		}),
+		every(cfg.sweepInterval, log, "expiring approvals", func(ctx context.Context) error {
+			n, err := s.approvals.ExpireDue(ctx)
+			if n > 0 {
+				log.Info("approvals expired", "count", n)
+			}
+			return err
+		}))
+}
+
+// startDispatcher starts River: payouts and every area's queue on one client.
+func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB, svc *services) (*db.Dispatcher, error) {
+	dispatcher, err := db.NewDispatcher(store, svc.payouts, svc.payoutProviders, db.DispatchOptions{
+		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
+		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: svc.jobQueues,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	if err := dispatcher.Start(bg.ctx); err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	return dispatcher, nil
+}
+
+// stopDispatcher lets running jobs finish for up to 30 s.
+func stopDispatcher(d *db.Dispatcher, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		log.Error("dispatch stop", "err", err)
+	}
+}
+
+// newWebServer gives the handlers what they use.
+func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher, banner string, svc *services) (*handlers.Server, error) {
+	assets, err := static.Load()
+	if err != nil {
+		return nil, err
+	}
+	return &handlers.Server{
 		DB:        store,
-		Approvals: approvals,
-		Payouts:   payouts,
-		Contacts:  contacts,
+		Approvals: svc.approvals,
+		Payouts:   svc.payouts,
+		Contacts:  svc.contacts,
 		Hasher:    hasher,
 		Sessions: handlers.NewSessionStore(store, handlers.SessionOptions{
 			HashKey: cfg.sessionKey, Secure: cfg.secureCookies, Idle: cfg.idleTimeout, Absolute: cfg.absoluteTimeout,
@@ -435,33 +565,16 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		Log:    log,
 		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner},
 
-		Collections: collections,
+		Collections: svc.collections,
+		Balances:    svc.balances,
+		Inflows:     svc.inflows,
+		Gateway:     svc.gateway,
+	}, nil
+}
 
-		Balances: balanceAccounts,
-		Inflows:  inflowSources,
-		Gateway:  gateway,
-	}
-	app := handlers.NewApp(srv)
-
-	inBackground(func(ctx context.Context) {
-		db.RunEvery(ctx, cfg.sweepInterval, nil, log, "sweep failed", func(ctx context.Context, _ bool) error {
-			r, err := store.Sweep(ctx, cfg.idleTimeout)
-			if err == nil && r != (db.SweepResult{}) {
-				log.Info("swept", "sessions", r.Sessions, "failures", r.Failures, "unlocked", r.Unlocked)
-			}
-			return err
-		})
-	})
-	inBackground(func(ctx context.Context) {
-		db.RunEvery(ctx, cfg.sweepInterval, nil, log, "expiring approvals", func(ctx context.Context, _ bool) error {
-			n, err := approvals.ExpireDue(ctx)
-			if n > 0 {
-				log.Info("approvals expired", "count", n)
-			}
-			return err
-		})
-	})
-
+// listenUntilDone serves until the listener fails or a signal arrives;
+// then it finishes in-flight requests and stops background work.
+func listenUntilDone(ctx context.Context, cfg config, app *fiber.App, bg *background, log *slog.Logger) error {
 	listenErr := make(chan error, 1)
 	go func() {
 		log.Info("paydesk listening", "addr", cfg.addr, "env", cfg.env, "db", cfg.dbPath, "tls", cfg.tlsCert != "")
@@ -480,34 +593,30 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := app.ShutdownWithTimeout(30 * time.Second); err != nil {
 		log.Error("shutdown", "err", err)
 	}
-	stopBackground()
-	background.Wait()
+	bg.stop()
 	log.Info("stopped")
 	return nil
 }
 
 // startSandboxes serves the sandbox set on addr over real HTTP, so clients
-// speak the same wire as to live providers, until ctx ends.
-func startSandboxes(ctx context.Context, wg *sync.WaitGroup, set *sandboxes.Set, addr string, log *slog.Logger) (string, error) {
+// speak the same wire as to live providers, until bg stops.
+func startSandboxes(bg *background, set *sandboxes.Set, addr string, log *slog.Logger) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("sandboxes: %w", err)
 	}
 	hs := &http.Server{Handler: set.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	bg.run(func(context.Context) {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("sandboxes stopped", "err", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	bg.run(func(ctx context.Context) {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(shutdownCtx)
-	}()
+	})
 	root := "http://" + ln.Addr().String()
 	log.Info("provider sandboxes running", "url", root, "control", root+"/_sandbox/")
 	return root, nil
@@ -525,12 +634,12 @@ func sandboxServe(args []string, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var wg sync.WaitGroup
-	if _, err := startSandboxes(ctx, &wg, sandboxes.New(sandboxes.Options{Seed: *seed, CreditEvery: *creditEvery}), *addr, log); err != nil {
+	bg := newBackground()
+	defer bg.stop()
+	if _, err := startSandboxes(bg, sandboxes.New(sandboxes.Options{Seed: *seed, CreditEvery: *creditEvery}), *addr, log); err != nil {
 		return err
 	}
 	<-ctx.Done()
-	wg.Wait()
 	return nil
 }
 
