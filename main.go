@@ -98,6 +98,7 @@ type config struct {
 	inquiryEvery    time.Duration
 	pollEvery       time.Duration
 	dispatchWorkers int
+	pageCacheTTL    time.Duration // 0: every page rendered
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -146,10 +147,13 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if c.pollEvery, err = envDuration("PAYDESK_POLL_EVERY", 30*time.Second); err != nil {
 		return c, err
 	}
-	if v := os.Getenv("PAYDESK_DISPATCH_WORKERS"); v != "" {
-		if _, err := fmt.Sscanf(v, "%d", &c.dispatchWorkers); err != nil || c.dispatchWorkers < 1 {
-			return c, fmt.Errorf("PAYDESK_DISPATCH_WORKERS must be a positive number, not %q", v)
+	if v := os.Getenv("PAYDESK_PAGE_CACHE"); v != "off" {
+		if c.pageCacheTTL, err = envDuration("PAYDESK_PAGE_CACHE", time.Second); err != nil {
+			return c, fmt.Errorf("%w (or off)", err)
 		}
+	}
+	if c.dispatchWorkers, err = envPositiveInt("PAYDESK_DISPATCH_WORKERS", c.dispatchWorkers); err != nil {
+		return c, err
 	}
 	if v := os.Getenv("PAYDESK_MEMORY_LIMIT"); v != "" {
 		var mib int64
@@ -158,10 +162,8 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		}
 		c.memoryLimit = mib << 20
 	}
-	if v := os.Getenv("PAYDESK_HASH_CONCURRENCY"); v != "" {
-		if _, err := fmt.Sscanf(v, "%d", &c.hashConcurrency); err != nil || c.hashConcurrency < 1 {
-			return c, fmt.Errorf("PAYDESK_HASH_CONCURRENCY must be a positive number, not %q", v)
-		}
+	if c.hashConcurrency, err = envPositiveInt("PAYDESK_HASH_CONCURRENCY", c.hashConcurrency); err != nil {
+		return c, err
 	}
 	if err := c.logLevel.UnmarshalText([]byte(envOr("PAYDESK_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("PAYDESK_LOG_LEVEL: %w", err)
@@ -183,6 +185,18 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+func envPositiveInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n < 1 {
+		return 0, fmt.Errorf("%s must be a positive number, not %q", name, v)
+	}
+	return n, nil
 }
 
 func envDuration(name string, def time.Duration) (time.Duration, error) {
@@ -564,12 +578,21 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Assets: assets,
 		Log:    log,
 		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner},
+		Pages:  newPageCache(cfg.pageCacheTTL),
 
 		Collections: svc.collections,
 		Balances:    svc.balances,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
 	}, nil
+}
+
+// newPageCache keeps up to 8 MiB of compressed pages; nil when off.
+func newPageCache(ttl time.Duration) *handlers.PageCache {
+	if ttl <= 0 {
+		return nil
+	}
+	return handlers.NewPageCache(ttl, 8<<20)
 }
 
 // listenUntilDone serves until the listener fails or a signal arrives;

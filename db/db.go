@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
@@ -30,6 +31,11 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	path  string
+	// version moves after every write; see Version.
+	version atomic.Uint64
+	// What every request reads, kept while version stays put.
+	sessionMemo versionMemo[string, Session]
+	userMemo    versionMemo[int64, User]
 	// Now is the clock every timestamp is taken from; tests replace it.
 	Now func() time.Time
 	// Login is the sign-in throttle.
@@ -59,10 +65,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	w := cloneValues(common)
 	w.Set("_txlock", "immediate")
 	w.Set("_synchronous", "FULL")
-	write, err := o.open("write", "file:"+path+"?"+w.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("db: open writer: %w", err)
-	}
+	d := &DB{path: path, Now: time.Now, Login: DefaultLoginPolicy}
+	// The writer is always wrapped: every statement and commit moves the
+	// data version once it has finished (Version).
+	write := sql.OpenDB(&tracedConnector{dsn: "file:" + path + "?" + w.Encode(), pool: "write", log: o.log,
+		wrote: func() { d.version.Add(1) }, drv: &sqlite3.SQLiteDriver{}})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -80,7 +87,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 
-	d := &DB{write: write, read: read, path: path, Now: time.Now, Login: DefaultLoginPolicy}
+	d.write, d.read = write, read
 	if err := d.migrate(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -121,6 +128,13 @@ func (d *DB) Close() error {
 	}
 	return rerr
 }
+
+// Version is the data version: it moves after every statement and commit
+// of the writer has finished, so two equal readings mean that nothing was
+// written in between. What was read from the database after a reading is
+// at least as new as that reading: a page rendered then can be served again
+// while the version stays the same.
+func (d *DB) Version() uint64 { return d.version.Load() }
 
 // Writer returns the single writer connection pool, for components (the job
 // queue) that must join Paydesk's own transactions.

@@ -40,8 +40,21 @@ func (d *DB) CreateSession(ctx context.Context, s Session) error {
 	return nil
 }
 
-// Session loads a session by id; ErrNoSession when there is none.
+// Session loads a session by id; ErrNoSession when there is none. Every
+// request asks, so the answer is kept while nothing is written.
 func (d *DB) Session(ctx context.Context, id string) (Session, error) {
+	version := d.Version()
+	if s, ok := d.sessionMemo.get(version, id); ok {
+		return s, nil
+	}
+	s, err := d.readSession(ctx, id)
+	if err == nil {
+		d.sessionMemo.put(version, id, s)
+	}
+	return s, err
+}
+
+func (d *DB) readSession(ctx context.Context, id string) (Session, error) {
 	var s Session
 	var userID sql.NullInt64
 	var created, seen, expires int64

@@ -104,12 +104,27 @@ func explainQueryPlan(ctx context.Context, q querier, s Statement) ([]string, er
 }
 
 // tracedConnector opens go-sqlite3 connections and wraps each one so that
-// its statements reach the log.
+// its statements reach the log (when there is one) and, on the writer, so
+// that every statement and commit moves the data version once it is done.
 type tracedConnector struct {
 	dsn  string
 	pool string
-	log  *StatementLog
-	drv  *sqlite3.SQLiteDriver
+	log  *StatementLog // nil: nothing is recorded
+	// wrote runs after each statement and commit of the connection; nil on
+	// readers.
+	wrote func()
+	drv   *sqlite3.SQLiteDriver
+}
+
+// logging reports whether statements are being recorded now.
+func (c *tracedConnector) logging() bool { return c.log != nil && c.log.on.Load() }
+
+// written moves the data version after a statement or commit has finished,
+// so that whatever read the version before then is seen as older.
+func (c *tracedConnector) written() {
+	if c.wrote != nil {
+		c.wrote()
+	}
 }
 
 func (c *tracedConnector) Connect(context.Context) (driver.Conn, error) {
@@ -143,32 +158,57 @@ func (t *tracedConn) report(query string, args []driver.NamedValue, start time.T
 }
 
 func (t *tracedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if !t.c.log.on.Load() {
+	if !t.c.logging() {
 		// Unrecorded, but the rows still reset the statement's step count
 		// when they end, so a cached statement's next recorded run counts
 		// only itself.
 		rows, err := t.SQLiteConn.QueryContext(ctx, query, args)
 		if err != nil {
+			t.c.written()
 			return nil, err
 		}
-		return &tracedRows{Rows: rows}, nil
+		return &tracedRows{Rows: rows, after: t.c.written}, nil
 	}
 	start := time.Now()
 	rows, err := t.SQLiteConn.QueryContext(ctx, query, args)
 	if err != nil {
+		t.c.written()
 		t.report(query, args, start, -1)
 		return nil, err
 	}
-	return &tracedRows{Rows: rows, done: func(steps int) { t.report(query, args, start, steps) }}, nil
+	return &tracedRows{Rows: rows, after: t.c.written, done: func(steps int) { t.report(query, args, start, steps) }}, nil
 }
 
 func (t *tracedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if !t.c.log.on.Load() {
+	defer t.c.written()
+	if !t.c.logging() {
 		return t.SQLiteConn.ExecContext(ctx, query, args)
 	}
 	start := time.Now()
 	defer t.report(query, args, start, -1)
 	return t.SQLiteConn.ExecContext(ctx, query, args)
+}
+
+// BeginTx wraps the transaction so that its commit moves the data version.
+func (t *tracedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := t.SQLiteConn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &tracedTx{Tx: tx, c: t.c}, nil
+}
+
+// tracedTx moves the data version once its commit has returned: a reader
+// that took the version before then holds an older one, so nothing it
+// rendered from the old snapshot passes for current.
+type tracedTx struct {
+	driver.Tx
+	c *tracedConnector
+}
+
+func (tx *tracedTx) Commit() error {
+	defer tx.c.written()
+	return tx.Tx.Commit()
 }
 
 func (t *tracedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -191,7 +231,8 @@ type tracedStmt struct {
 }
 
 func (s *tracedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if !s.conn.c.log.on.Load() {
+	defer s.conn.c.written()
+	if !s.conn.c.logging() {
 		return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 	}
 	start := time.Now()
@@ -200,20 +241,23 @@ func (s *tracedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 }
 
 func (s *tracedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	if !s.conn.c.log.on.Load() {
+	wrote := s.conn.c.written
+	if !s.conn.c.logging() {
 		rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 		if err != nil {
+			wrote()
 			return nil, err
 		}
-		return &tracedRows{Rows: rows}, nil
+		return &tracedRows{Rows: rows, after: wrote}, nil
 	}
 	start := time.Now()
 	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
+		wrote()
 		s.conn.report(s.query, args, start, -1)
 		return nil, err
 	}
-	return &tracedRows{Rows: rows, done: func(steps int) { s.conn.report(s.query, args, start, steps) }}, nil
+	return &tracedRows{Rows: rows, after: wrote, done: func(steps int) { s.conn.report(s.query, args, start, steps) }}, nil
 }
 
 // tracedRows reports its statement once, when read to the end or closed:
@@ -222,6 +266,7 @@ func (s *tracedStmt) QueryContext(ctx context.Context, args []driver.NamedValue)
 type tracedRows struct {
 	driver.Rows
 	done     func(steps int) // nil when unrecorded
+	after    func()          // runs once the statement is reset (Close)
 	finished bool
 }
 
@@ -238,7 +283,13 @@ func (r *tracedRows) finish() {
 
 func (r *tracedRows) Close() error {
 	r.finish()
-	return r.Rows.Close()
+	err := r.Rows.Close()
+	if r.after != nil {
+		// A statement that writes (UPDATE … RETURNING outside a
+		// transaction) has committed once it is reset.
+		r.after()
+	}
+	return err
 }
 
 func (r *tracedRows) Next(dest []driver.Value) error {

@@ -188,8 +188,21 @@ func getUser(ctx context.Context, q querier, id int64) (User, error) {
 	return scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
 }
 
-// User returns the user with id.
-func (d *DB) User(ctx context.Context, id int64) (User, error) { return getUser(ctx, d.read, id) }
+// User returns the user with id. Every request asks for its user, so the
+// answer is kept while nothing is written.
+func (d *DB) User(ctx context.Context, id int64) (User, error) {
+	version := d.Version()
+	if u, ok := d.userMemo.get(version, id); ok {
+		u.Roles = slices.Clone(u.Roles)
+		return u, nil
+	}
+	u, err := getUser(ctx, d.read, id)
+	if err == nil {
+		d.userMemo.put(version, id, u)
+		u.Roles = slices.Clone(u.Roles)
+	}
+	return u, err
+}
 
 // UserByUsername returns the user named username.
 func (d *DB) UserByUsername(ctx context.Context, username string) (User, error) {

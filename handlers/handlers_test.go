@@ -390,6 +390,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // other requests render.
 func TestPagesUnderConcurrencyAreTheirOwn(t *testing.T) {
 	e := newTestEnv(t, false)
+	// With the page cache on, as production runs: pages kept per session.
+	e.srv.Pages = NewPageCache(time.Minute, 1<<20)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func (s *Server) render(c *fiber.Ctx, status int, page, fragment templ.Component
 	}
 	c.Status(status)
 	c.Type("html", "utf-8")
+	c.Locals(cacheableLocal, status == fiber.StatusOK)
 	// SetBody copies: the buffer goes back to the pool when render
 	// returns, while fasthttp sends the body later. (c.Send would keep the
 	// pooled slice, and another request's page would overwrite it.)

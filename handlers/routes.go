@@ -27,7 +27,7 @@ func Routes(app *fiber.App, s *Server) {
 	// KS Pay sends the payer (who has no Paydesk sign-in) back here.
 	web.Get("/gateway/return", s.gatewayReturn)
 
-	signedIn := web.Group("", s.requireUser)
+	signedIn := web.Group("", s.requireUser, s.cachePages)
 	signedIn.Get("/", s.home)
 	signedIn.Get("/queue", s.queuePage)
 	signedIn.Post("/queue/bulk", s.requireRole(db.RoleChecker, db.RoleAdmin), s.bulkDecide)

@@ -34,6 +34,9 @@ type Server struct {
 	Assets    *static.Assets
 	Log       *slog.Logger
 	Config    Config
+	// Pages keeps rendered pages while the database is unchanged; nil
+	// renders every page.
+	Pages *PageCache
 
 	// Collections: requests for payment and vendors' requests to be paid.
 	Collections *db.Collections

@@ -2510,7 +2510,7 @@ func GatewayAnalyticsPage(p GatewayAnalyticsProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 213, "</tbody></table></div></div></section><section class=\"panel\"><h2>By payment method</h2><div class=\"chart-pair\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 213, "</tbody></table></div></div></section><section class=\"panel\"><h2>By payment method</h2><div class=\"chart-pair wide-table\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

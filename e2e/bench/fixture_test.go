@@ -55,6 +55,20 @@ type fixture struct {
 	Log       *db.StatementLog
 	BuildTime time.Duration   // proposing the payouts, all chunks
 	Chunks    []time.Duration // each ProposeBatch call
+	// pages is the page cache production runs with (main.go's default).
+	pages *handlers.PageCache
+}
+
+// benchPageCacheTTL is main.go's default PAYDESK_PAGE_CACHE.
+const benchPageCacheTTL = time.Second
+
+// pageCache turns the page cache on or off between load runs (never while
+// requests are in flight).
+func (fx *fixture) pageCache(on bool) {
+	fx.Srv.Pages = nil
+	if on {
+		fx.Srv.Pages = fx.pages
+	}
 }
 
 // newServer opens a database in a temp dir, creates the demo users and
@@ -86,7 +100,8 @@ func newServer(tb testing.TB) *fixture {
 		// The request log is formatted as in production, then dropped.
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	fx := &fixture{DB: d, Srv: srv, Log: log}
+	fx := &fixture{DB: d, Srv: srv, Log: log, pages: handlers.NewPageCache(benchPageCacheTTL, 8<<20)}
+	srv.Pages = fx.pages
 	for _, u := range []struct {
 		dst  *db.User
 		in   db.NewUser
