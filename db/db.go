@@ -36,6 +36,8 @@ type DB struct {
 	// What every request reads, kept while version stays put.
 	sessionMemo versionMemo[string, Session]
 	userMemo    versionMemo[int64, User]
+	// group shares one commit between writes made at the same time.
+	group groupCommit
 	// Now is the clock every timestamp is taken from; tests replace it.
 	Now func() time.Time
 	// Login is the sign-in throttle.
@@ -66,6 +68,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	w.Set("_txlock", "immediate")
 	w.Set("_synchronous", "FULL")
 	d := &DB{path: path, Now: time.Now, Login: DefaultLoginPolicy}
+	d.group.d = d
 	// The writer is always wrapped: every statement and commit moves the
 	// data version once it has finished (Version).
 	write := sql.OpenDB(&tracedConnector{dsn: "file:" + path + "?" + w.Encode(), pool: "write", log: o.log,

@@ -919,12 +919,16 @@ type change struct {
 // entry, unless allow says no for the payout as it is now (read under the
 // write lock). A final payout never moves: another worker may have finished
 // it meanwhile.
-func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(Payout) bool) (Payout, bool, error) {
-	tx, err := p.db.beginWrite(ctx)
-	if err != nil {
-		return Payout{}, false, err
-	}
-	defer tx.Rollback()
+func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(Payout) bool) (out Payout, ok bool, err error) {
+	// Dispatch workers record at once: their changes share a commit.
+	err = p.db.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out, ok, err = p.recordTx(ctx, tx, id, ch, allow)
+		return err
+	})
+	return out, ok, err
+}
+
+func (p *Payouts) recordTx(ctx context.Context, tx *sql.Tx, id string, ch change, allow func(Payout) bool) (Payout, bool, error) {
 	cur, err := getPayout(ctx, tx, id)
 	if err != nil {
 		return cur, false, err
@@ -991,5 +995,5 @@ func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(P
 			return cur, false, err
 		}
 	}
-	return out, true, tx.Commit()
+	return out, true, nil
 }

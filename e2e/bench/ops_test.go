@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"text/tabwriter"
@@ -183,23 +185,29 @@ func (r *report) dispatch(t *testing.T, fx *fixture) {
 			t.Fatalf("approve %d: %v", res.ID, res.Err)
 		}
 	}
+	// Waiting costs one count a quarter second on a read-only handle of its
+	// own, so that the bench takes as little CPU from dispatch as it can.
+	ro, err := sql.Open("sqlite3", "file:"+fx.DB.Path()+"?mode=ro&_query_only=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	marks := strings.Repeat(",?", len(batch.PayoutIDs))[1:]
+	args := make([]any, len(batch.PayoutIDs))
+	for i, id := range batch.PayoutIDs {
+		args[i] = id
+	}
 	deadline := time.Now().Add(2 * time.Minute)
 	var final int
 	for time.Now().Before(deadline) {
-		final = 0
-		for _, id := range batch.PayoutIDs {
-			p, _, err := fx.Srv.Payouts.Get(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.State.Final() {
-				final++
-			}
+		if err := ro.QueryRowContext(ctx, `SELECT count(*) FROM payouts WHERE final_at IS NOT NULL AND id IN (`+marks+`)`,
+			args...).Scan(&final); err != nil {
+			t.Fatal(err)
 		}
 		if final == n {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 	allFinal := time.Since(approved)
 	rec.mu.Lock()
@@ -352,7 +360,12 @@ func (r *report) binary(t *testing.T, fx *fixture) {
 		if sec%5 == 0 {
 			samples = append(samples, fmt.Sprintf("%ds %s", sec, mb(kb)))
 		}
-		if back < 0 && kb < 80*1024 {
+		// The goal is to be back under 80 MB and stay there: a sample above
+		// it starts the count again.
+		switch {
+		case kb >= 80*1024:
+			back = -1
+		case back < 0:
 			back = time.Duration(sec) * time.Second
 		}
 		if sec < 30 {
@@ -360,9 +373,9 @@ func (r *report) binary(t *testing.T, fx *fixture) {
 		}
 	}
 	r.printf("RSS after the burst, idle: %v\n", samples)
-	measured := "not under 80 MB within 30 s"
+	measured := "not under 80 MB at the end of 30 s"
 	if back >= 0 {
-		measured = fmt.Sprintf("under 80 MB after %s (peak %s)", back, mb(peak))
+		measured = fmt.Sprintf("under 80 MB from %s on (peak %s)", back, mb(peak))
 	}
 	r.figure("RSS after 50 concurrent sign-ins", "< 80 MB within 30 s", measured, back >= 0)
 }
