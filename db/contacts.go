@@ -656,9 +656,20 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, cursor *c
 	companyCond := "company_name >= ? COLLATE NOCASE AND company_name < ? COLLATE NOCASE"
 	companies := armWith(" FROM contacts INDEXED BY contacts_company", companyCond, false, start, hi)
 	except(companyCond, lo, hi)
-	people, _, err := spread(contactPersonSearch, "")
+	// A person's name: when the prefix covers a few full names and last
+	// names, each name's contacts are read through its own index entries,
+	// which hold them in the list's order, and merged; otherwise (a prefix
+	// of a letter or two) the matches are read as any spread search is.
+	people, err := c.personArms(ctx, lo, hi, armWith, except)
 	if err != nil {
 		return nil, false, err
+	}
+	if people == nil {
+		arm, _, err := spread(contactPersonSearch, "")
+		if err != nil {
+			return nil, false, err
+		}
+		people = []string{arm}
 	}
 	// Many contacts may bank at one branch: each IFSC column's index holds
 	// its contacts in the list's order, so a branch is a range too.
@@ -668,8 +679,45 @@ func (c *Contacts) search(ctx context.Context, q string, w conditions, cursor *c
 	except("pending_ifsc IS ?", up)
 	codes := armWith(" FROM contacts", `(id = ? OR reference_code = ? OR approved_account_no = ? OR pending_account_no = ?)`, false, up, q, q, q)
 	// UNION ALL lets SQLite merge the arms in order without sorting them.
-	query := strings.Join([]string{companies, people, branches, pendingBranches, codes}, " UNION ALL ") + ` ORDER BY 3 COLLATE NOCASE, 1 LIMIT ?`
+	arms := append(append([]string{companies}, people...), branches, pendingBranches, codes)
+	query := strings.Join(arms, " UNION ALL ") + ` ORDER BY 3 COLLATE NOCASE, 1 LIMIT ?`
 	return queryPage(ctx, c.db.read, "search contacts", limit, scanContact, query, append(args, limit+1)...)
+}
+
+// Person-name keys as their indexes hold them (contacts_full_name_key,
+// contacts_last_name_key: each name's contacts in the list's order).
+const (
+	personFullKey = "lower(first_name || ' ' || last_name)"
+	personLastKey = "lower(last_name)"
+	// maxNameArms is how many names a prefix may cover and still be read
+	// name by name.
+	maxNameArms = 24
+)
+
+// personArms returns one arm per full name and last name in [lo, hi), each
+// reading that name's contacts in the list's order, or nil when the prefix
+// covers more names than maxNameArms. A contact matched by its full name is
+// left out of the last-name arms.
+func (c *Contacts) personArms(ctx context.Context, lo, hi string, armWith func(from, cond string, walks bool, args ...any) string,
+	except func(cond string, args ...any)) ([]string, error) {
+	full, err := distinctKeys(ctx, c.db.read, "contacts", "contacts_full_name_key", personFullKey, lo, hi, maxNameArms)
+	if err != nil || full == nil {
+		return nil, err
+	}
+	last, err := distinctKeys(ctx, c.db.read, "contacts", "contacts_last_name_key", personLastKey, lo, hi, maxNameArms-len(full))
+	if err != nil || last == nil {
+		return nil, err
+	}
+	arms := make([]string, 0, len(full)+len(last))
+	for _, k := range full {
+		arms = append(arms, armWith(" FROM contacts INDEXED BY contacts_full_name_key", personFullKey+" = ?", true, k))
+	}
+	except(personFullKey+" >= ? AND "+personFullKey+" < ?", lo, hi)
+	for _, k := range last {
+		arms = append(arms, armWith(" FROM contacts INDEXED BY contacts_last_name_key", personLastKey+" = ?", true, k))
+	}
+	except(personLastKey+" >= ? AND "+personLastKey+" < ?", lo, hi)
+	return arms, nil
 }
 
 // contactCursor is the last contact of the previous page.

@@ -134,3 +134,37 @@ func searchTerms(text string) []string {
 func prefixRange(prefix string) (lo, hi string) {
 	return prefix, prefix + "\xff"
 }
+
+// distinctKeys returns the distinct values of expr (the leading column of
+// index on table) in [lo, hi), in order, seeking the index once per value
+// rather than reading every entry: nil when there are more than max.
+func distinctKeys(ctx context.Context, q querier, table, index, expr, lo, hi string, max int) ([]string, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	next := func(cmp string) string {
+		return `(SELECT min(` + expr + `) FROM ` + table + ` INDEXED BY ` + index + ` WHERE ` + expr + ` ` + cmp + ` AND ` + expr + ` < ?2)`
+	}
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE k(v) AS (SELECT `+next(">= ?1")+
+		` UNION ALL SELECT `+next("> k.v")+` FROM k WHERE k.v IS NOT NULL LIMIT ?3) SELECT v FROM k WHERE v IS NOT NULL`,
+		lo, hi, max+2)
+	if err != nil {
+		return nil, fmt.Errorf("db: %s keys: %w", index, err)
+	}
+	defer rows.Close()
+	keys := []string{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) > max {
+		return nil, nil
+	}
+	return keys, nil
+}
