@@ -302,7 +302,8 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "Give a reason to reject the selected requests.")
 	}
 	var ids []int64
-	if c.FormValue("all_matching") == "1" {
+	allMatching := c.FormValue("all_matching") == "1"
+	if allMatching {
 		q := url.Values{}
 		for _, k := range []string{"q", "kind", "min", "max", "maker", "age", "sort"} {
 			q.Set(k, c.FormValue("f_"+k))
@@ -336,7 +337,16 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]views.QueueRow, 0, len(results))
+	// Each decided row is answered in place. Deciding all matching the
+	// filter (up to 10,000), only the rows the page shows and those that
+	// failed are sent: the others are not on the page to be replaced.
+	shown := map[int64]bool{}
+	for _, v := range c.Request().PostArgs().PeekMulti("shown") {
+		if id, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			shown[id] = true
+		}
+	}
+	rows := make([]views.QueueRow, 0, min(len(results), 200))
 	ok, failed := 0, 0
 	for _, res := range results {
 		if res.Err != nil {
@@ -351,6 +361,9 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 			continue
 		}
 		ok++
+		if allMatching && !shown[res.Request.ID] {
+			continue
+		}
 		row := s.queueRow(c, res.Request)
 		row.Result, row.ResultKind = resultBadge(res.Request, map[string]string{"approve": "Approved by you", "reject": "Rejected"}[decision])
 		rows = append(rows, row)

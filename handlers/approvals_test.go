@@ -122,3 +122,37 @@ func TestRulesPageChangesBands(t *testing.T) {
 		t.Fatalf("bad amount: %d", resp.StatusCode)
 	}
 }
+
+// TestBulkAllMatchingAnswersWithTheRowsOnThePage: deciding all matching the
+// filter answers with the rows the page showed (and any that failed), each
+// swapped in place, not with every request decided.
+func TestBulkAllMatchingAnswersWithTheRowsOnThePage(t *testing.T) {
+	e := newTestEnv(t, false)
+	var reqs []db.ApprovalRequest
+	for i := range 5 {
+		reqs = append(reqs, e.propose(t, "maker", int64(100000+i)))
+	}
+	checker := e.client()
+	checker.signIn("checker")
+	_, page := checker.get("/queue")
+	for _, r := range reqs {
+		if !strings.Contains(page, `name="shown" value="`+strconv.FormatInt(r.ID, 10)+`"`) {
+			t.Fatalf("the bulk form does not name row %d as shown", r.ID)
+		}
+	}
+	shown := []string{strconv.FormatInt(reqs[0].ID, 10), strconv.FormatInt(reqs[1].ID, 10)}
+	resp, body := checker.post("/queue/bulk", url.Values{"_csrf": {checker.csrf}, "decision": {"approve"}, "all_matching": {"1"},
+		"shown": shown}, "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Approved 5 request") {
+		t.Fatalf("bulk approve all matching: %d %s", resp.StatusCode, body)
+	}
+	if n := strings.Count(body, "hx-swap-oob=\"outerHTML:#req-"); n != 2 {
+		t.Fatalf("%d rows answered, want the 2 the page showed", n)
+	}
+	for _, r := range reqs {
+		got, _, _ := e.srv.Approvals.Get(context.Background(), r.ID)
+		if got.State != db.ApprovalApproved {
+			t.Fatalf("request %d: %s", r.ID, got.State)
+		}
+	}
+}
