@@ -189,6 +189,10 @@ func (r *report) printPages(results []pageResult, static closedResult, workers i
 			r.figure(name+", share of the static page's rate", "≥ 60 %", fmt.Sprintf("%.0f %%", 100*share), share >= 0.6)
 			r.figure(fmt.Sprintf("%s, open loop %.0f req/s p99", name, rate), "≤ 10 ms, 0 errors",
 				fmt.Sprintf("%s, %d errors", ms(l.Open.P99), l.Open.Errors), l.Open.P99 <= 10*time.Millisecond && l.Open.Errors == 0)
+			if goal := res.Page.RenderedP99; goal > 0 {
+				r.figure(fmt.Sprintf("%s, p99 rendered every time (%d workers)", name, workers), "≤ "+ms(goal),
+					ms(l.Rendered.P99), l.Rendered.P99 <= goal)
+			}
 		}
 	}
 	tw.Flush()
