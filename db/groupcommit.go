@@ -41,7 +41,7 @@ const maxGroup = 256
 // groupWrite runs fn in a write transaction shared with other callers'
 // writes made at the same time, and returns once that transaction has
 // committed (or fn's part was rolled back). fn must not begin a transaction
-// of its own.
+// of its own, nor call groupWrite: the writer is the caller's already.
 func (d *DB) groupWrite(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	g := &d.group
 	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan struct{}), lead: make(chan struct{}, 1)}
