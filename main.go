@@ -297,14 +297,18 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	metrics, err := newMetrics(cfg, log)
+	if err != nil {
+		return err
+	}
 	bg := newBackground()
 	defer bg.stop()
-	reg, err := connectProviders(bg, cfg, log)
+	reg, err := connectProviders(bg, cfg, log, metrics)
 	if err != nil {
 		return err
 	}
 	svc := buildServices(cfg, log, store, reg)
-	dispatcher, err := startDispatcher(bg, cfg, log, store, svc)
+	dispatcher, err := startDispatcher(bg, cfg, log, store, svc, metrics)
 	if err != nil {
 		return err
 	}
@@ -313,7 +317,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		bg.run(w)
 	}
 
-	web, err := newWebServer(cfg, log, store, hasher, banner, svc)
+	web, err := newWebServer(cfg, log, store, hasher, banner, svc, operations{dispatcher: dispatcher, metrics: metrics})
 	if err != nil {
 		return err
 	}
@@ -378,9 +382,29 @@ func (b *background) stop() {
 	b.wg.Wait()
 }
 
+// newMetrics sets up /metrics: on unless PAYDESK_METRICS=off; in
+// production only with PAYDESK_METRICS_TOKEN, which scrapers then send as a
+// bearer token (anywhere else it is required when set). nil: off.
+func newMetrics(cfg config, log *slog.Logger) (*handlers.Metrics, error) {
+	token := os.Getenv("PAYDESK_METRICS_TOKEN")
+	switch mode := envOr("PAYDESK_METRICS", "on"); {
+	case mode == "off":
+		return nil, nil
+	case mode != "on":
+		return nil, fmt.Errorf("PAYDESK_METRICS must be on or off, not %q", mode)
+	case token != "" && len(token) < 16:
+		return nil, errors.New("PAYDESK_METRICS_TOKEN must be at least 16 characters (generate one with `openssl rand -hex 24`)")
+	case token == "" && cfg.production():
+		log.Info("/metrics is off: production serves it only with PAYDESK_METRICS_TOKEN set")
+		return nil, nil
+	}
+	return handlers.NewMetrics(token), nil
+}
+
 // connectProviders starts the in-process sandboxes outside production and
-// builds every provider's client from the environment.
-func connectProviders(bg *background, cfg config, log *slog.Logger) (*registry.Registry, error) {
+// builds every provider's client from the environment; with metrics, every
+// call to a provider is measured.
+func connectProviders(bg *background, cfg config, log *slog.Logger, metrics *handlers.Metrics) (*registry.Registry, error) {
 	sandboxRoot := ""
 	if !cfg.production() {
 		set := sandboxes.New(sandboxes.Options{CreditEvery: cfg.creditEvery})
@@ -389,7 +413,11 @@ func connectProviders(bg *background, cfg config, log *slog.Logger) (*registry.R
 			return nil, err
 		}
 	}
-	reg, err := registry.Load(registry.Options{SandboxRoot: sandboxRoot, Production: cfg.production(), Getenv: os.Getenv})
+	opts := registry.Options{SandboxRoot: sandboxRoot, Production: cfg.production(), Getenv: os.Getenv}
+	if metrics != nil {
+		opts.Transport = func(name string) http.RoundTripper { return metrics.ProviderTransport(name, nil) }
+	}
+	reg, err := registry.Load(opts)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %w", err)
 	}
@@ -407,6 +435,7 @@ type services struct {
 	approvals       *db.Approvals
 	payouts         *db.Payouts
 	payoutProviders map[string]providers.Payouts
+	bankSide        *db.BankSide
 	contacts        *db.Contacts
 	collections     *db.Collections
 	balances        *db.Balances
@@ -447,6 +476,7 @@ func (s *services) addPayouts(cfg config, log *slog.Logger, store *db.DB, reg *r
 	}
 	bank := db.NewBankSide(store, s.approvals, s.payoutProviders)
 	bank.Logger = log.With("component", "bankside")
+	s.bankSide = bank
 	balanceProviders := map[string]providers.Balances{}
 	for _, e := range reg.Entries() {
 		if b, ok := e.Provider.(providers.Balances); ok {
@@ -522,12 +552,17 @@ func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
 		}))
 }
 
-// startDispatcher starts River: payouts and every area's queue on one client.
-func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB, svc *services) (*db.Dispatcher, error) {
-	dispatcher, err := db.NewDispatcher(store, svc.payouts, svc.payoutProviders, db.DispatchOptions{
+// startDispatcher starts River: payouts and every area's queue on one
+// client, each job run measured when metrics are on.
+func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB, svc *services, metrics *handlers.Metrics) (*db.Dispatcher, error) {
+	opts := db.DispatchOptions{
 		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
 		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: svc.jobQueues,
-	})
+	}
+	if metrics != nil {
+		opts.JobDone = metrics.JobDone
+	}
+	dispatcher, err := db.NewDispatcher(store, svc.payouts, svc.payoutProviders, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
@@ -546,11 +581,23 @@ func stopDispatcher(d *db.Dispatcher, log *slog.Logger) {
 	}
 }
 
+// operations is what the operator-facing routes watch: /readyz the
+// dispatcher, /metrics (nil: off) the state figures.
+type operations struct {
+	dispatcher *db.Dispatcher
+	metrics    *handlers.Metrics
+}
+
 // newWebServer gives the handlers what they use.
-func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher, banner string, svc *services) (*handlers.Server, error) {
+func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher, banner string, svc *services, ops operations) (*handlers.Server, error) {
 	assets, err := static.Load()
 	if err != nil {
 		return nil, err
+	}
+	if ops.metrics != nil {
+		ops.metrics.Figures = func(ctx context.Context) (db.OpsFigures, error) {
+			return store.OpsFigures(ctx, svc.approvals.KindNames())
+		}
 	}
 	return &handlers.Server{
 		DB:        store,
@@ -569,6 +616,10 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Balances:    svc.balances,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
+		BankSide:    svc.bankSide,
+
+		Dispatcher: ops.dispatcher,
+		Metrics:    ops.metrics,
 	}, nil
 }
 

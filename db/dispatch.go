@@ -115,6 +115,10 @@ type DispatchOptions struct {
 	// River client: one client per database means one poller and one
 	// leader, and every area's jobs stop and start together.
 	Jobs []JobQueue
+	// JobDone, when set, hears of every job run that ended: its kind, the
+	// outcome (completed, failed, snoozed, cancelled, discarded) and how
+	// long it ran. It is called from one goroutine and must not block.
+	JobDone func(kind, outcome string, ran time.Duration)
 }
 
 // JobQueue is one area's River queue and the workers that serve it. The
@@ -125,6 +129,9 @@ type JobQueue struct {
 	MaxWorkers int
 	// Register adds the area's workers (river.AddWorker).
 	Register func(*river.Workers)
+	// Periodic are the area's jobs River inserts on a schedule (its
+	// followers and sweeps), run by the elected leader only.
+	Periodic []*river.PeriodicJob
 }
 
 func (o DispatchOptions) withDefaults() DispatchOptions {
@@ -168,12 +175,14 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &dispatchWorker{d: ds})
 	queues := map[string]river.QueueConfig{DispatchQueue: {MaxWorkers: opts.Workers}}
+	var periodic []*river.PeriodicJob
 	for _, j := range opts.Jobs {
 		if _, dup := queues[j.Queue]; dup {
 			return nil, fmt.Errorf("db: job queue %q given twice", j.Queue)
 		}
 		queues[j.Queue] = river.QueueConfig{MaxWorkers: cmp.Or(j.MaxWorkers, 4)}
 		j.Register(workers)
+		periodic = append(periodic, j.Periodic...)
 	}
 	cooldown := min(opts.PollInterval, 100*time.Millisecond)
 	// A job's Work is bounded well below StuckAfter, so a job still running
@@ -190,6 +199,7 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 		// River's reindexer speaks PostgreSQL's REINDEX; on SQLite it only
 		// logs an error every midnight.
 		ReindexerSchedule: river.NeverSchedule(),
+		PeriodicJobs:      periodic,
 		Logger:            opts.Logger,
 	})
 	if err != nil {
@@ -228,7 +238,59 @@ func (ds *Dispatcher) Start(ctx context.Context) error {
 	ds.cancel = cancel
 	ds.janitor = make(chan struct{})
 	go ds.runJanitor(runCtx, ds.janitor)
+	if ds.opts.JobDone != nil {
+		events, stop := ds.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+			river.EventKindJobSnoozed, river.EventKindJobCancelled)
+		go ds.reportJobs(runCtx, events, stop)
+	}
 	return nil
+}
+
+// Started reports whether the dispatcher is working jobs (/readyz).
+func (ds *Dispatcher) Started() bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return ds.cancel != nil
+}
+
+// reportJobs passes River's job events to JobDone until ctx ends.
+func (ds *Dispatcher) reportJobs(ctx context.Context, events <-chan *river.Event, stop func()) {
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if ev.Job == nil {
+				continue
+			}
+			var ran time.Duration
+			if ev.JobStats != nil {
+				ran = ev.JobStats.RunDuration
+			}
+			ds.opts.JobDone(ev.Job.Kind, jobOutcome(ev), ran)
+		}
+	}
+}
+
+// jobOutcome names how a run ended; a failed run River gave up on is
+// "discarded".
+func jobOutcome(ev *river.Event) string {
+	switch ev.Kind {
+	case river.EventKindJobCompleted:
+		return "completed"
+	case river.EventKindJobSnoozed:
+		return "snoozed"
+	case river.EventKindJobCancelled:
+		return "cancelled"
+	}
+	if ev.Job.State == rivertype.JobStateDiscarded {
+		return "discarded"
+	}
+	return "failed"
 }
 
 // Stop ends the dispatcher gracefully: no new jobs are fetched and running

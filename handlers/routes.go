@@ -18,6 +18,7 @@ func Routes(app *fiber.App, s *Server) {
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metrics)
 	app.Get("/static/:name", s.staticAsset)
 
 	web := app.Group("", s.loadSession, s.checkCSRF)
