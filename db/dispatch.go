@@ -109,7 +109,10 @@ type DispatchOptions struct {
 	// so "not found" sooner than this after sending is asked again later,
 	// never taken as licence to re-send; default 2 min.
 	NotFoundGrace time.Duration
-	Logger        *slog.Logger // nil: River's logs are dropped
+	// FundsWaitEvery: a payout the provider holds until the account is
+	// funded is asked about and approved again this often; default 1 min.
+	FundsWaitEvery time.Duration
+	Logger         *slog.Logger // nil: River's logs are dropped
 	// Jobs are the River queues and workers of other areas (virtual
 	// accounts, payment links, the gateway…). They run on this dispatcher's
 	// River client: one client per database means one poller and one
@@ -144,6 +147,7 @@ func (o DispatchOptions) withDefaults() DispatchOptions {
 	o.RetryBackoff = cmp.Or(o.RetryBackoff, o.InquiryEvery)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, 10*time.Minute)
 	o.NotFoundGrace = cmp.Or(o.NotFoundGrace, 2*time.Minute)
+	o.FundsWaitEvery = cmp.Or(o.FundsWaitEvery, time.Minute)
 	if o.Logger == nil {
 		o.Logger = quietLogger()
 	}
@@ -602,9 +606,20 @@ func (ds *Dispatcher) authorise(ctx context.Context, prov providers.Payouts, po 
 	case err == nil || errors.Is(err, providers.ErrDuplicate):
 		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "authorised", message: "approved at the provider"}, nil)
 		return rerr
+	case errors.Is(err, providers.ErrInsufficientFunds):
+		// The provider keeps it waiting until the account is funded: it is
+		// not failed. Recorded once; the job asks and approves again every
+		// FundsWaitEvery until the approval goes through or the payout ends.
+		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "waiting_funds", fundsWait: true,
+			message: fmt.Sprintf("waiting for funds at %s: %v; Paydesk keeps following it and approves it again once the account is funded",
+				providerLabel(po.Source), err)}, func(cur Payout) bool { return cur.WaitingForFundsSince.IsZero() })
+		if rerr != nil {
+			return rerr
+		}
+		return river.JobSnooze(ds.opts.FundsWaitEvery)
 	case errors.Is(err, providers.ErrRejected):
-		// The provider keeps it waiting (a balance short, say); a person
-		// decides. Retry asks first and authorises again if it still waits.
+		// The provider refused the approval for good; a person decides.
+		// Retry asks first and authorises again if it still waits.
 		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "failed", state: providers.StateFailed,
 			reason: "the provider refused the approval: " + err.Error()}, nil)
 		return rerr
@@ -619,12 +634,26 @@ func (ds *Dispatcher) authorise(ctx context.Context, prov providers.Payouts, po 
 	}
 }
 
+// providerLabel is how people know a payout source.
+func providerLabel(source string) string {
+	switch source {
+	case SourcePayMate:
+		return "PayMate"
+	case SourceKotakCMS:
+		return "Kotak"
+	}
+	return source
+}
+
 // observe records what the provider says about po, when it says something
 // new.
 func (ds *Dispatcher) observe(ctx context.Context, po Payout, st providers.PayoutStatus) (Payout, error) {
 	state := st.State
 	if state == "" || state == providers.StateUnknown {
 		return po, nil
+	}
+	if !po.WaitingForFundsSince.IsZero() && state == providers.StateQueued && state == po.State {
+		return po, nil // still held for funds, as recorded
 	}
 	if state == po.State && st.ProviderCode == po.ProviderCode && (st.UTR == "" || st.UTR == po.UTR) {
 		return po, nil

@@ -50,6 +50,9 @@ type Payout struct {
 	// settles (0: none); ProviderOrderID is then the vendor's OrderID.
 	VendorRequestID int64
 	ProviderOrderID string
+	// WaitingForFundsSince is set while the provider holds the payout until
+	// the debit account is funded (PayMate's 180 on approval); zero otherwise.
+	WaitingForFundsSince time.Time
 }
 
 // OrderID is the id the provider knows the payout by: the vendor's order
@@ -149,17 +152,17 @@ const payoutColumns = `p.id, coalesce(p.batch_id, ''), p.beneficiary_name, p.acc
 	p.purpose, coalesce(p.value_date, ''), p.state, coalesce(p.approval_request_id, 0), p.maker_id, u.username,
 	p.provider_code, p.provider_message, p.utr, p.failure_reason, p.attempts, p.created_at, p.updated_at,
 	coalesce(p.sent_at, 0), coalesce(p.final_at, 0), coalesce(p.contact_id, ''), coalesce(p.vendor_request_id, 0),
-	coalesce(p.provider_order_id, '')`
+	coalesce(p.provider_order_id, ''), coalesce(p.funds_wait_since, 0)`
 
 const payoutFrom = ` FROM payouts p JOIN users u ON u.id = p.maker_id`
 
 func scanPayout(s scanner) (Payout, error) {
 	var p Payout
-	var created, updated, sent, final int64
+	var created, updated, sent, final, fundsWait int64
 	if err := s.Scan(&p.ID, &p.BatchID, &p.BeneficiaryName, &p.AccountNo, &p.IFSC, &p.AmountPaise, &p.Rail, &p.Source,
 		&p.Purpose, &p.ValueDate, &p.State, &p.ApprovalRequestID, &p.MakerID, &p.Maker,
 		&p.ProviderCode, &p.ProviderMessage, &p.UTR, &p.FailureReason, &p.Attempts, &created, &updated, &sent, &final,
-		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID); err != nil {
+		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID, &fundsWait); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, Errorf(ENOTFOUND, "No such payout.")
 		}
@@ -171,6 +174,9 @@ func scanPayout(s scanner) (Payout, error) {
 	}
 	if final != 0 {
 		p.FinalAt = time.UnixMilli(final)
+	}
+	if fundsWait != 0 {
+		p.WaitingForFundsSince = time.UnixMilli(fundsWait)
 	}
 	return p, nil
 }
@@ -913,6 +919,9 @@ type change struct {
 	utr     string
 	reason  string // failure_reason, for failed ends
 	send    bool   // the payout is being handed to the provider: sent_at, attempts+1
+	// fundsWait marks the payout as waiting for funds at the provider;
+	// any other change ends the wait.
+	fundsWait bool
 }
 
 // record applies ch to payout id in one transaction with its event and audit
@@ -960,9 +969,16 @@ func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(P
 			sentAt = now
 		}
 	}
+	var fundsWait any
+	if ch.fundsWait {
+		fundsWait = now
+		if !cur.WaitingForFundsSince.IsZero() {
+			fundsWait = cur.WaitingForFundsSince.UnixMilli()
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE payouts SET state = ?, provider_code = ?, provider_message = ?, utr = ?,
-		failure_reason = ?, attempts = ?, sent_at = ?, final_at = ?, updated_at = ? WHERE id = ?`,
-		string(state), code, msg, utr, ch.reason, attempts, sentAt, final, now, id); err != nil {
+		failure_reason = ?, attempts = ?, sent_at = ?, final_at = ?, updated_at = ?, funds_wait_since = ? WHERE id = ?`,
+		string(state), code, msg, utr, ch.reason, attempts, sentAt, final, now, fundsWait, id); err != nil {
 		return cur, false, fmt.Errorf("db: payout %s: %w", ch.kind, err)
 	}
 	evMsg := ch.message

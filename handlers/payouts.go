@@ -41,9 +41,13 @@ func payoutRow(p db.Payout) views.PayoutRow {
 	if src == "" {
 		src = p.Source
 	}
-	return views.PayoutRow{ID: p.ID, Beneficiary: p.BeneficiaryName, Account: p.AccountNo, Amount: views.INR(p.AmountPaise),
+	row := views.PayoutRow{ID: p.ID, Beneficiary: p.BeneficiaryName, Account: p.AccountNo, Amount: views.INR(p.AmountPaise),
 		Rail: string(p.Rail), Source: src, State: string(p.State), StateKind: payoutStateKind(p.State), UTR: p.UTR,
 		Maker: p.Maker, Created: views.When(p.CreatedAt)}
+	if !p.WaitingForFundsSince.IsZero() {
+		row.State, row.StateKind = "waiting for funds at "+src, "warn"
+	}
+	return row
 }
 
 // payoutForm reads the form from value: the posted form, or the query of
@@ -354,6 +358,10 @@ func payoutNext(p db.Payout, req db.ApprovalRequest) string {
 	case providers.StatePendingApproval:
 		return fmt.Sprintf("%d more %s approval(s), not by %s", req.RequiredApprovals-req.Approvals, req.RequiredRole, req.Maker)
 	case providers.StateApproved, providers.StateQueued:
+		if !p.WaitingForFundsSince.IsZero() {
+			return fmt.Sprintf("Waiting for funds at %s since %s: Paydesk keeps asking and approves it again once the account is funded; nothing needs doing here",
+				sourceLabels[p.Source], views.When(p.WaitingForFundsSince))
+		}
 		return "Paydesk sends it to the bank in the background"
 	case providers.StateProcessing:
 		return "The bank is processing it; Paydesk keeps asking"
