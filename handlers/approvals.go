@@ -398,6 +398,11 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 			p.ContactName = ct.Name()
 		}
 	}
+	if r.Kind == db.BankPendingKind && s.BankSide != nil {
+		if p.Bank, err = s.bankItem(ctx, u, r.TargetID); err != nil {
+			return err
+		}
+	}
 	decided := map[int64]bool{}
 	for _, d := range decisions {
 		decided[d.UserID] = true
@@ -494,4 +499,51 @@ func (s *Server) payoutAccounts(ctx context.Context) (map[string]db.Account, err
 		out[b.Source] = db.Account{AccountSpec: db.AccountSpec{Source: b.Source, HasBalance: true}, Known: true, Last: b}
 	}
 	return out, nil
+}
+
+// bankItem says where a bank-side item stands at its bank, with the retry
+// for an approval holder when its decision failed to reach the bank.
+func (s *Server) bankItem(ctx context.Context, u db.User, target string) (*views.BankItem, error) {
+	id, err := strconv.ParseInt(target, 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	it, err := s.BankSide.Get(ctx, id)
+	if db.ErrorCode(err) == db.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := &views.BankItem{State: strings.ReplaceAll(string(it.State), "_", " "), StateKind: "info", Attempts: it.Attempts, LastError: it.LastError}
+	switch it.State {
+	case db.BankPendingAuthorised:
+		b.StateKind = "ok"
+	case db.BankPendingAuthoriseFailed:
+		b.State, b.StateKind = "failed to reach the bank", "bad"
+		if u.HasRole(db.RoleChecker) || u.HasRole(db.RoleAdmin) {
+			b.RetryURL = "/bank-side/" + target + "/retry"
+		}
+	}
+	return b, nil
+}
+
+// retryBankSide sends a decision that failed to reach the bank again.
+func (s *Server) retryBankSide(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return fiber.ErrNotFound
+	}
+	it, err := s.BankSide.Retry(c.UserContext(), *auth(c).user, int64(id))
+	if err != nil {
+		return err
+	}
+	return redirect(c, fmt.Sprintf("/approvals/%d?done=%s", it.ApprovalRequestID,
+		url.QueryEscape("Retry started: Paydesk reads the bank's pending list and sends the decision again if the item still waits there")))
+}
+
+// approvalWord is the noun after a count of approvals by role: "checker
+// approval" for 1, "checker approvals" otherwise.
+func approvalWord(n int, role db.Role) string {
+	return views.Plural(n, string(role)+" approval", string(role)+" approvals")
 }

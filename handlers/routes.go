@@ -89,6 +89,9 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Post("/approvals/:id/approve", s.approveRequest)
 	signedIn.Post("/approvals/:id/reject", s.rejectRequest)
 	signedIn.Post("/approvals/:id/withdraw", s.withdrawRequest)
+	// A bank-side decision that failed to reach the bank: sent again by an
+	// approval holder (the store checks the role too, and audits).
+	signedIn.Post("/bank-side/:id/retry", s.requireRole(db.RoleChecker, db.RoleAdmin), s.retryBankSide)
 
 	admin := signedIn.Group("/admin", s.requireRole(db.RoleAdmin))
 	admin.Get("/users", s.usersPage)

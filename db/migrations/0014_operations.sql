@@ -6,3 +6,9 @@
 -- holds enough. The dispatcher keeps following it and approves it again; it
 -- is cleared by the payout's next change.
 ALTER TABLE payouts ADD COLUMN funds_wait_since INTEGER;
+
+-- A bank-side item whose decision failed to reach the bank can be retried
+-- by an approval holder: the attempts made before that retry no longer count
+-- towards giving up (attempts itself keeps counting every call, which tells
+-- a sent decision from one never sent).
+ALTER TABLE bank_pending ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
