@@ -378,43 +378,121 @@ func (p *Payouts) ProposeBatch(ctx context.Context, maker User, rows []PayoutInp
 		return Batch{}, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
 			Fields: map[string]string{"rows": fmt.Sprintf("Give 1 to %d payouts.", MaxBatchRows)}}
 	}
+	drafts, err := p.batchDrafts(ctx, rows)
+	if err != nil {
+		return Batch{}, err
+	}
+	b, _, err := p.batchTx(ctx, maker, "", drafts)
+	return b, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+// batchDrafts checks every row (CheckRow); any row's problems refuse all,
+// keyed "rows.<i>.<field>".
+func (p *Payouts) batchDrafts(ctx context.Context, rows []PayoutInput) ([]PayoutDraft, error) {
 	today := p.db.Now()
 	drafts := make([]PayoutDraft, len(rows))
 	f := fieldErrors{}
 	for i, in := range rows {
-		d, fields := ValidatePayout(in, today)
+		d, fields, err := p.CheckRow(ctx, in, today)
+		if err != nil {
+			return nil, err
+		}
 		for k, v := range fields {
 			f.add(fmt.Sprintf("rows.%d.%s", i, k), v)
 		}
 		drafts[i] = d
 	}
-	if err := f.err(); err != nil {
-		return Batch{}, err
-	}
-	b, err := p.batchTx(ctx, maker, drafts)
-	return b, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+	return drafts, f.err()
 }
 
-func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft) (Batch, error) {
+// CheckRow validates one row of a bulk upload as of today. A row naming a
+// contact (ContactRef, the contact's reference code) pays the contact's
+// approved bank details and must not give an account or IFSC of its own.
+// fields are the row's problems by column; err is ours.
+func (p *Payouts) CheckRow(ctx context.Context, in PayoutInput, today time.Time) (PayoutDraft, map[string]string, error) {
+	ref := strings.TrimSpace(in.ContactRef)
+	if ref == "" {
+		d, fields := ValidatePayout(in, today)
+		return d, fields, nil
+	}
+	if strings.TrimSpace(in.AccountNo) != "" || strings.TrimSpace(in.IFSC) != "" {
+		return PayoutDraft{}, map[string]string{"contact_reference": "A row that names a contact is paid at the contact's approved bank details: leave account_no and ifsc empty, or leave contact_reference empty."}, nil
+	}
+	var id string
+	switch err := p.db.read.QueryRowContext(ctx, `SELECT id FROM contacts WHERE reference_code = ?`, ref).Scan(&id); {
+	case errors.Is(err, sql.ErrNoRows):
+		return PayoutDraft{}, map[string]string{"contact_reference": fmt.Sprintf("No contact has the reference %q.", ref)}, nil
+	case err != nil:
+		return PayoutDraft{}, nil, fmt.Errorf("db: contact by reference: %w", err)
+	}
+	ct, bank, err := payableDetails(ctx, p.db.read, id)
+	switch {
+	case ErrorCode(err) == ECONFLICT:
+		return PayoutDraft{}, map[string]string{"contact_reference": ErrorMessage(err)}, nil
+	case err != nil:
+		return PayoutDraft{}, nil, err
+	}
+	in.AccountNo, in.IFSC = bank.AccountNo, bank.IFSC
+	if strings.TrimSpace(in.BeneficiaryName) == "" {
+		in.BeneficiaryName = ct.Name()
+	}
+	d, fields := ValidatePayout(in, today)
+	d.ContactID = ct.ID
+	return d, fields, nil
+}
+
+// SubmitBatch is ProposeBatch made one-time by token (the bulk upload's
+// preview carries one): the first submit with a token makes the batch, and
+// a later one, by the same maker, finds it and makes nothing (already is
+// true). A double click or a second tab thus creates one batch. rows may
+// name contacts by reference (PayoutInput.ContactRef).
+func (p *Payouts) SubmitBatch(ctx context.Context, maker User, token string, rows []PayoutInput) (b Batch, already bool, err error) {
+	if token == "" {
+		return Batch{}, false, Errorf(EINVALID, "The upload's one-time token is missing; upload the file again.")
+	}
+	if len(rows) == 0 || len(rows) > MaxBatchRows {
+		return Batch{}, false, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"rows": fmt.Sprintf("Give 1 to %d payouts.", MaxBatchRows)}}
+	}
+	drafts, err := p.batchDrafts(ctx, rows)
+	if err != nil {
+		return Batch{}, false, err
+	}
+	b, already, err = p.batchTx(ctx, maker, token, drafts)
+	return b, already, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+// batchTx stores drafts as one batch. With a token, a batch that token
+// already made is returned instead (already true) and nothing is written.
+func (p *Payouts) batchTx(ctx context.Context, maker User, token string, drafts []PayoutDraft) (Batch, bool, error) {
 	tx, err := p.db.beginWrite(ctx)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	defer tx.Rollback()
 	u, err := getUser(ctx, tx, maker.ID)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	attempt := ApprovalRequest{Kind: PayoutKind, TargetID: "batch"}
 	switch {
 	case u.Disabled:
-		return Batch{}, refuse("propose", attempt, "Your account is disabled.")
+		return Batch{}, false, refuse("propose", attempt, "Your account is disabled.")
 	case !u.HasRole(RoleMaker):
-		return Batch{}, refuse("propose", attempt, "Proposing a payout needs the %s role.", RoleMaker)
+		return Batch{}, false, refuse("propose", attempt, "Proposing a payout needs the %s role.", RoleMaker)
+	}
+	if token != "" {
+		done, found, err := batchByToken(ctx, tx, token)
+		if err != nil || found {
+			if found && done.MakerID != u.ID {
+				return Batch{}, false, refuse("propose", attempt, "This upload was submitted by someone else.")
+			}
+			return done, found, err
+		}
 	}
 	rules, err := rulesOf(ctx, tx, PayoutKind)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	now := p.db.nowMS()
 	b := Batch{ID: "PB" + randomBase32(12), MakerID: u.ID, CreatedAt: time.UnixMilli(now), Count: len(drafts),
@@ -422,106 +500,136 @@ func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft)
 	for _, d := range drafts {
 		b.TotalPaise += d.AmountPaise
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_batches (id, maker_id, created_at, count, total_paise) VALUES (?, ?, ?, ?, ?)`,
-		b.ID, u.ID, now, b.Count, b.TotalPaise); err != nil {
-		return Batch{}, fmt.Errorf("db: insert batch: %w", err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_batches (id, maker_id, created_at, count, total_paise, submit_token) VALUES (?, ?, ?, ?, ?, ?)`,
+		b.ID, u.ID, now, b.Count, b.TotalPaise, nullString(token)); err != nil {
+		return Batch{}, false, fmt.Errorf("db: insert batch: %w", err)
 	}
 	insPayout, err := tx.PrepareContext(ctx, insertPayoutSQL)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insPayout.Close()
 	insRequest, err := tx.PrepareContext(ctx, `INSERT INTO approval_requests
 		(kind, target_id, amount_paise, summary, payload, maker_id, state, rule_id, required_approvals, required_role, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insRequest.Close()
 	link, err := tx.PrepareContext(ctx, `UPDATE payouts SET approval_request_id = ? WHERE id = ?`)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer link.Close()
 	insWord, err := tx.PrepareContext(ctx, insertWordSQL)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insWord.Close()
 	insWaiting, err := tx.PrepareContext(ctx, addWaitingSQL)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insWaiting.Close()
 	insEvent, err := tx.PrepareContext(ctx, `INSERT INTO payout_events (payout_id, at, kind, state, provider_code, message, utr, actor)
 		VALUES (?, ?, 'proposed', 'pending_approval', '', ?, '', ?)`)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insEvent.Close()
 	aw, err := p.db.newAuditWriter(ctx, tx)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	defer aw.close()
 	expires := now + p.approvals.ExpireAfter.Milliseconds()
 	for i, d := range drafts {
 		id := newPayoutID()
+		if d.ContactID != "" {
+			// The contact's details may have changed since the rows were
+			// checked; they are paid only at what is payable now.
+			if err := checkContactDetails(ctx, tx, d); err != nil {
+				if ErrorCode(err) != ECONFLICT && ErrorCode(err) != ENOTFOUND {
+					return Batch{}, false, err
+				}
+				return Batch{}, false, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+					Fields: map[string]string{fmt.Sprintf("rows.%d.contact_reference", i): ErrorMessage(err)}}
+			}
+			if id, err = proposedPayoutID(ctx, tx, d); err != nil {
+				return Batch{}, false, err
+			}
+		}
 		b.PayoutIDs[i] = id
 		rule, ok := bandFor(rules, d.AmountPaise)
 		if !ok {
-			return Batch{}, &Error{Code: EINVALID, Message: "No approval rule covers this; an admin must add one first.",
+			return Batch{}, false, &Error{Code: EINVALID, Message: "No approval rule covers this; an admin must add one first.",
 				Fields: map[string]string{fmt.Sprintf("rows.%d.amount", i): fmt.Sprintf("No approval rule for payout covers %s.", rupees(d.AmountPaise))}}
 		}
 		if _, err := insPayout.ExecContext(ctx, id, b.ID, d.BeneficiaryName, d.AccountNo, d.IFSC, d.AmountPaise, string(d.Rail),
-			d.Source, d.Purpose, nullString(d.ValueDate), u.ID, now, now, nil, nil, nil); err != nil {
-			return Batch{}, fmt.Errorf("db: insert payout row %d: %w", i, err)
+			d.Source, d.Purpose, nullString(d.ValueDate), u.ID, now, now, nullString(d.ContactID), nil, nil); err != nil {
+			return Batch{}, false, fmt.Errorf("db: insert payout row %d: %w", i, err)
 		}
 		payload, err := json.Marshal(payloadOf(id, d))
 		if err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		summary := payoutSummary(d)
 		res, err := insRequest.ExecContext(ctx, PayoutKind, id, d.AmountPaise, summary, string(payload), u.ID,
 			rule.ID, rule.Approvals, string(rule.Role), now, expires)
 		if err != nil {
-			return Batch{}, fmt.Errorf("db: propose row %d: %w", i, err)
+			return Batch{}, false, fmt.Errorf("db: propose row %d: %w", i, err)
 		}
 		reqID, _ := res.LastInsertId()
 		if err := indexWords(ctx, insWord, reqID, summary, id); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		amount := d.AmountPaise
 		if err := addWaiting(ctx, insWaiting, waitingRequest{ID: reqID, Kind: PayoutKind, Amount: &amount, Created: now,
 			Expires: expires, Role: rule.Role, Maker: u.ID}); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		if _, err := link.ExecContext(ctx, reqID, id); err != nil {
-			return Batch{}, fmt.Errorf("db: link approval: %w", err)
+			return Batch{}, false, fmt.Errorf("db: link approval: %w", err)
 		}
 		if _, err := insEvent.ExecContext(ctx, id, now, summary, u.Username); err != nil {
-			return Batch{}, fmt.Errorf("db: payout event: %w", err)
+			return Batch{}, false, fmt.Errorf("db: payout event: %w", err)
 		}
 		// The same two entries a single Propose writes.
 		if err := aw.append(ctx, u.Actor(), "approval.proposed", "approval_request", requestTarget(reqID), map[string]any{
 			"kind": PayoutKind, "target_id": id, "amount_paise": d.AmountPaise, "summary": summary, "rule_id": rule.ID,
 			"required_approvals": rule.Approvals, "required_role": rule.Role, "expires_at": expires, "batch_id": b.ID,
 		}); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		if err := aw.append(ctx, u.Actor(), "payout.proposed", "payout", id, map[string]any{
 			"payload": payloadOf(id, d), "approval_request_id": reqID, "batch_id": b.ID}); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 	}
 	if err := aw.append(ctx, u.Actor(), "payout.batch_proposed", "payout_batch", b.ID, map[string]any{
 		"count": b.Count, "total_paise": b.TotalPaise}); err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	if err := aw.flush(ctx); err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
-	return b, tx.Commit()
+	return b, false, tx.Commit()
+}
+
+// batchByToken finds the batch a submit token made.
+func batchByToken(ctx context.Context, tx *sql.Tx, token string) (Batch, bool, error) {
+	var b Batch
+	var at int64
+	err := tx.QueryRowContext(ctx, `SELECT id, maker_id, created_at, count, total_paise FROM payout_batches WHERE submit_token = ?`, token).
+		Scan(&b.ID, &b.MakerID, &at, &b.Count, &b.TotalPaise)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Batch{}, false, nil
+	case err != nil:
+		return Batch{}, false, fmt.Errorf("db: batch by token: %w", err)
+	}
+	b.CreatedAt = time.UnixMilli(at)
+	return b, true, nil
 }
 
 // bandFor picks the rule band covering amount, as ruleFor does in SQL.

@@ -12,3 +12,9 @@ ALTER TABLE payouts ADD COLUMN funds_wait_since INTEGER;
 -- towards giving up (attempts itself keeps counting every call, which tells
 -- a sent decision from one never sent).
 ALTER TABLE bank_pending ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
+
+-- The bulk upload's preview carries a one-time token; the batch it creates
+-- keeps it, so the same preview submitted twice (a double click, a second
+-- tab) finds the batch already made instead of making another.
+ALTER TABLE payout_batches ADD COLUMN submit_token TEXT;
+CREATE UNIQUE INDEX payout_batches_submit_token ON payout_batches(submit_token) WHERE submit_token IS NOT NULL;
