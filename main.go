@@ -504,7 +504,7 @@ func (s *services) addContactsAndCollections(cfg config, log *slog.Logger, store
 	collectionsProvider, _ := payMate.(providers.Collections)
 	s.collections = db.NewCollections(store, collectionsProvider)
 	s.collections.Logger = log.With("component", "collections")
-	s.workers = append(s.workers, func(ctx context.Context) { s.collections.Run(ctx, cfg.pollEvery) })
+	s.jobQueues = append(s.jobQueues, s.collections.JobQueue(cfg.pollEvery))
 }
 
 // addBalancesAndGateway: every debit account with its history,

@@ -5,10 +5,12 @@ import (
 	"testing"
 )
 
-// opsPlans: what /metrics reads at each scrape, and a bulk upload's contact
-// references and one-time token. It runs after the suites that seed
-// payouts and contacts.
+// opsPlans: what /metrics reads at each scrape, the collections' export,
+// sweep and open count, and a bulk upload's contact references and
+// one-time token. It runs after the suites that seed payouts, contacts and
+// collections.
 func opsPlans(t *testing.T, fx *planFixture) []planCase {
+	c := NewCollections(fx.DB, nil)
 	// The payouts suite registered the payout kind already.
 	p := &Payouts{db: fx.DB, approvals: fx.Approvals}
 	if err := MigrateQueue(context.Background(), fx.DB); err != nil {
@@ -18,6 +20,25 @@ func opsPlans(t *testing.T, fx *planFixture) []planCase {
 		// Each count stops at MetricsCountCap rows of one state's index.
 		{Name: "metrics: state figures at a scrape", Run: func(ctx context.Context) error {
 			_, err := fx.DB.OpsFigures(ctx, fx.Approvals.KindNames())
+			return err
+		}},
+		{Name: "home: collections open", Run: func(ctx context.Context) error {
+			_, err := c.CountOpen(ctx)
+			return err
+		}},
+		{Name: "collections: CSV export page", Allow: map[string]string{
+			"SCAN r USING INDEX collection_requests_list": listOrder,
+			"steps": "an export reads every row it exports, in the list's order, 500 at a time",
+		}, Run: func(ctx context.Context) error {
+			_, _, err := c.List(ctx, CollectionFilter{Limit: 500})
+			return err
+		}},
+		{Name: "collections: sweep of stale open requests", Allow: walk("SEARCH r USING INDEX collection_requests_open (<expr><?)",
+			"the open requests' own partial index, oldest check first, stopped by LIMIT"), Run: func(ctx context.Context) error {
+			_, err := queryAll(ctx, fx.DB.read, "stale collection requests", scanValue[string],
+				`SELECT r.id FROM collection_requests r INDEXED BY collection_requests_open
+				WHERE r.state IN ('queued', 'pending', 'unknown') AND coalesce(r.checked_at, 0) < ?
+				ORDER BY coalesce(r.checked_at, 0), r.id LIMIT ?`, fx.DB.nowMS(), maxCollectionsPerRound)
 			return err
 		}},
 		{Name: "bulk upload: a row's contact reference", Run: func(ctx context.Context) error {

@@ -62,6 +62,7 @@ func Routes(app *fiber.App, s *Server) {
 
 	collect := s.requireRole(db.CollectionRoles...)
 	signedIn.Get("/collections", s.collectionsPage)
+	signedIn.Get("/collections.csv", s.collectionsCSV)
 	signedIn.Get("/collections/new", collect, s.newCollectionPage)
 	signedIn.Post("/collections", collect, s.createCollection)
 	signedIn.Get("/collections/vendor-requests", s.vendorRequestsPage)
