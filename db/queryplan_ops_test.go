@@ -6,13 +6,15 @@ import (
 )
 
 // opsPlans: what /metrics reads at each scrape, the collections' export,
-// sweep and open count, and a bulk upload's contact references and
-// one-time token. It runs after the suites that seed payouts, contacts and
+// sweep and open count, the payout form's contact picker, and a bulk
+// upload's contact references and one-time token. It runs after the suites that seed payouts, contacts and
 // collections.
 func opsPlans(t *testing.T, fx *planFixture) []planCase {
 	c := NewCollections(fx.DB, nil)
-	// The payouts suite registered the payout kind already.
+	// The payouts and contacts suites registered their kinds already.
 	p := &Payouts{db: fx.DB, approvals: fx.Approvals}
+	contacts := &Contacts{db: fx.DB, approvals: fx.Approvals}
+	yes := true
 	if err := MigrateQueue(context.Background(), fx.DB); err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +41,13 @@ func opsPlans(t *testing.T, fx *planFixture) []planCase {
 				`SELECT r.id FROM collection_requests r INDEXED BY collection_requests_open
 				WHERE r.state IN ('queued', 'pending', 'unknown') AND coalesce(r.checked_at, 0) < ?
 				ORDER BY coalesce(r.checked_at, 0), r.id LIMIT ?`, fx.DB.nowMS(), maxCollectionsPerRound)
+			return err
+		}},
+		{Name: "payout form: contact picker as the maker types", Allow: allow(sortsFewMatches,
+			prefixRanges("contacts", "contacts_full_name_key", "contacts_last_name_key"),
+			walk("SEARCH contacts USING INDEX contacts_company (company_name>? AND company_name<?)",
+				"a company-name prefix is a range of the list's own order, stopped by LIMIT")), Run: func(ctx context.Context) error {
+			_, _, err := contacts.List(ctx, ContactFilter{Query: "vendor 1", HasBank: &yes, Limit: 20})
 			return err
 		}},
 		{Name: "bulk upload: a row's contact reference", Run: func(ctx context.Context) error {

@@ -37,6 +37,7 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/payouts", s.payoutsPage)
 	signedIn.Get("/payouts.csv", s.payoutsCSV)
 	signedIn.Get("/payouts/new", s.requireRole(db.RoleMaker), s.newPayoutPage)
+	signedIn.Get("/payouts/contacts", s.requireRole(db.RoleMaker), s.contactSearch)
 	signedIn.Post("/payouts", s.requireRole(db.RoleMaker), s.proposePayout)
 	signedIn.Get("/payouts/bulk", s.requireRole(db.RoleMaker), s.bulkPayoutsPage)
 	signedIn.Get("/payouts/bulk/template.csv", s.requireRole(db.RoleMaker), s.bulkPayoutsTemplate)
