@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -384,7 +383,7 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		ID:    r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName + " (" + r.Maker + ")", State: r.State.Label(), StateKind: stateKind(r.State),
 		Created: views.When(r.CreatedAt), Expires: views.When(r.ExpiresAt), Decided: views.When(r.DecidedAt),
-		Rule:     fmt.Sprintf("%d %s approval(s)", r.RequiredApprovals, r.RequiredRole),
+		Rule:     fmt.Sprintf("%d %s", r.RequiredApprovals, approvalWord(r.RequiredApprovals, r.RequiredRole)),
 		Progress: progress(r), Reason: r.Reason, Payload: payloadRows(r.Payload),
 	}
 	if ch := s.thresholdChanges(r); ch != nil {
@@ -443,35 +442,13 @@ func stateKind(s db.ApprovalState) string {
 
 // payloadRows flattens a request's payload into label/value pairs.
 func payloadRows(raw json.RawMessage) []views.Option {
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // amounts stay exact integers, never floats
-	if len(raw) == 0 || dec.Decode(&m) != nil {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]views.Option, 0, len(keys))
-	for _, k := range keys {
-		label, value := strings.ReplaceAll(k, "_", " "), ""
-		switch v := m[k].(type) {
-		case string:
-			value = v
-		case json.Number:
-			value = v.String()
-			if paise, err := v.Int64(); err == nil && strings.HasSuffix(k, "_paise") {
-				label, value = strings.TrimSuffix(label, " paise"), views.INR(paise)
-			}
-		case nil:
-			value = "—"
-		default:
-			b, _ := json.Marshal(v)
-			value = string(b)
+	fields := views.AuditFields(string(raw))
+	out := make([]views.Option, len(fields))
+	for i, f := range fields {
+		out[i] = views.Option{Value: f.Name, Label: f.New}
+		if f.Changed {
+			out[i].Label = f.Old + " → " + f.New
 		}
-		out = append(out, views.Option{Value: label, Label: value})
 	}
 	return out
 }

@@ -98,6 +98,7 @@ func Routes(app *fiber.App, s *Server) {
 	admin := signedIn.Group("/admin", s.requireRole(db.RoleAdmin))
 	admin.Get("/users", s.usersPage)
 	admin.Post("/users", s.createUser)
+	admin.Get("/users/:id", s.userPage)
 	admin.Post("/users/:id/roles", s.setUserRoles)
 	admin.Post("/users/:id/disable", s.disableUser)
 	admin.Post("/users/:id/enable", s.enableUser)
