@@ -1,5 +1,6 @@
 // Command paydesk is Paydesk's single binary: the web app (default), and the
-// operator subcommands `user add`, `audit verify` and `sandbox`.
+// operator subcommands `user add`, `audit verify`, `backup`, `restore` and
+// `sandbox`.
 package main
 
 import (
@@ -60,6 +61,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return errors.New("usage: paydesk audit verify [--db PATH]")
 		}
 		return auditVerify(args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(args, stdout, stderr)
+	case "restore":
+		return restoreCommand(args, stdout, stderr)
 	case "sandbox":
 		return sandboxServe(args, stderr)
 	case "help", "-h", "--help":
@@ -74,6 +79,8 @@ const usage = `usage:
   paydesk user add --username NAME --name 'Full Name' --role ROLE [--role ROLE]
                                                   create a user (password read from stdin)
   paydesk audit verify [--db PATH]                check the audit log's hash chain
+  paydesk backup --to FILE [--db PATH]            copy the database while the app runs
+  paydesk restore --from FILE [--db PATH]         put a backup in place (the app must be stopped)
   paydesk sandbox [--addr HOST:PORT]              run the five provider sandboxes standalone`
 
 // config is everything Paydesk reads from its environment. See README.md.
@@ -286,11 +293,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	store, err := db.Open(ctx, cfg.dbPath)
+	store, closeStore, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	hasher := db.NewHasher(cfg.hashConcurrency)
 	banner, err := prepareUsers(ctx, cfg, store, hasher, stdout, log)
 	if err != nil {
@@ -322,6 +329,24 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return listenUntilDone(ctx, cfg, handlers.NewApp(web), bg, log)
+}
+
+// openDatabase takes the running instance's hold on the database (so that
+// a restore cannot replace it underneath) and opens it, migrated.
+func openDatabase(ctx context.Context, cfg config) (*db.DB, func(), error) {
+	lock, err := db.LockDatabase(cfg.dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		lock.Release()
+		return nil, nil, err
+	}
+	return store, func() {
+		store.Close()
+		lock.Release()
+	}, nil
 }
 
 // resolveSessionKey insists on a configured key in production and keeps a
@@ -791,5 +816,53 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "audit chain ok: %d rows verified\n", n)
+	return nil
+}
+
+// backupCommand copies the database while the app may be running on it.
+func backupCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "the backup file to write (must not exist)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *to == "" {
+		return errors.New("usage: paydesk backup --to FILE [--db PATH]")
+	}
+	res, err := db.Backup(context.Background(), cfg.dbPath, *to)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s (%d bytes, taken %s)\n", cfg.dbPath, res.Path, res.Bytes, res.TakenAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// restoreCommand puts a backup in place of the database; it refuses while
+// an instance runs on it.
+func restoreCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the backup file to restore")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("usage: paydesk restore --from FILE [--db PATH]")
+	}
+	res, err := db.Restore(context.Background(), *from, cfg.dbPath)
+	if errors.Is(err, db.ErrLocked) {
+		return fmt.Errorf("refusing to restore: %w; stop it first", err)
+	}
+	if err != nil {
+		return err
+	}
+	if res.SetAside != "" {
+		fmt.Fprintf(stdout, "the database it replaced is kept as %s\n", res.SetAside)
+	}
+	fmt.Fprintf(stdout, "restored %s from %s; %d payouts not final will be checked at the bank before anything is sent\n",
+		cfg.dbPath, *from, res.Marked)
 	return nil
 }

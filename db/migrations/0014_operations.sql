@@ -18,3 +18,10 @@ ALTER TABLE bank_pending ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
 -- tab) finds the batch already made instead of making another.
 ALTER TABLE payout_batches ADD COLUMN submit_token TEXT;
 CREATE UNIQUE INDEX payout_batches_submit_token ON payout_batches(submit_token) WHERE submit_token IS NOT NULL;
+
+-- When a backup was taken, written into the copy itself by `paydesk
+-- backup` (db/backup.go); a live database has no rows. A restore reads it to
+-- tell the payouts it marks when their last known state dates from.
+CREATE TABLE backup_marks (
+    taken_at INTEGER NOT NULL
+);
