@@ -298,7 +298,7 @@ func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) 
 	var warnings []Warning
 	if dup > 0 {
 		warnings = append(warnings, Warning{Field: "amount", Message: fmt.Sprintf(
-			"possible duplicate: same beneficiary account+IFSC and amount within 7 days (%d earlier payout(s))", dup)})
+			"possible duplicate: same beneficiary account+IFSC and amount within 7 days (%d earlier %s)", dup, plural(dup, "payout", "payouts"))})
 	}
 	id, err := proposedPayoutID(ctx, tx, draft)
 	if err != nil {
@@ -1116,4 +1116,12 @@ func (p *Payouts) record(ctx context.Context, id string, ch change, allow func(P
 		}
 	}
 	return out, true, tx.Commit()
+}
+
+// plural picks the word for n: one when n is 1, many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -5,23 +5,28 @@ import (
 	"testing"
 )
 
-// opsPlans: what /metrics reads at each scrape, the collections' export,
-// sweep and open count, the payout form's contact picker, and a bulk
-// upload's contact references and one-time token. It runs after the suites that seed payouts, contacts and
-// collections.
+// opsPlans: what /metrics reads at each scrape, the overview's section
+// counts, the collections' export, sweep and open count, the payout form's
+// contact picker, a bulk upload's contact references and one-time token,
+// and a bank-side retry. It runs after the suites that seed payouts,
+// contacts and collections.
 func opsPlans(t *testing.T, fx *planFixture) []planCase {
 	c := NewCollections(fx.DB, nil)
 	// The payouts and contacts suites registered their kinds already.
 	p := &Payouts{db: fx.DB, approvals: fx.Approvals}
 	contacts := &Contacts{db: fx.DB, approvals: fx.Approvals}
-	yes := true
 	if err := MigrateQueue(context.Background(), fx.DB); err != nil {
 		t.Fatal(err)
 	}
+	yes := true
 	return []planCase{
 		// Each count stops at MetricsCountCap rows of one state's index.
 		{Name: "metrics: state figures at a scrape", Run: func(ctx context.Context) error {
 			_, err := fx.DB.OpsFigures(ctx, fx.Approvals.KindNames())
+			return err
+		}},
+		{Name: "home: contact changes waiting on a checker", Run: func(ctx context.Context) error {
+			_, err := fx.DB.PendingRequests(ctx, ContactBankKind, MaxWaitingCount)
 			return err
 		}},
 		{Name: "home: collections open", Run: func(ctx context.Context) error {

@@ -38,7 +38,7 @@ func (s *Server) kindLabel(kind string) string {
 }
 
 func progress(r db.ApprovalRequest) string {
-	return fmt.Sprintf("%d of %d %s approval(s)", r.Approvals, r.RequiredApprovals, r.RequiredRole)
+	return fmt.Sprintf("%d of %d %s", r.Approvals, r.RequiredApprovals, approvalWord(r.RequiredApprovals, r.RequiredRole))
 }
 
 func amountText(p *int64) string {
@@ -210,7 +210,7 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 		} else {
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: "balance not reported by " + sourceLabels[pc.Source]})
 		}
-		rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: fmt.Sprintf("%d more approval(s) needed", rows[i].Remaining)})
+		rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: views.CountOf(rows[i].Remaining, "more approval", "more approvals") + " needed"})
 	}
 	return nil
 }
@@ -358,7 +358,7 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 		return c.Redirect("/queue", fiber.StatusSeeOther)
 	}
 	verb := map[string]string{"approve": "Approved", "reject": "Rejected"}[decision]
-	summary := fmt.Sprintf("%s %d request(s).", verb, ok)
+	summary := fmt.Sprintf("%s %s.", verb, views.CountOf(ok, "request", "requests"))
 	kind := "ok"
 	if failed > 0 {
 		summary += fmt.Sprintf(" %d could not be decided; see the rows.", failed)
@@ -408,7 +408,7 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		p.Decisions = append(p.Decisions, views.DecisionRow{Who: d.Username, What: d.Decision, Reason: d.Reason, At: views.When(d.At)})
 	}
 	if r.State == db.ApprovalPending {
-		p.NextUp = fmt.Sprintf("%d more approval(s) from a %s other than %s", r.RequiredApprovals-r.Approvals, r.RequiredRole, r.Maker)
+		p.NextUp = fmt.Sprintf("%s from a %s other than %s", views.CountOf(r.RequiredApprovals-r.Approvals, "more approval", "more approvals"), r.RequiredRole, r.Maker)
 		if len(decisions) > 0 {
 			p.NextUp += " and those who already approved"
 		}

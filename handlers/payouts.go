@@ -327,7 +327,7 @@ func (s *Server) payoutPage(c *fiber.Ctx) error {
 		return err
 	}
 	if pc.Duplicates > 0 && !p.State.Final() {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("Possible duplicate: %d other payout(s) to this account for the same amount within 7 days.", pc.Duplicates))
+		d.Warnings = append(d.Warnings, "Possible duplicate: "+views.CountOf(pc.Duplicates, "other payout", "other payouts")+" to this account for the same amount within 7 days.")
 	}
 	if pc.FirstToBeneficiary && !p.State.Final() {
 		d.Warnings = append(d.Warnings, "First payout to this beneficiary account.")
@@ -391,7 +391,8 @@ func timelineEntries(events []db.Event) []views.TimelineEntry {
 func payoutNext(p db.Payout, req db.ApprovalRequest) string {
 	switch p.State {
 	case providers.StatePendingApproval:
-		return fmt.Sprintf("%d more %s approval(s), not by %s", req.RequiredApprovals-req.Approvals, req.RequiredRole, req.Maker)
+		left := req.RequiredApprovals - req.Approvals
+		return fmt.Sprintf("%d more %s, not by %s", left, approvalWord(left, req.RequiredRole), req.Maker)
 	case providers.StateApproved, providers.StateQueued:
 		if !p.WaitingForFundsSince.IsZero() {
 			return fmt.Sprintf("Waiting for funds at %s since %s: Paydesk keeps asking and approves it again once the account is funded; nothing needs doing here",
