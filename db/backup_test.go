@@ -20,13 +20,9 @@ import (
 // executed once by its bank, and the restored instance ends with the bank's
 // truth (processed, the same UTR).
 func TestBackupDuringDispatchRestoreNoDoublePay(t *testing.T) {
-	d, _ := newTestDB(t)
-	d.Now = time.Now
-	p, a := newTestPayouts(t, d)
+	env := newDispatchEnv(t)
+	d, p, a, maker, checker := env.d, env.p, env.a, env.maker, env.checker
 	ctx := context.Background()
-	maker := mustCreateUser(t, d, "maker", RoleMaker)
-	checker := mustCreateUser(t, d, "checker", RoleChecker)
-	env := newChaosEnv(t)
 
 	var approved, later []string
 	for i := range 12 {
@@ -47,13 +43,7 @@ func TestBackupDuringDispatchRestoreNoDoublePay(t *testing.T) {
 		approved = append(approved, po.ID)
 	}
 	all := append(append([]string(nil), approved...), later...)
-	ds, err := NewDispatcher(d, p, env.provs, fastDispatch())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ds.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ds := env.startDispatcher(t, d, p, fastDispatch())
 	// Back up mid-dispatch: once the first payout was handed to its bank.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -115,14 +105,7 @@ func TestBackupDuringDispatchRestoreNoDoublePay(t *testing.T) {
 	t.Cleanup(func() { d2.Close() })
 	d2.Now = time.Now
 	p2, a2 := newTestPayouts(t, d2)
-	ds2, err := NewDispatcher(d2, p2, env.provs, fastDispatch())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ds2.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds2.Stop(context.Background()) })
+	env.startDispatcher(t, d2, p2, fastDispatch())
 	// What the backup shows waiting for approval is approved again.
 	for _, id := range later {
 		po, _, _ := p2.Get(ctx, id)

@@ -832,13 +832,10 @@ func (b *BankSide) retryTx(ctx context.Context, actor User, id int64) (BankPendi
 		return BankPendingItem{}, err
 	}
 	defer tx.Rollback()
-	u, err := getUser(ctx, tx, actor.ID)
+	u, err := approvalHolder(ctx, tx, actor, "retry_bank_pending", ApprovalRequest{Kind: BankPendingKind, TargetID: bankTarget(id)},
+		"Retrying a bank-side payout")
 	if err != nil {
 		return BankPendingItem{}, err
-	}
-	if u.Disabled || !(u.HasRole(RoleChecker) || u.HasRole(RoleAdmin)) {
-		return BankPendingItem{}, refuse("retry_bank_pending", ApprovalRequest{Kind: BankPendingKind, TargetID: bankTarget(id)},
-			"Retrying a bank-side payout needs the checker or admin role.")
 	}
 	row, err := getBankPending(ctx, tx, id)
 	if err != nil {

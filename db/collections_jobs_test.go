@@ -33,28 +33,18 @@ func waitCollection(t *testing.T, c *Collections, id string, state CollectionSta
 // with it, sends it to PayMate's sandbox and follows it until the payer
 // pays; nothing else runs a loop.
 func TestCollectionsFollowedByRiverJobs(t *testing.T) {
-	d, _ := newTestDB(t)
-	d.Now = time.Now
-	p, _ := newTestPayouts(t, d)
+	env := newDispatchEnv(t)
+	d := env.d
 	ctx := context.Background()
-	env := newChaosEnv(t)
 	col := NewCollections(d, env.provs[SourcePayMate].(providers.Collections))
-	maker := mustCreateUser(t, d, "maker", RoleMaker)
-	cr, err := col.Create(ctx, maker, CollectionInput{Name: "Asha Rao", Email: "asha@example.in", Mobile: "9876543210",
+	cr, err := col.Create(ctx, env.maker, CollectionInput{Name: "Asha Rao", Email: "asha@example.in", Mobile: "9876543210",
 		Amount: "1,500", Purpose: "Invoice 7"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := fastDispatch()
 	opts.Jobs = []JobQueue{col.JobQueue(100 * time.Millisecond)}
-	ds, err := NewDispatcher(d, p, env.provs, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ds.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds.Stop(context.Background()) })
+	env.startDispatcher(t, d, env.p, opts)
 	waitCollection(t, col, cr.ID, CollectionPending, 10*time.Second)
 	resp, err := http.Post(env.srv.URL+"/_sandbox/paymate/requests/"+cr.ID+"/paid", "application/json", strings.NewReader("{}"))
 	if err != nil {

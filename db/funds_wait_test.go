@@ -23,34 +23,23 @@ func eventKinds(evs []Event) []string {
 // not failed), keeps following it, and once the Xpress Account is funded
 // approves it again: it is paid once.
 func TestPayMateInsufficientFundsWaits(t *testing.T) {
-	d, _ := newTestDB(t)
-	d.Now = time.Now
-	p, a := newTestPayouts(t, d)
+	env := newDispatchEnv(t)
+	d, p, a := env.d, env.p, env.a
 	ctx := context.Background()
-	maker := mustCreateUser(t, d, "maker", RoleMaker)
-	checker := mustCreateUser(t, d, "checker", RoleChecker)
-	env := newChaosEnv(t)
 	setPayMateBalance(t, env.srv, 100_00)
 
 	in := goodInput()
 	in.Source = SourcePayMate
-	po, _, err := p.Propose(ctx, maker, in)
+	po, _, err := p.Propose(ctx, env.maker, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+	if _, err := a.Approve(ctx, env.checker, po.ApprovalRequestID); err != nil {
 		t.Fatal(err)
 	}
 	opts := fastDispatch()
 	opts.FundsWaitEvery = 100 * time.Millisecond
-	ds, err := NewDispatcher(d, p, env.provs, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ds.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds.Stop(context.Background()) })
+	env.startDispatcher(t, d, p, opts)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		po, _, _ = p.Get(ctx, po.ID)

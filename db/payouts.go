@@ -977,12 +977,9 @@ func (p *Payouts) retryTx(ctx context.Context, actor User, id string) (Payout, e
 		return Payout{}, err
 	}
 	defer tx.Rollback()
-	u, err := getUser(ctx, tx, actor.ID)
+	u, err := approvalHolder(ctx, tx, actor, "retry_payout", ApprovalRequest{Kind: PayoutKind, TargetID: id}, "Retrying a payout")
 	if err != nil {
 		return Payout{}, err
-	}
-	if u.Disabled || !(u.HasRole(RoleChecker) || u.HasRole(RoleAdmin)) {
-		return Payout{}, refuse("retry_payout", ApprovalRequest{Kind: PayoutKind, TargetID: id}, "Retrying a payout needs the checker or admin role.")
 	}
 	po, err := getPayout(ctx, tx, id)
 	if err != nil {
@@ -1016,6 +1013,20 @@ func (p *Payouts) retryTx(ctx context.Context, actor User, id string) (Payout, e
 		return Payout{}, err
 	}
 	return out, tx.Commit()
+}
+
+// approvalHolder reads actor inside tx and refuses, for the caller's
+// recordRefusal to audit, anyone disabled or holding neither the checker
+// nor the admin role: retries are theirs.
+func approvalHolder(ctx context.Context, tx *sql.Tx, actor User, attempt string, req ApprovalRequest, what string) (User, error) {
+	u, err := getUser(ctx, tx, actor.ID)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Disabled || !(u.HasRole(RoleChecker) || u.HasRole(RoleAdmin)) {
+		return User{}, refuse(attempt, req, "%s needs the checker or admin role.", what)
+	}
+	return u, nil
 }
 
 // change is one step the dispatcher records on a payout.
