@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -67,16 +66,22 @@ func (s *Server) sectionCard(ctx context.Context, n views.NavItem, lowBalances i
 	case "/balances":
 		figure(lowBalances, "account below its threshold", "accounts below their threshold")
 	case "/admin/users":
-		users, err := s.DB.CountUsers(ctx)
+		users, err := s.DB.ListUsers(ctx) // an office's tens of people
 		if err != nil {
 			return card, err
 		}
-		figure(int(users), "user", "users")
+		active := 0
+		for _, u := range users {
+			if !u.Disabled && u.Username != db.BankPortalUsername {
+				active++
+			}
+		}
+		figure(active, "active user", "active users")
 	case "/admin/rules":
 		figure(len(s.Approvals.Kinds()), "kind of request with rules", "kinds of request with rules")
 	}
 	if card.Value == "" {
-		card.Value, card.Hint = "Open", "Go to "+strings.ToLower(n.Label)
+		card.Value, card.Hint = "Open", "No figure here: open "+n.Label+" for the details"
 	}
 	return card, nil
 }
