@@ -36,7 +36,11 @@ func AuditFields(details string) []AuditField {
 	}
 	var out []AuditField
 	if before, after, ok := changePair(obj); ok {
-		changeFields(&out, "", "", before, after) // a whole record made or changed
+		if made, isMap := after.(map[string]any); before == nil && isMap {
+			flattenAudit(&out, "", made) // a record made: its values
+			return out
+		}
+		changeFields(&out, "", "", before, after) // a record changed, field by field
 		return out
 	}
 	flattenAudit(&out, "", obj)
@@ -67,7 +71,11 @@ func changeFields(out *[]AuditField, name, key string, before, after any) {
 		}
 		return
 	}
-	*out = append(*out, AuditField{Name: name, Old: auditValue(key, before), New: auditValue(key, after), Changed: true})
+	old, now := auditValue(key, before), auditValue(key, after)
+	if old == now {
+		return // unchanged: not a change to read
+	}
+	*out = append(*out, AuditField{Name: name, Old: old, New: now, Changed: true})
 }
 
 func flattenAudit(out *[]AuditField, prefix string, obj map[string]any) {

@@ -23,11 +23,14 @@ func TestAuditFields(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("AuditFields:\n got %+v\nwant %+v", got, want)
 	}
-	// A record made: its fields, one by one.
+	// A record made: its values; a record changed: field by field.
 	made := AuditFields(`{"after":{"username":"asha","roles":["maker"]}}`)
-	if !reflect.DeepEqual(made, []AuditField{{Name: "roles", Old: "—", New: "maker", Changed: true},
-		{Name: "username", Old: "—", New: "asha", Changed: true}}) {
+	if !reflect.DeepEqual(made, []AuditField{{Name: "roles", New: "maker"}, {Name: "username", New: "asha"}}) {
 		t.Fatalf("record made: %+v", made)
+	}
+	changed := AuditFields(`{"before":{"roles":["maker"],"username":"asha"},"after":{"roles":["maker","checker"],"username":"asha"}}`)
+	if !reflect.DeepEqual(changed, []AuditField{{Name: "roles", Old: "maker", New: "maker, checker", Changed: true}}) {
+		t.Fatalf("record changed: %+v", changed)
 	}
 	if got := AuditFields("{}"); got != nil {
 		t.Fatalf("empty details: %+v", got)
