@@ -528,7 +528,6 @@ func (s *services) addContactsAndCollections(cfg config, log *slog.Logger, store
 	}
 	collectionsProvider, _ := payMate.(providers.Collections)
 	s.collections = db.NewCollections(store, collectionsProvider)
-	s.collections.Logger = log.With("component", "collections")
 	s.jobQueues = append(s.jobQueues, s.collections.JobQueue(cfg.pollEvery))
 }
 

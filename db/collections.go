@@ -18,7 +18,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -150,9 +149,6 @@ type Collections struct {
 	// again next round, never taken as licence to send again; 0 means
 	// DefaultCollectionNotFoundGrace.
 	NotFoundGrace time.Duration
-	// Logger receives the sweep's errors; nil drops them.
-	Logger *slog.Logger
-
 	// queue inserts each request's step job inside the transaction that
 	// creates it; the dispatcher's client works them (JobQueue).
 	queue    *river.Client[*sql.Tx]

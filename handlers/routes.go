@@ -34,10 +34,18 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Post("/queue/bulk", s.requireRole(db.RoleChecker, db.RoleAdmin), s.bulkDecide)
 	signedIn.Get("/approvals/:id", s.approvalPage)
 
+	// Operations and finish: the payout form's contact search (before
+	// /payouts/:id), the collections' export, the retry of a bank-side
+	// decision that failed to reach the bank (an approval holder's; the
+	// store checks the role too, and audits), a user's own page.
+	signedIn.Get("/payouts/contacts", s.requireRole(db.RoleMaker), s.contactSearch)
+	signedIn.Get("/collections.csv", s.collectionsCSV)
+	signedIn.Post("/bank-side/:id/retry", s.requireRole(db.RoleChecker, db.RoleAdmin), s.retryBankSide)
+	signedIn.Get("/admin/users/:id", s.requireRole(db.RoleAdmin), s.userPage)
+
 	signedIn.Get("/payouts", s.payoutsPage)
 	signedIn.Get("/payouts.csv", s.payoutsCSV)
 	signedIn.Get("/payouts/new", s.requireRole(db.RoleMaker), s.newPayoutPage)
-	signedIn.Get("/payouts/contacts", s.requireRole(db.RoleMaker), s.contactSearch)
 	signedIn.Post("/payouts", s.requireRole(db.RoleMaker), s.proposePayout)
 	signedIn.Get("/payouts/bulk", s.requireRole(db.RoleMaker), s.bulkPayoutsPage)
 	signedIn.Get("/payouts/bulk/template.csv", s.requireRole(db.RoleMaker), s.bulkPayoutsTemplate)
@@ -63,7 +71,6 @@ func Routes(app *fiber.App, s *Server) {
 
 	collect := s.requireRole(db.CollectionRoles...)
 	signedIn.Get("/collections", s.collectionsPage)
-	signedIn.Get("/collections.csv", s.collectionsCSV)
 	signedIn.Get("/collections/new", collect, s.newCollectionPage)
 	signedIn.Post("/collections", collect, s.createCollection)
 	signedIn.Get("/collections/vendor-requests", s.vendorRequestsPage)
@@ -91,14 +98,10 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Post("/approvals/:id/approve", s.approveRequest)
 	signedIn.Post("/approvals/:id/reject", s.rejectRequest)
 	signedIn.Post("/approvals/:id/withdraw", s.withdrawRequest)
-	// A bank-side decision that failed to reach the bank: sent again by an
-	// approval holder (the store checks the role too, and audits).
-	signedIn.Post("/bank-side/:id/retry", s.requireRole(db.RoleChecker, db.RoleAdmin), s.retryBankSide)
 
 	admin := signedIn.Group("/admin", s.requireRole(db.RoleAdmin))
 	admin.Get("/users", s.usersPage)
 	admin.Post("/users", s.createUser)
-	admin.Get("/users/:id", s.userPage)
 	admin.Post("/users/:id/roles", s.setUserRoles)
 	admin.Post("/users/:id/disable", s.disableUser)
 	admin.Post("/users/:id/enable", s.enableUser)
