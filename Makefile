@@ -9,8 +9,12 @@ TEMPL         := $(TOOLS)/bin/templ-$(TEMPL_VERSION)
 PW_VERSION    := 1.52.0
 PW_DRIVER     := $(TOOLS)/playwright-driver-$(PW_VERSION)
 CHROMIUM      ?= /usr/bin/chromium
+# axe-core checks every page the end-to-end tests screenshot for serious
+# and critical accessibility failures; npm, beside playwright-core.
+AXE_VERSION   := 4.14.1
+AXE           := $(TOOLS)/axe-$(AXE_VERSION)/node_modules/axe-core/axe.min.js
 
-.PHONY: run build test vet unit e2e generate check-generated tools chromium playwright-driver bench fuzz clean
+.PHONY: run build test vet unit e2e generate check-generated tools chromium playwright-driver axe bench fuzz clean
 
 run: build
 	./bin/paydesk
@@ -28,7 +32,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 e2e: tools
-	PAYDESK_PLAYWRIGHT_DRIVER=$(PW_DRIVER) PAYDESK_CHROMIUM=$(CHROMIUM) \
+	PAYDESK_PLAYWRIGHT_DRIVER=$(PW_DRIVER) PAYDESK_CHROMIUM=$(CHROMIUM) PAYDESK_AXE=$(AXE) \
 		$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/
 
 generate: $(TEMPL)
@@ -40,7 +44,7 @@ check-generated: $(TEMPL)
 	@git diff --exit-code -- '*_templ.go' >/dev/null 2>&1 || { echo "templ generate changed files: run 'make generate' and commit them"; git diff --stat -- '*_templ.go'; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- '*_templ.go')" || { echo "untracked generated files:"; git ls-files --others --exclude-standard -- '*_templ.go'; exit 1; }
 
-tools: $(TEMPL) chromium playwright-driver
+tools: $(TEMPL) chromium playwright-driver axe
 
 $(TEMPL):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/a-h/templ/cmd/templ@$(TEMPL_VERSION)
@@ -63,6 +67,14 @@ $(PW_DRIVER)/package/cli.js:
 	ln -sfn $(TOOLS)/npm-$(PW_VERSION)/node_modules/playwright-core $(PW_DRIVER)/package
 	ln -sfn $$(command -v node) $(PW_DRIVER)/node
 	$(PW_DRIVER)/node $(PW_DRIVER)/package/cli.js --version
+
+axe: $(AXE)
+
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required for axe-core"; exit 1; }
+	mkdir -p $(TOOLS)/axe-$(AXE_VERSION)
+	npm install --prefix $(TOOLS)/axe-$(AXE_VERSION) --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+	test -s $@
 
 # Go benchmarks (bulk decisions, CSV checks, ingest…), then the load report:
 # 100,000 rows behind every list page, each page's statements with their

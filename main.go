@@ -1,5 +1,6 @@
 // Command paydesk is Paydesk's single binary: the web app (default), and the
-// operator subcommands `user add`, `audit verify` and `sandbox`.
+// operator subcommands `user add`, `audit verify`, `backup`, `restore` and
+// `sandbox`.
 package main
 
 import (
@@ -60,6 +61,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return errors.New("usage: paydesk audit verify [--db PATH]")
 		}
 		return auditVerify(args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(args, stdout, stderr)
+	case "restore":
+		return restoreCommand(args, stdout, stderr)
 	case "sandbox":
 		return sandboxServe(args, stderr)
 	case "help", "-h", "--help":
@@ -74,6 +79,8 @@ const usage = `usage:
   paydesk user add --username NAME --name 'Full Name' --role ROLE [--role ROLE]
                                                   create a user (password read from stdin)
   paydesk audit verify [--db PATH]                check the audit log's hash chain
+  paydesk backup --to FILE [--db PATH]            copy the database while the app runs
+  paydesk restore --from FILE [--db PATH]         put a backup in place (the app must be stopped)
   paydesk sandbox [--addr HOST:PORT]              run the five provider sandboxes standalone`
 
 // config is everything Paydesk reads from its environment. See README.md.
@@ -300,25 +307,29 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	store, err := db.Open(ctx, cfg.dbPath)
+	store, closeStore, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	hasher := db.NewHasher(cfg.hashConcurrency)
 	banner, err := prepareUsers(ctx, cfg, store, hasher, stdout, log)
 	if err != nil {
 		return err
 	}
 
+	metrics, err := newMetrics(cfg, log)
+	if err != nil {
+		return err
+	}
 	bg := newBackground()
 	defer bg.stop()
-	reg, err := connectProviders(bg, cfg, log)
+	reg, err := connectProviders(bg, cfg, log, metrics)
 	if err != nil {
 		return err
 	}
 	svc := buildServices(cfg, log, store, reg)
-	dispatcher, err := startDispatcher(bg, cfg, log, store, svc)
+	dispatcher, err := startDispatcher(bg, cfg, log, store, svc, metrics)
 	if err != nil {
 		return err
 	}
@@ -327,11 +338,29 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		bg.run(w)
 	}
 
-	web, err := newWebServer(cfg, log, store, hasher, banner, svc)
+	web, err := newWebServer(cfg, log, store, hasher, banner, svc, operations{dispatcher: dispatcher, metrics: metrics})
 	if err != nil {
 		return err
 	}
 	return listenUntilDone(ctx, cfg, handlers.NewApp(web), bg, log)
+}
+
+// openDatabase takes the running instance's hold on the database (so that
+// a restore cannot replace it underneath) and opens it, migrated.
+func openDatabase(ctx context.Context, cfg config) (*db.DB, func(), error) {
+	lock, err := db.LockDatabase(cfg.dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := db.Open(ctx, cfg.dbPath)
+	if err != nil {
+		lock.Release()
+		return nil, nil, err
+	}
+	return store, func() {
+		store.Close()
+		lock.Release()
+	}, nil
 }
 
 // resolveSessionKey insists on a configured key in production and keeps a
@@ -392,9 +421,29 @@ func (b *background) stop() {
 	b.wg.Wait()
 }
 
+// newMetrics sets up /metrics: on unless PAYDESK_METRICS=off; in
+// production only with PAYDESK_METRICS_TOKEN, which scrapers then send as a
+// bearer token (anywhere else it is required when set). nil: off.
+func newMetrics(cfg config, log *slog.Logger) (*handlers.Metrics, error) {
+	token := os.Getenv("PAYDESK_METRICS_TOKEN")
+	switch mode := envOr("PAYDESK_METRICS", "on"); {
+	case mode == "off":
+		return nil, nil
+	case mode != "on":
+		return nil, fmt.Errorf("PAYDESK_METRICS must be on or off, not %q", mode)
+	case token != "" && len(token) < 16:
+		return nil, errors.New("PAYDESK_METRICS_TOKEN must be at least 16 characters (generate one with `openssl rand -hex 24`)")
+	case token == "" && cfg.production():
+		log.Info("/metrics is off: production serves it only with PAYDESK_METRICS_TOKEN set")
+		return nil, nil
+	}
+	return handlers.NewMetrics(token), nil
+}
+
 // connectProviders starts the in-process sandboxes outside production and
-// builds every provider's client from the environment.
-func connectProviders(bg *background, cfg config, log *slog.Logger) (*registry.Registry, error) {
+// builds every provider's client from the environment; with metrics, every
+// call to a provider is measured.
+func connectProviders(bg *background, cfg config, log *slog.Logger, metrics *handlers.Metrics) (*registry.Registry, error) {
 	sandboxRoot := ""
 	if !cfg.production() {
 		set := sandboxes.New(sandboxes.Options{CreditEvery: cfg.creditEvery})
@@ -403,7 +452,11 @@ func connectProviders(bg *background, cfg config, log *slog.Logger) (*registry.R
 			return nil, err
 		}
 	}
-	reg, err := registry.Load(registry.Options{SandboxRoot: sandboxRoot, Production: cfg.production(), Getenv: os.Getenv})
+	opts := registry.Options{SandboxRoot: sandboxRoot, Production: cfg.production(), Getenv: os.Getenv}
+	if metrics != nil {
+		opts.Transport = func(name string) http.RoundTripper { return metrics.ProviderTransport(name, nil) }
+	}
+	reg, err := registry.Load(opts)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %w", err)
 	}
@@ -421,6 +474,7 @@ type services struct {
 	approvals       *db.Approvals
 	payouts         *db.Payouts
 	payoutProviders map[string]providers.Payouts
+	bankSide        *db.BankSide
 	contacts        *db.Contacts
 	collections     *db.Collections
 	balances        *db.Balances
@@ -461,6 +515,7 @@ func (s *services) addPayouts(cfg config, log *slog.Logger, store *db.DB, reg *r
 	}
 	bank := db.NewBankSide(store, s.approvals, s.payoutProviders)
 	bank.Logger = log.With("component", "bankside")
+	s.bankSide = bank
 	balanceProviders := map[string]providers.Balances{}
 	for _, e := range reg.Entries() {
 		if b, ok := e.Provider.(providers.Balances); ok {
@@ -487,8 +542,7 @@ func (s *services) addContactsAndCollections(cfg config, log *slog.Logger, store
 	}
 	collectionsProvider, _ := payMate.(providers.Collections)
 	s.collections = db.NewCollections(store, collectionsProvider)
-	s.collections.Logger = log.With("component", "collections")
-	s.workers = append(s.workers, func(ctx context.Context) { s.collections.Run(ctx, cfg.pollEvery) })
+	s.jobQueues = append(s.jobQueues, s.collections.JobQueue(cfg.pollEvery))
 }
 
 // addBalancesAndGateway: every debit account with its history,
@@ -536,12 +590,17 @@ func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
 		}))
 }
 
-// startDispatcher starts River: payouts and every area's queue on one client.
-func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB, svc *services) (*db.Dispatcher, error) {
-	dispatcher, err := db.NewDispatcher(store, svc.payouts, svc.payoutProviders, db.DispatchOptions{
+// startDispatcher starts River: payouts and every area's queue on one
+// client, each job run measured when metrics are on.
+func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB, svc *services, metrics *handlers.Metrics) (*db.Dispatcher, error) {
+	opts := db.DispatchOptions{
 		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
 		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: svc.jobQueues,
-	})
+	}
+	if metrics != nil {
+		opts.JobDone = metrics.JobDone
+	}
+	dispatcher, err := db.NewDispatcher(store, svc.payouts, svc.payoutProviders, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
@@ -560,11 +619,23 @@ func stopDispatcher(d *db.Dispatcher, log *slog.Logger) {
 	}
 }
 
+// operations is what the operator-facing routes watch: /readyz the
+// dispatcher, /metrics (nil: off) the state figures.
+type operations struct {
+	dispatcher *db.Dispatcher
+	metrics    *handlers.Metrics
+}
+
 // newWebServer gives the handlers what they use.
-func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher, banner string, svc *services) (*handlers.Server, error) {
+func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher, banner string, svc *services, ops operations) (*handlers.Server, error) {
 	assets, err := static.Load()
 	if err != nil {
 		return nil, err
+	}
+	if ops.metrics != nil {
+		ops.metrics.Figures = func(ctx context.Context) (db.OpsFigures, error) {
+			return store.OpsFigures(ctx, svc.approvals.KindNames())
+		}
 	}
 	return &handlers.Server{
 		DB:        store,
@@ -584,6 +655,10 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Balances:    svc.balances,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
+		BankSide:    svc.bankSide,
+
+		Dispatcher: ops.dispatcher,
+		Metrics:    ops.metrics,
 	}, nil
 }
 
@@ -763,5 +838,53 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "audit chain ok: %d rows verified\n", n)
+	return nil
+}
+
+// backupCommand copies the database while the app may be running on it.
+func backupCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "the backup file to write (must not exist)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *to == "" {
+		return errors.New("usage: paydesk backup --to FILE [--db PATH]")
+	}
+	res, err := db.Backup(context.Background(), cfg.dbPath, *to)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s (%d bytes, taken %s)\n", cfg.dbPath, res.Path, res.Bytes, res.TakenAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// restoreCommand puts a backup in place of the database; it refuses while
+// an instance runs on it.
+func restoreCommand(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the backup file to restore")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("usage: paydesk restore --from FILE [--db PATH]")
+	}
+	res, err := db.Restore(context.Background(), *from, cfg.dbPath)
+	if errors.Is(err, db.ErrLocked) {
+		return fmt.Errorf("refusing to restore: %w; stop it first", err)
+	}
+	if err != nil {
+		return err
+	}
+	if res.SetAside != "" {
+		fmt.Fprintf(stdout, "the database it replaced is kept as %s\n", res.SetAside)
+	}
+	fmt.Fprintf(stdout, "restored %s from %s; %d payouts not final will be checked at the bank before anything is sent\n",
+		cfg.dbPath, *from, res.Marked)
 	return nil
 }

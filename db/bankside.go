@@ -88,12 +88,15 @@ type BankPendingItem struct {
 	Remarks           string
 	ApprovalRequestID int64
 	Attempts          int
-	LastError         string
-	FirstSeenAt       time.Time
-	LastSeenAt        time.Time
-	DecidedAt         time.Time
-	FinalAt           time.Time
-	UpdatedAt         time.Time
+	// RetryBase is Attempts when a person last retried the item: only the
+	// attempts since count towards giving up.
+	RetryBase   int
+	LastError   string
+	FirstSeenAt time.Time
+	LastSeenAt  time.Time
+	DecidedAt   time.Time
+	FinalAt     time.Time
+	UpdatedAt   time.Time
 }
 
 // BankPendingPayload is the payload of a bank_pending approval request: what
@@ -186,14 +189,14 @@ func (b *BankSide) Run(ctx context.Context, every time.Duration) {
 
 const bankPendingColumns = `id, source, ref, provider_id, amount_paise, rail, beneficiary_name, beneficiary_acct, beneficiary_ifsc,
 	purpose, coalesce(created_at_bank, 0), state, decision, remarks, coalesce(approval_request_id, 0), attempts, last_error,
-	first_seen_at, last_seen_at, coalesce(decided_at, 0), coalesce(final_at, 0), updated_at`
+	first_seen_at, last_seen_at, coalesce(decided_at, 0), coalesce(final_at, 0), updated_at, retry_base`
 
 func scanBankPending(s scanner) (BankPendingItem, error) {
 	var it BankPendingItem
 	var createdBank, first, last, decided, final, updated int64
 	if err := s.Scan(&it.ID, &it.Source, &it.Ref, &it.ProviderID, &it.AmountPaise, &it.Rail, &it.BeneficiaryName,
 		&it.BeneficiaryAcct, &it.BeneficiaryIFSC, &it.Purpose, &createdBank, &it.State, &it.Decision, &it.Remarks,
-		&it.ApprovalRequestID, &it.Attempts, &it.LastError, &first, &last, &decided, &final, &updated); err != nil {
+		&it.ApprovalRequestID, &it.Attempts, &it.LastError, &first, &last, &decided, &final, &updated, &it.RetryBase); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return it, Errorf(ENOTFOUND, "No such bank-side payout.")
 		}
@@ -662,9 +665,9 @@ func (b *BankSide) processOne(ctx context.Context, cache *pendingCache, row Bank
 			return b.finishRow(ctx, row, BankPendingAuthoriseFailed, "not approved at the bank: it changed there after it was imported ("+diff+")")
 		}
 	}
-	if row.Attempts >= b.maxAttempts() {
+	if row.Attempts-row.RetryBase >= b.maxAttempts() {
 		return b.finishRow(ctx, row, BankPendingAuthoriseFailed,
-			fmt.Sprintf("gave up after %d attempts; last error: %s; decide it on the bank's portal", row.Attempts, row.LastError))
+			fmt.Sprintf("gave up after %d attempts; last error: %s; retry it, or decide it on the bank's portal", row.Attempts-row.RetryBase, row.LastError))
 	}
 	row, ok, err = b.markSending(ctx, row)
 	if err != nil || !ok {
@@ -812,4 +815,49 @@ func (b *BankSide) finishRow(ctx context.Context, row BankPendingItem, state Ban
 		return false, err
 	}
 	return true, tx.Commit()
+}
+
+// Retry puts an item whose decision failed to reach the bank back in line
+// to be sent, by a checker or an admin (who hold approvals), audited. It
+// never sends blind: ProcessDecided reads the bank's pending list first, and
+// an item the bank no longer lists is resolved from what the bank says.
+func (b *BankSide) Retry(ctx context.Context, actor User, id int64) (BankPendingItem, error) {
+	it, err := b.retryTx(ctx, actor, id)
+	return it, b.approvals.recordRefusal(ctx, actor.Actor(), err)
+}
+
+func (b *BankSide) retryTx(ctx context.Context, actor User, id int64) (BankPendingItem, error) {
+	tx, err := b.db.beginWrite(ctx)
+	if err != nil {
+		return BankPendingItem{}, err
+	}
+	defer tx.Rollback()
+	u, err := approvalHolder(ctx, tx, actor, "retry_bank_pending", ApprovalRequest{Kind: BankPendingKind, TargetID: bankTarget(id)},
+		"Retrying a bank-side payout")
+	if err != nil {
+		return BankPendingItem{}, err
+	}
+	row, err := getBankPending(ctx, tx, id)
+	if err != nil {
+		return BankPendingItem{}, err
+	}
+	next := map[providers.Decision]BankPendingState{providers.Approve: BankPendingApproved, providers.Reject: BankPendingRejected}[row.Decision]
+	if row.State != BankPendingAuthoriseFailed || next == "" {
+		return row, Errorf(ECONFLICT, "Only a decision that failed to reach the bank can be retried; this item is %s.", row.State)
+	}
+	now := b.db.nowMS()
+	if _, err := tx.ExecContext(ctx, `UPDATE bank_pending SET state = ?, last_error = '', final_at = NULL, retry_base = attempts, updated_at = ?
+		WHERE id = ? AND state = 'authorise_failed'`, string(next), now, id); err != nil {
+		return BankPendingItem{}, fmt.Errorf("db: retry bank-side payout: %w", err)
+	}
+	if err := b.db.audit(ctx, tx, u.Actor(), "bank_pending.retry", "bank_pending", bankTarget(id), map[string]any{
+		"state": Change{Before: row.State, After: next}, "decision": row.Decision, "last_error": row.LastError,
+		"approval_request_id": row.ApprovalRequestID}); err != nil {
+		return BankPendingItem{}, err
+	}
+	out, err := getBankPending(ctx, tx, id)
+	if err != nil {
+		return BankPendingItem{}, err
+	}
+	return out, tx.Commit()
 }

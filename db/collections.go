@@ -18,11 +18,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"paydesk/providers"
 )
@@ -148,18 +149,24 @@ type Collections struct {
 	// again next round, never taken as licence to send again; 0 means
 	// DefaultCollectionNotFoundGrace.
 	NotFoundGrace time.Duration
-	// Logger receives Run's errors; nil drops them.
-	Logger *slog.Logger
-
-	kick chan struct{}
-	mu   sync.Mutex // one round at a time
+	// queue inserts each request's step job inside the transaction that
+	// creates it; the dispatcher's client works them (JobQueue).
+	queue    *river.Client[*sql.Tx]
+	queueErr error
+	every    time.Duration // JobQueue's interval
+	mu       sync.Mutex    // one SyncOnce at a time
 }
 
 // NewCollections returns the collections domain over d, sending through prov
 // (PayMate). prov may be nil when PayMate is not configured: requests are
 // still made and wait, queued, until it is.
 func NewCollections(d *DB, prov providers.Collections) *Collections {
-	return &Collections{db: d, prov: prov, kick: make(chan struct{}, 1)}
+	c := &Collections{db: d, prov: prov}
+	c.queueErr = MigrateQueue(context.Background(), d)
+	if c.queueErr == nil {
+		c.queue, c.queueErr = newInsertClient(d)
+	}
+	return c
 }
 
 // Configured reports whether requests are sent anywhere.
@@ -370,6 +377,14 @@ func (c *Collections) ListVendorRequests(ctx context.Context, f VendorRequestFil
 		`SELECT `+vendorRequestColumns+from+where+` ORDER BY v.id DESC LIMIT ?`, args...)
 }
 
+// CountOpen counts the requests not yet final (sent, waiting for the payer,
+// or being asked about), up to MaxWaitingCount, for the overview.
+func (c *Collections) CountOpen(ctx context.Context) (int, error) {
+	return c.db.cappedCount(ctx, MaxWaitingCount, `SELECT 1 FROM collection_requests WHERE state = 'queued'
+		UNION ALL SELECT 1 FROM collection_requests WHERE state = 'pending'
+		UNION ALL SELECT 1 FROM collection_requests WHERE state = 'unknown'`)
+}
+
 // CountOpenVendorRequests counts the vendor requests waiting for someone to
 // decide them, for the navigation.
 func (c *Collections) CountOpenVendorRequests(ctx context.Context) (int, error) {
@@ -440,8 +455,8 @@ func requireCollector(ctx context.Context, tx *sql.Tx, u User, refused *collecti
 }
 
 // Create stores a new request for payment as maker (an admin or a maker)
-// and leaves it queued: the background loop sends it to PayMate (call Kick
-// to have it sent at once). No approval is needed: no money leaves (see the
+// and leaves it queued, with the job that sends it to PayMate and follows
+// it (collections_jobs.go). No approval is needed: no money leaves (see the
 // note at the top). Field errors come keyed by form field: contact_id,
 // name, email, mobile, amount, purpose.
 func (c *Collections) Create(ctx context.Context, maker User, in CollectionInput) (CollectionRequest, error) {
@@ -504,6 +519,12 @@ func (c *Collections) createTx(ctx context.Context, maker User, in CollectionInp
 	if err := c.db.audit(ctx, tx, u.Actor(), "collection.created", "collection_request", id,
 		Change{After: collectionSnapshot(out)}); err != nil {
 		return CollectionRequest{}, err
+	}
+	if c.queueErr != nil {
+		return CollectionRequest{}, fmt.Errorf("db: collections queue unavailable: %w", c.queueErr)
+	}
+	if err := insertJob(ctx, tx, c.queue, CollectionStepArgs{RequestID: id}); err != nil {
+		return CollectionRequest{}, fmt.Errorf("db: enqueue collection step of %s: %w", id, err)
 	}
 	return out, tx.Commit()
 }

@@ -1,8 +1,9 @@
 package db
 
-// The collections background loop: it sends queued requests for payment to
-// PayMate, follows each until it is final (GetRequestPaymentReport), and
-// imports the requests to be paid that vendors raise at PayMate.
+// The collections' steps: sending queued requests for payment to PayMate,
+// following each until it is final (GetRequestPaymentReport), and importing
+// the requests to be paid that vendors raise at PayMate. River's jobs run
+// them (collections_jobs.go); SyncOnce and SendNew do a whole round at once.
 //
 // The rules are the dispatcher's (dispatch.go). Our request id is PayMate's
 // OrderID, so PayMate refuses a second request with it. The intent to send
@@ -38,36 +39,6 @@ type CollectionSyncResult struct {
 // least recently checked go first, so every request gets its turn.
 const maxCollectionsPerRound = 500
 
-// Kick asks Run to send newly made requests now instead of at the next
-// tick. It never blocks; kicks while one is pending are merged.
-func (c *Collections) Kick() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run does a round at once and then every interval, and sends new requests
-// whenever kicked, until ctx ends. Errors are logged and retried next round.
-// Without a provider it returns at once: requests wait, queued.
-func (c *Collections) Run(ctx context.Context, every time.Duration) {
-	if c.prov == nil {
-		return
-	}
-	if every <= 0 {
-		every = 30 * time.Second
-	}
-	RunEvery(ctx, every, c.kick, c.Logger, "collections", func(ctx context.Context, kicked bool) error {
-		var err error
-		if kicked {
-			_, err = c.SendNew(ctx)
-		} else {
-			_, err = c.SyncOnce(ctx)
-		}
-		return err
-	})
-}
-
 // SyncOnce is one full round: every request not yet final is sent or asked
 // about, then vendor requests are imported and followed.
 func (c *Collections) SyncOnce(ctx context.Context) (CollectionSyncResult, error) {
@@ -90,8 +61,7 @@ func (c *Collections) SyncOnce(ctx context.Context) (CollectionSyncResult, error
 	return res, errors.Join(errs...)
 }
 
-// SendNew sends the requests never yet handed to PayMate, and nothing else:
-// what Kick triggers.
+// SendNew sends the requests never yet handed to PayMate, and nothing else.
 func (c *Collections) SendNew(ctx context.Context) (CollectionSyncResult, error) {
 	var res CollectionSyncResult
 	if c.prov == nil {

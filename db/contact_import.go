@@ -149,7 +149,7 @@ func importRefused(errs []ContactRowProblem) error {
 		lines[p.Line] = true
 	}
 	return &Error{Code: EINVALID, Fields: f,
-		Message: fmt.Sprintf("%d row(s) of the file are not valid, so nothing was imported.", len(lines))}
+		Message: fmt.Sprintf("%d %s of the file %s not valid, so nothing was imported.", len(lines), plural(len(lines), "row", "rows"), plural(len(lines), "is", "are"))}
 }
 
 // Import makes a contact of every row as maker (an admin or a maker), all in

@@ -109,12 +109,19 @@ type DispatchOptions struct {
 	// so "not found" sooner than this after sending is asked again later,
 	// never taken as licence to re-send; default 2 min.
 	NotFoundGrace time.Duration
-	Logger        *slog.Logger // nil: River's logs are dropped
+	// FundsWaitEvery: a payout the provider holds until the account is
+	// funded is asked about and approved again this often; default 1 min.
+	FundsWaitEvery time.Duration
+	Logger         *slog.Logger // nil: River's logs are dropped
 	// Jobs are the River queues and workers of other areas (virtual
 	// accounts, payment links, the gateway…). They run on this dispatcher's
 	// River client: one client per database means one poller and one
 	// leader, and every area's jobs stop and start together.
 	Jobs []JobQueue
+	// JobDone, when set, hears of every job run that ended: its kind, the
+	// outcome (completed, failed, snoozed, cancelled, discarded) and how
+	// long it ran. It is called from one goroutine and must not block.
+	JobDone func(kind, outcome string, ran time.Duration)
 }
 
 // JobQueue is one area's River queue and the workers that serve it. The
@@ -125,6 +132,9 @@ type JobQueue struct {
 	MaxWorkers int
 	// Register adds the area's workers (river.AddWorker).
 	Register func(*river.Workers)
+	// Periodic are the area's jobs River inserts on a schedule (its
+	// followers and sweeps), run by the elected leader only.
+	Periodic []*river.PeriodicJob
 }
 
 func (o DispatchOptions) withDefaults() DispatchOptions {
@@ -137,6 +147,7 @@ func (o DispatchOptions) withDefaults() DispatchOptions {
 	o.RetryBackoff = cmp.Or(o.RetryBackoff, o.InquiryEvery)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, 10*time.Minute)
 	o.NotFoundGrace = cmp.Or(o.NotFoundGrace, 2*time.Minute)
+	o.FundsWaitEvery = cmp.Or(o.FundsWaitEvery, time.Minute)
 	if o.Logger == nil {
 		o.Logger = quietLogger()
 	}
@@ -168,12 +179,14 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &dispatchWorker{d: ds})
 	queues := map[string]river.QueueConfig{DispatchQueue: {MaxWorkers: opts.Workers}}
+	var periodic []*river.PeriodicJob
 	for _, j := range opts.Jobs {
 		if _, dup := queues[j.Queue]; dup {
 			return nil, fmt.Errorf("db: job queue %q given twice", j.Queue)
 		}
 		queues[j.Queue] = river.QueueConfig{MaxWorkers: cmp.Or(j.MaxWorkers, 4)}
 		j.Register(workers)
+		periodic = append(periodic, j.Periodic...)
 	}
 	cooldown := min(opts.PollInterval, 100*time.Millisecond)
 	// A job's Work is bounded well below StuckAfter, so a job still running
@@ -190,6 +203,7 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 		// River's reindexer speaks PostgreSQL's REINDEX; on SQLite it only
 		// logs an error every midnight.
 		ReindexerSchedule: river.NeverSchedule(),
+		PeriodicJobs:      periodic,
 		Logger:            opts.Logger,
 	})
 	if err != nil {
@@ -228,7 +242,59 @@ func (ds *Dispatcher) Start(ctx context.Context) error {
 	ds.cancel = cancel
 	ds.janitor = make(chan struct{})
 	go ds.runJanitor(runCtx, ds.janitor)
+	if ds.opts.JobDone != nil {
+		events, stop := ds.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+			river.EventKindJobSnoozed, river.EventKindJobCancelled)
+		go ds.reportJobs(runCtx, events, stop)
+	}
 	return nil
+}
+
+// Started reports whether the dispatcher is working jobs (/readyz).
+func (ds *Dispatcher) Started() bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return ds.cancel != nil
+}
+
+// reportJobs passes River's job events to JobDone until ctx ends.
+func (ds *Dispatcher) reportJobs(ctx context.Context, events <-chan *river.Event, stop func()) {
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if ev.Job == nil {
+				continue
+			}
+			var ran time.Duration
+			if ev.JobStats != nil {
+				ran = ev.JobStats.RunDuration
+			}
+			ds.opts.JobDone(ev.Job.Kind, jobOutcome(ev), ran)
+		}
+	}
+}
+
+// jobOutcome names how a run ended; a failed run River gave up on is
+// "discarded".
+func jobOutcome(ev *river.Event) string {
+	switch ev.Kind {
+	case river.EventKindJobCompleted:
+		return "completed"
+	case river.EventKindJobSnoozed:
+		return "snoozed"
+	case river.EventKindJobCancelled:
+		return "cancelled"
+	}
+	if ev.Job.State == rivertype.JobStateDiscarded {
+		return "discarded"
+	}
+	return "failed"
 }
 
 // Stop ends the dispatcher gracefully: no new jobs are fetched and running
@@ -540,9 +606,20 @@ func (ds *Dispatcher) authorise(ctx context.Context, prov providers.Payouts, po 
 	case err == nil || errors.Is(err, providers.ErrDuplicate):
 		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "authorised", message: "approved at the provider"}, nil)
 		return rerr
+	case errors.Is(err, providers.ErrInsufficientFunds):
+		// The provider keeps it waiting until the account is funded: it is
+		// not failed. Recorded once; the job asks and approves again every
+		// FundsWaitEvery until the approval goes through or the payout ends.
+		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "waiting_funds", fundsWait: true,
+			message: fmt.Sprintf("waiting for funds at %s: %v; Paydesk keeps following it and approves it again once the account is funded",
+				providerLabel(po.Source), err)}, func(cur Payout) bool { return cur.WaitingForFundsSince.IsZero() })
+		if rerr != nil {
+			return rerr
+		}
+		return river.JobSnooze(ds.opts.FundsWaitEvery)
 	case errors.Is(err, providers.ErrRejected):
-		// The provider keeps it waiting (a balance short, say); a person
-		// decides. Retry asks first and authorises again if it still waits.
+		// The provider refused the approval for good; a person decides.
+		// Retry asks first and authorises again if it still waits.
 		_, _, rerr := ds.payouts.record(ctx, po.ID, change{kind: "failed", state: providers.StateFailed,
 			reason: "the provider refused the approval: " + err.Error()}, nil)
 		return rerr
@@ -557,12 +634,26 @@ func (ds *Dispatcher) authorise(ctx context.Context, prov providers.Payouts, po 
 	}
 }
 
+// providerLabel is how people know a payout source.
+func providerLabel(source string) string {
+	switch source {
+	case SourcePayMate:
+		return "PayMate"
+	case SourceKotakCMS:
+		return "Kotak"
+	}
+	return source
+}
+
 // observe records what the provider says about po, when it says something
 // new.
 func (ds *Dispatcher) observe(ctx context.Context, po Payout, st providers.PayoutStatus) (Payout, error) {
 	state := st.State
 	if state == "" || state == providers.StateUnknown {
 		return po, nil
+	}
+	if !po.WaitingForFundsSince.IsZero() && state == providers.StateQueued && state == po.State {
+		return po, nil // still held for funds, as recorded
 	}
 	if state == po.State && st.ProviderCode == po.ProviderCode && (st.UTR == "" || st.UTR == po.UTR) {
 		return po, nil

@@ -133,6 +133,7 @@ type chaosEnv struct {
 	pm      *paymate.Sandbox
 	provs   map[string]providers.Payouts
 	ledgers map[string]*sandboxkit.Ledger
+	srv     *httptest.Server // PayMate's control surface is at /_sandbox/paymate/
 }
 
 func newChaosEnv(t *testing.T) *chaosEnv {
@@ -143,6 +144,7 @@ func newChaosEnv(t *testing.T) *chaosEnv {
 	mux := http.NewServeMux()
 	mux.Handle("/kotakcms/", http.StripPrefix("/kotakcms", cms))
 	mux.Handle("/paymate/", http.StripPrefix("/paymate", pm))
+	mux.Handle("/_sandbox/paymate/", http.StripPrefix("/_sandbox/paymate", pm.Control()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
@@ -159,7 +161,7 @@ func newChaosEnv(t *testing.T) *chaosEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &chaosEnv{cms: cms, pm: pm,
+	return &chaosEnv{cms: cms, pm: pm, srv: srv,
 		provs:   map[string]providers.Payouts{SourceKotakCMS: kotakcms.NewAdapter(cc), SourcePayMate: paymate.NewAdapter(pc)},
 		ledgers: map[string]*sandboxkit.Ledger{SourceKotakCMS: cms.Ledger(), SourcePayMate: pm.Ledger()}}
 }

@@ -25,6 +25,9 @@ type PayoutInput struct {
 	// ContactID pays a contact at its approved bank details; AccountNo and
 	// IFSC must then be empty (see Payouts.Propose).
 	ContactID string
+	// ContactRef names the contact by its reference code instead, as a bulk
+	// upload's contact_reference column does (see Payouts.CheckRow).
+	ContactRef string
 }
 
 // PayoutDraft is a validated PayoutInput, ready to be stored.

@@ -50,6 +50,9 @@ type Payout struct {
 	// settles (0: none); ProviderOrderID is then the vendor's OrderID.
 	VendorRequestID int64
 	ProviderOrderID string
+	// WaitingForFundsSince is set while the provider holds the payout until
+	// the debit account is funded (PayMate's 180 on approval); zero otherwise.
+	WaitingForFundsSince time.Time
 }
 
 // OrderID is the id the provider knows the payout by: the vendor's order
@@ -149,17 +152,17 @@ const payoutColumns = `p.id, coalesce(p.batch_id, ''), p.beneficiary_name, p.acc
 	p.purpose, coalesce(p.value_date, ''), p.state, coalesce(p.approval_request_id, 0), p.maker_id, u.username,
 	p.provider_code, p.provider_message, p.utr, p.failure_reason, p.attempts, p.created_at, p.updated_at,
 	coalesce(p.sent_at, 0), coalesce(p.final_at, 0), coalesce(p.contact_id, ''), coalesce(p.vendor_request_id, 0),
-	coalesce(p.provider_order_id, '')`
+	coalesce(p.provider_order_id, ''), coalesce(p.funds_wait_since, 0)`
 
 const payoutFrom = ` FROM payouts p JOIN users u ON u.id = p.maker_id`
 
 func scanPayout(s scanner) (Payout, error) {
 	var p Payout
-	var created, updated, sent, final int64
+	var created, updated, sent, final, fundsWait int64
 	if err := s.Scan(&p.ID, &p.BatchID, &p.BeneficiaryName, &p.AccountNo, &p.IFSC, &p.AmountPaise, &p.Rail, &p.Source,
 		&p.Purpose, &p.ValueDate, &p.State, &p.ApprovalRequestID, &p.MakerID, &p.Maker,
 		&p.ProviderCode, &p.ProviderMessage, &p.UTR, &p.FailureReason, &p.Attempts, &created, &updated, &sent, &final,
-		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID); err != nil {
+		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID, &fundsWait); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, Errorf(ENOTFOUND, "No such payout.")
 		}
@@ -171,6 +174,9 @@ func scanPayout(s scanner) (Payout, error) {
 	}
 	if final != 0 {
 		p.FinalAt = time.UnixMilli(final)
+	}
+	if fundsWait != 0 {
+		p.WaitingForFundsSince = time.UnixMilli(fundsWait)
 	}
 	return p, nil
 }
@@ -292,7 +298,7 @@ func (p *Payouts) proposeTx(ctx context.Context, maker User, draft PayoutDraft) 
 	var warnings []Warning
 	if dup > 0 {
 		warnings = append(warnings, Warning{Field: "amount", Message: fmt.Sprintf(
-			"possible duplicate: same beneficiary account+IFSC and amount within 7 days (%d earlier payout(s))", dup)})
+			"possible duplicate: same beneficiary account+IFSC and amount within 7 days (%d earlier %s)", dup, plural(dup, "payout", "payouts"))})
 	}
 	id, err := proposedPayoutID(ctx, tx, draft)
 	if err != nil {
@@ -372,43 +378,121 @@ func (p *Payouts) ProposeBatch(ctx context.Context, maker User, rows []PayoutInp
 		return Batch{}, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
 			Fields: map[string]string{"rows": fmt.Sprintf("Give 1 to %d payouts.", MaxBatchRows)}}
 	}
+	drafts, err := p.batchDrafts(ctx, rows)
+	if err != nil {
+		return Batch{}, err
+	}
+	b, _, err := p.batchTx(ctx, maker, "", drafts)
+	return b, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+// batchDrafts checks every row (CheckRow); any row's problems refuse all,
+// keyed "rows.<i>.<field>".
+func (p *Payouts) batchDrafts(ctx context.Context, rows []PayoutInput) ([]PayoutDraft, error) {
 	today := p.db.Now()
 	drafts := make([]PayoutDraft, len(rows))
 	f := fieldErrors{}
 	for i, in := range rows {
-		d, fields := ValidatePayout(in, today)
+		d, fields, err := p.CheckRow(ctx, in, today)
+		if err != nil {
+			return nil, err
+		}
 		for k, v := range fields {
 			f.add(fmt.Sprintf("rows.%d.%s", i, k), v)
 		}
 		drafts[i] = d
 	}
-	if err := f.err(); err != nil {
-		return Batch{}, err
-	}
-	b, err := p.batchTx(ctx, maker, drafts)
-	return b, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+	return drafts, f.err()
 }
 
-func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft) (Batch, error) {
+// CheckRow validates one row of a bulk upload as of today. A row naming a
+// contact (ContactRef, the contact's reference code) pays the contact's
+// approved bank details and must not give an account or IFSC of its own.
+// fields are the row's problems by column; err is ours.
+func (p *Payouts) CheckRow(ctx context.Context, in PayoutInput, today time.Time) (PayoutDraft, map[string]string, error) {
+	ref := strings.TrimSpace(in.ContactRef)
+	if ref == "" {
+		d, fields := ValidatePayout(in, today)
+		return d, fields, nil
+	}
+	if strings.TrimSpace(in.AccountNo) != "" || strings.TrimSpace(in.IFSC) != "" {
+		return PayoutDraft{}, map[string]string{"contact_reference": "A row that names a contact is paid at the contact's approved bank details: leave account_no and ifsc empty, or leave contact_reference empty."}, nil
+	}
+	var id string
+	switch err := p.db.read.QueryRowContext(ctx, `SELECT id FROM contacts WHERE reference_code = ?`, ref).Scan(&id); {
+	case errors.Is(err, sql.ErrNoRows):
+		return PayoutDraft{}, map[string]string{"contact_reference": fmt.Sprintf("No contact has the reference %q.", ref)}, nil
+	case err != nil:
+		return PayoutDraft{}, nil, fmt.Errorf("db: contact by reference: %w", err)
+	}
+	ct, bank, err := payableDetails(ctx, p.db.read, id)
+	switch {
+	case ErrorCode(err) == ECONFLICT:
+		return PayoutDraft{}, map[string]string{"contact_reference": ErrorMessage(err)}, nil
+	case err != nil:
+		return PayoutDraft{}, nil, err
+	}
+	in.AccountNo, in.IFSC = bank.AccountNo, bank.IFSC
+	if strings.TrimSpace(in.BeneficiaryName) == "" {
+		in.BeneficiaryName = ct.Name()
+	}
+	d, fields := ValidatePayout(in, today)
+	d.ContactID = ct.ID
+	return d, fields, nil
+}
+
+// SubmitBatch is ProposeBatch made one-time by token (the bulk upload's
+// preview carries one): the first submit with a token makes the batch, and
+// a later one, by the same maker, finds it and makes nothing (already is
+// true). A double click or a second tab thus creates one batch. rows may
+// name contacts by reference (PayoutInput.ContactRef).
+func (p *Payouts) SubmitBatch(ctx context.Context, maker User, token string, rows []PayoutInput) (b Batch, already bool, err error) {
+	if token == "" {
+		return Batch{}, false, Errorf(EINVALID, "The upload's one-time token is missing; upload the file again.")
+	}
+	if len(rows) == 0 || len(rows) > MaxBatchRows {
+		return Batch{}, false, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"rows": fmt.Sprintf("Give 1 to %d payouts.", MaxBatchRows)}}
+	}
+	drafts, err := p.batchDrafts(ctx, rows)
+	if err != nil {
+		return Batch{}, false, err
+	}
+	b, already, err = p.batchTx(ctx, maker, token, drafts)
+	return b, already, p.approvals.recordRefusal(ctx, maker.Actor(), err)
+}
+
+// batchTx stores drafts as one batch. With a token, a batch that token
+// already made is returned instead (already true) and nothing is written.
+func (p *Payouts) batchTx(ctx context.Context, maker User, token string, drafts []PayoutDraft) (Batch, bool, error) {
 	tx, err := p.db.beginWrite(ctx)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	defer tx.Rollback()
 	u, err := getUser(ctx, tx, maker.ID)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	attempt := ApprovalRequest{Kind: PayoutKind, TargetID: "batch"}
 	switch {
 	case u.Disabled:
-		return Batch{}, refuse("propose", attempt, "Your account is disabled.")
+		return Batch{}, false, refuse("propose", attempt, "Your account is disabled.")
 	case !u.HasRole(RoleMaker):
-		return Batch{}, refuse("propose", attempt, "Proposing a payout needs the %s role.", RoleMaker)
+		return Batch{}, false, refuse("propose", attempt, "Proposing a payout needs the %s role.", RoleMaker)
+	}
+	if token != "" {
+		done, found, err := batchByToken(ctx, tx, token)
+		if err != nil || found {
+			if found && done.MakerID != u.ID {
+				return Batch{}, false, refuse("propose", attempt, "This upload was submitted by someone else.")
+			}
+			return done, found, err
+		}
 	}
 	rules, err := rulesOf(ctx, tx, PayoutKind)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	now := p.db.nowMS()
 	b := Batch{ID: "PB" + randomBase32(12), MakerID: u.ID, CreatedAt: time.UnixMilli(now), Count: len(drafts),
@@ -416,106 +500,136 @@ func (p *Payouts) batchTx(ctx context.Context, maker User, drafts []PayoutDraft)
 	for _, d := range drafts {
 		b.TotalPaise += d.AmountPaise
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_batches (id, maker_id, created_at, count, total_paise) VALUES (?, ?, ?, ?, ?)`,
-		b.ID, u.ID, now, b.Count, b.TotalPaise); err != nil {
-		return Batch{}, fmt.Errorf("db: insert batch: %w", err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO payout_batches (id, maker_id, created_at, count, total_paise, submit_token) VALUES (?, ?, ?, ?, ?, ?)`,
+		b.ID, u.ID, now, b.Count, b.TotalPaise, nullString(token)); err != nil {
+		return Batch{}, false, fmt.Errorf("db: insert batch: %w", err)
 	}
 	insPayout, err := tx.PrepareContext(ctx, insertPayoutSQL)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insPayout.Close()
 	insRequest, err := tx.PrepareContext(ctx, `INSERT INTO approval_requests
 		(kind, target_id, amount_paise, summary, payload, maker_id, state, rule_id, required_approvals, required_role, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insRequest.Close()
 	link, err := tx.PrepareContext(ctx, `UPDATE payouts SET approval_request_id = ? WHERE id = ?`)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer link.Close()
 	insWord, err := tx.PrepareContext(ctx, insertWordSQL)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insWord.Close()
 	insWaiting, err := tx.PrepareContext(ctx, addWaitingSQL)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insWaiting.Close()
 	insEvent, err := tx.PrepareContext(ctx, `INSERT INTO payout_events (payout_id, at, kind, state, provider_code, message, utr, actor)
 		VALUES (?, ?, 'proposed', 'pending_approval', '', ?, '', ?)`)
 	if err != nil {
-		return Batch{}, fmt.Errorf("db: prepare: %w", err)
+		return Batch{}, false, fmt.Errorf("db: prepare: %w", err)
 	}
 	defer insEvent.Close()
 	aw, err := p.db.newAuditWriter(ctx, tx)
 	if err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	defer aw.close()
 	expires := now + p.approvals.ExpireAfter.Milliseconds()
 	for i, d := range drafts {
 		id := newPayoutID()
+		if d.ContactID != "" {
+			// The contact's details may have changed since the rows were
+			// checked; they are paid only at what is payable now.
+			if err := checkContactDetails(ctx, tx, d); err != nil {
+				if ErrorCode(err) != ECONFLICT && ErrorCode(err) != ENOTFOUND {
+					return Batch{}, false, err
+				}
+				return Batch{}, false, &Error{Code: EINVALID, Message: "Please correct the highlighted fields.",
+					Fields: map[string]string{fmt.Sprintf("rows.%d.contact_reference", i): ErrorMessage(err)}}
+			}
+			if id, err = proposedPayoutID(ctx, tx, d); err != nil {
+				return Batch{}, false, err
+			}
+		}
 		b.PayoutIDs[i] = id
 		rule, ok := bandFor(rules, d.AmountPaise)
 		if !ok {
-			return Batch{}, &Error{Code: EINVALID, Message: "No approval rule covers this; an admin must add one first.",
+			return Batch{}, false, &Error{Code: EINVALID, Message: "No approval rule covers this; an admin must add one first.",
 				Fields: map[string]string{fmt.Sprintf("rows.%d.amount", i): fmt.Sprintf("No approval rule for payout covers %s.", rupees(d.AmountPaise))}}
 		}
 		if _, err := insPayout.ExecContext(ctx, id, b.ID, d.BeneficiaryName, d.AccountNo, d.IFSC, d.AmountPaise, string(d.Rail),
-			d.Source, d.Purpose, nullString(d.ValueDate), u.ID, now, now, nil, nil, nil); err != nil {
-			return Batch{}, fmt.Errorf("db: insert payout row %d: %w", i, err)
+			d.Source, d.Purpose, nullString(d.ValueDate), u.ID, now, now, nullString(d.ContactID), nil, nil); err != nil {
+			return Batch{}, false, fmt.Errorf("db: insert payout row %d: %w", i, err)
 		}
 		payload, err := json.Marshal(payloadOf(id, d))
 		if err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		summary := payoutSummary(d)
 		res, err := insRequest.ExecContext(ctx, PayoutKind, id, d.AmountPaise, summary, string(payload), u.ID,
 			rule.ID, rule.Approvals, string(rule.Role), now, expires)
 		if err != nil {
-			return Batch{}, fmt.Errorf("db: propose row %d: %w", i, err)
+			return Batch{}, false, fmt.Errorf("db: propose row %d: %w", i, err)
 		}
 		reqID, _ := res.LastInsertId()
 		if err := indexWords(ctx, insWord, reqID, summary, id); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		amount := d.AmountPaise
 		if err := addWaiting(ctx, insWaiting, waitingRequest{ID: reqID, Kind: PayoutKind, Amount: &amount, Created: now,
 			Expires: expires, Role: rule.Role, Maker: u.ID}); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		if _, err := link.ExecContext(ctx, reqID, id); err != nil {
-			return Batch{}, fmt.Errorf("db: link approval: %w", err)
+			return Batch{}, false, fmt.Errorf("db: link approval: %w", err)
 		}
 		if _, err := insEvent.ExecContext(ctx, id, now, summary, u.Username); err != nil {
-			return Batch{}, fmt.Errorf("db: payout event: %w", err)
+			return Batch{}, false, fmt.Errorf("db: payout event: %w", err)
 		}
 		// The same two entries a single Propose writes.
 		if err := aw.append(ctx, u.Actor(), "approval.proposed", "approval_request", requestTarget(reqID), map[string]any{
 			"kind": PayoutKind, "target_id": id, "amount_paise": d.AmountPaise, "summary": summary, "rule_id": rule.ID,
 			"required_approvals": rule.Approvals, "required_role": rule.Role, "expires_at": expires, "batch_id": b.ID,
 		}); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 		if err := aw.append(ctx, u.Actor(), "payout.proposed", "payout", id, map[string]any{
 			"payload": payloadOf(id, d), "approval_request_id": reqID, "batch_id": b.ID}); err != nil {
-			return Batch{}, err
+			return Batch{}, false, err
 		}
 	}
 	if err := aw.append(ctx, u.Actor(), "payout.batch_proposed", "payout_batch", b.ID, map[string]any{
 		"count": b.Count, "total_paise": b.TotalPaise}); err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
 	if err := aw.flush(ctx); err != nil {
-		return Batch{}, err
+		return Batch{}, false, err
 	}
-	return b, tx.Commit()
+	return b, false, tx.Commit()
+}
+
+// batchByToken finds the batch a submit token made.
+func batchByToken(ctx context.Context, tx *sql.Tx, token string) (Batch, bool, error) {
+	var b Batch
+	var at int64
+	err := tx.QueryRowContext(ctx, `SELECT id, maker_id, created_at, count, total_paise FROM payout_batches WHERE submit_token = ?`, token).
+		Scan(&b.ID, &b.MakerID, &at, &b.Count, &b.TotalPaise)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Batch{}, false, nil
+	case err != nil:
+		return Batch{}, false, fmt.Errorf("db: batch by token: %w", err)
+	}
+	b.CreatedAt = time.UnixMilli(at)
+	return b, true, nil
 }
 
 // bandFor picks the rule band covering amount, as ruleFor does in SQL.
@@ -863,12 +977,9 @@ func (p *Payouts) retryTx(ctx context.Context, actor User, id string) (Payout, e
 		return Payout{}, err
 	}
 	defer tx.Rollback()
-	u, err := getUser(ctx, tx, actor.ID)
+	u, err := approvalHolder(ctx, tx, actor, "retry_payout", ApprovalRequest{Kind: PayoutKind, TargetID: id}, "Retrying a payout")
 	if err != nil {
 		return Payout{}, err
-	}
-	if u.Disabled || !(u.HasRole(RoleChecker) || u.HasRole(RoleAdmin)) {
-		return Payout{}, refuse("retry_payout", ApprovalRequest{Kind: PayoutKind, TargetID: id}, "Retrying a payout needs the checker or admin role.")
 	}
 	po, err := getPayout(ctx, tx, id)
 	if err != nil {
@@ -904,6 +1015,20 @@ func (p *Payouts) retryTx(ctx context.Context, actor User, id string) (Payout, e
 	return out, tx.Commit()
 }
 
+// approvalHolder reads actor inside tx and refuses, for the caller's
+// recordRefusal to audit, anyone disabled or holding neither the checker
+// nor the admin role: retries are theirs.
+func approvalHolder(ctx context.Context, tx *sql.Tx, actor User, attempt string, req ApprovalRequest, what string) (User, error) {
+	u, err := getUser(ctx, tx, actor.ID)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Disabled || !(u.HasRole(RoleChecker) || u.HasRole(RoleAdmin)) {
+		return User{}, refuse(attempt, req, "%s needs the checker or admin role.", what)
+	}
+	return u, nil
+}
+
 // change is one step the dispatcher records on a payout.
 type change struct {
 	kind    string                // the event kind
@@ -913,6 +1038,9 @@ type change struct {
 	utr     string
 	reason  string // failure_reason, for failed ends
 	send    bool   // the payout is being handed to the provider: sent_at, attempts+1
+	// fundsWait marks the payout as waiting for funds at the provider;
+	// any other change ends the wait.
+	fundsWait bool
 }
 
 // record applies ch to payout id in one transaction with its event and audit
@@ -964,9 +1092,16 @@ func (p *Payouts) recordTx(ctx context.Context, tx *sql.Tx, id string, ch change
 			sentAt = now
 		}
 	}
+	var fundsWait any
+	if ch.fundsWait {
+		fundsWait = now
+		if !cur.WaitingForFundsSince.IsZero() {
+			fundsWait = cur.WaitingForFundsSince.UnixMilli()
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE payouts SET state = ?, provider_code = ?, provider_message = ?, utr = ?,
-		failure_reason = ?, attempts = ?, sent_at = ?, final_at = ?, updated_at = ? WHERE id = ?`,
-		string(state), code, msg, utr, ch.reason, attempts, sentAt, final, now, id); err != nil {
+		failure_reason = ?, attempts = ?, sent_at = ?, final_at = ?, updated_at = ?, funds_wait_since = ? WHERE id = ?`,
+		string(state), code, msg, utr, ch.reason, attempts, sentAt, final, now, fundsWait, id); err != nil {
 		return cur, false, fmt.Errorf("db: payout %s: %w", ch.kind, err)
 	}
 	evMsg := ch.message
@@ -996,4 +1131,12 @@ func (p *Payouts) recordTx(ctx context.Context, tx *sql.Tx, id string, ch change
 		}
 	}
 	return out, true, nil
+}
+
+// plural picks the word for n: one when n is 1, many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -124,7 +124,7 @@ func TestBulkUpload(t *testing.T) {
 		maker.expectText("#bulk-invalid tr[data-line='19']", "ifsc: Enter an 11-character IFSC")
 		maker.expectText("#bulk-invalid tr[data-line='602']", "amount: IMPS carries at most")
 		maker.expectText("#bulk-invalid tr[data-line='1000']", "value_date: The value date cannot be in the past")
-		maker.expectText("#bulk-submit", "The 10 invalid row(s) will be left out")
+		maker.expectText("#bulk-submit", "The 10 invalid rows will be left out")
 		maker.expectText("#bulk-submit button[type=submit]", "Submit 990 valid payouts for approval")
 		maker.screenshot("bulk-preview")
 	})

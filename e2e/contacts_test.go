@@ -108,6 +108,29 @@ func TestContactsBankDetailsNeedASecondPerson(t *testing.T) {
 		maker.screenshot("contact-synced")
 	})
 
+	run("the payout form's picker finds the contact as the maker types, by keyboard", func(t *testing.T) {
+		maker.goto_("/payouts/new")
+		if err := maker.page.Locator("#p-contact-q").PressSequentially("kaveri"); err != nil {
+			t.Fatal(err)
+		}
+		maker.expectText("#p-contact-results", "Kaveri Steel Works")
+		maker.screenshot("payout-contact-picker")
+		// From the search box, Tab reaches the first match; Enter picks it.
+		if err := maker.page.Keyboard().Press("Tab"); err != nil {
+			t.Fatal(err)
+		}
+		if err := maker.page.Keyboard().Press("Enter"); err != nil {
+			t.Fatal(err)
+		}
+		maker.expectText("#p-contact", "Kaveri Steel Works")
+		maker.expectText("#payout-form", "Paid to the contact's approved bank details")
+		if n := maker.count("#p-account"); n != 0 {
+			t.Fatalf("bank fields still shown beside a picked contact: %d", n)
+		}
+		maker.screenshot("payout-contact-picked")
+		maker.goto_(contactPath)
+	})
+
 	run("a vendor's request to be paid becomes a payout proposal, paid once approved", func(t *testing.T) {
 		xpressID, _ := maker.page.Locator("tr:has-text('ContactXpressID') td").First().TextContent()
 		xpressID = strings.TrimSpace(xpressID)

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,9 +238,12 @@ func (s *session) count(selector string) int {
 	return n
 }
 
-// screenshot saves a full-page picture under e2e/screenshots for review.
+// screenshot saves a full-page picture under e2e/screenshots for review,
+// and checks the page with axe-core: every page a test looks at must have
+// no serious or critical accessibility failure.
 func (s *session) screenshot(name string) {
 	s.t.Helper()
+	s.checkAccessibility(name)
 	dir := filepath.Join("screenshots")
 	_ = os.MkdirAll(dir, 0o755)
 	if _, err := s.page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(filepath.Join(dir, name+".png")), FullPage: playwright.Bool(true), Caret: playwright.ScreenshotCaretInitial}); err != nil {
@@ -256,5 +261,66 @@ func (s *session) noCSPErrors() {
 	s.t.Helper()
 	if len(*s.cspErrors) > 0 {
 		s.t.Fatalf("CSP violations: %v", *s.cspErrors)
+	}
+}
+
+// axeSource is axe-core's script, read once (PAYDESK_AXE, which `make e2e`
+// sets, or the copy `make axe` installs under .tools).
+var axeSource = sync.OnceValues(func() (string, error) {
+	path := os.Getenv("PAYDESK_AXE")
+	if path == "" {
+		matches, _ := filepath.Glob("../.tools/axe-*/node_modules/axe-core/axe.min.js")
+		if len(matches) == 0 {
+			return "", fmt.Errorf("axe-core not found: run the end-to-end tests with `make e2e` (or `make axe` first)")
+		}
+		path = matches[len(matches)-1]
+	}
+	b, err := os.ReadFile(path)
+	return string(b), err
+})
+
+// axeViolation is what a failing axe rule reports, trimmed for a test log.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeRun runs axe on the page and keeps the serious and critical
+// violations. The script goes in through the DevTools protocol, which the
+// page's Content-Security-Policy does not govern.
+const axeRun = `async () => {
+	const r = await axe.run(document, {resultTypes: ["violations"]});
+	return r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
+		id: v.id, impact: v.impact, help: v.help,
+		nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\s+/g, " ")),
+	}));
+}`
+
+// checkAccessibility fails the test for each serious or critical axe
+// violation on the current page.
+func (s *session) checkAccessibility(name string) {
+	s.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if ok, _ := s.page.Evaluate(`() => typeof window.axe !== "undefined"`); ok != true {
+		if _, err := s.page.Evaluate(src); err != nil {
+			s.t.Fatalf("axe on %s: load: %v", name, err)
+		}
+	}
+	out, err := s.page.Evaluate(axeRun)
+	if err != nil {
+		s.t.Fatalf("axe on %s: %v", name, err)
+	}
+	raw, _ := json.Marshal(out)
+	var found []axeViolation
+	if err := json.Unmarshal(raw, &found); err != nil {
+		s.t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, v := range found {
+		s.t.Errorf("accessibility (%s, %s) on %s [%s]: %s\n  %s", v.Impact, v.ID, name, s.page.URL(), v.Help, strings.Join(v.Nodes, "\n  "))
 	}
 }

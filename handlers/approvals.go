@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,7 +38,7 @@ func (s *Server) kindLabel(kind string) string {
 }
 
 func progress(r db.ApprovalRequest) string {
-	return fmt.Sprintf("%d of %d %s approval(s)", r.Approvals, r.RequiredApprovals, r.RequiredRole)
+	return fmt.Sprintf("%d of %d %s", r.Approvals, r.RequiredApprovals, approvalWord(r.RequiredApprovals, r.RequiredRole))
 }
 
 func amountText(p *int64) string {
@@ -211,7 +210,7 @@ func (s *Server) addPayoutNotes(c *fiber.Ctx, items []db.QueueItem, rows []views
 		} else {
 			rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: "balance not reported by " + sourceLabels[pc.Source]})
 		}
-		rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: fmt.Sprintf("%d more approval(s) needed", rows[i].Remaining)})
+		rows[i].Notes = append(rows[i].Notes, views.Option{Value: "", Label: views.CountOf(rows[i].Remaining, "more approval", "more approvals") + " needed"})
 	}
 	return nil
 }
@@ -372,7 +371,7 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 		return c.Redirect("/queue", fiber.StatusSeeOther)
 	}
 	verb := map[string]string{"approve": "Approved", "reject": "Rejected"}[decision]
-	summary := fmt.Sprintf("%s %d request(s).", verb, ok)
+	summary := fmt.Sprintf("%s %s.", verb, views.CountOf(ok, "request", "requests"))
 	kind := "ok"
 	if failed > 0 {
 		summary += fmt.Sprintf(" %d could not be decided; see the rows.", failed)
@@ -397,7 +396,7 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		ID:    r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName + " (" + r.Maker + ")", State: r.State.Label(), StateKind: stateKind(r.State),
 		Created: views.When(r.CreatedAt), Expires: views.When(r.ExpiresAt), Decided: views.When(r.DecidedAt),
-		Rule:     fmt.Sprintf("%d %s approval(s)", r.RequiredApprovals, r.RequiredRole),
+		Rule:     fmt.Sprintf("%d %s", r.RequiredApprovals, approvalWord(r.RequiredApprovals, r.RequiredRole)),
 		Progress: progress(r), Reason: r.Reason, Payload: payloadRows(r.Payload),
 	}
 	if ch := s.thresholdChanges(r); ch != nil {
@@ -411,13 +410,18 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 			p.ContactName = ct.Name()
 		}
 	}
+	if r.Kind == db.BankPendingKind && s.BankSide != nil {
+		if p.Bank, err = s.bankItem(ctx, u, r.TargetID); err != nil {
+			return err
+		}
+	}
 	decided := map[int64]bool{}
 	for _, d := range decisions {
 		decided[d.UserID] = true
 		p.Decisions = append(p.Decisions, views.DecisionRow{Who: d.Username, What: d.Decision, Reason: d.Reason, At: views.When(d.At)})
 	}
 	if r.State == db.ApprovalPending {
-		p.NextUp = fmt.Sprintf("%d more approval(s) from a %s other than %s", r.RequiredApprovals-r.Approvals, r.RequiredRole, r.Maker)
+		p.NextUp = fmt.Sprintf("%s from a %s other than %s", views.CountOf(r.RequiredApprovals-r.Approvals, "more approval", "more approvals"), r.RequiredRole, r.Maker)
 		if len(decisions) > 0 {
 			p.NextUp += " and those who already approved"
 		}
@@ -451,35 +455,13 @@ func stateKind(s db.ApprovalState) string {
 
 // payloadRows flattens a request's payload into label/value pairs.
 func payloadRows(raw json.RawMessage) []views.Option {
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // amounts stay exact integers, never floats
-	if len(raw) == 0 || dec.Decode(&m) != nil {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]views.Option, 0, len(keys))
-	for _, k := range keys {
-		label, value := strings.ReplaceAll(k, "_", " "), ""
-		switch v := m[k].(type) {
-		case string:
-			value = v
-		case json.Number:
-			value = v.String()
-			if paise, err := v.Int64(); err == nil && strings.HasSuffix(k, "_paise") {
-				label, value = strings.TrimSuffix(label, " paise"), views.INR(paise)
-			}
-		case nil:
-			value = "—"
-		default:
-			b, _ := json.Marshal(v)
-			value = string(b)
+	fields := views.AuditFields(string(raw))
+	out := make([]views.Option, len(fields))
+	for i, f := range fields {
+		out[i] = views.Option{Value: f.Name, Label: f.New}
+		if f.Changed {
+			out[i].Label = f.Old + " → " + f.New
 		}
-		out = append(out, views.Option{Value: label, Label: value})
 	}
 	return out
 }
@@ -507,4 +489,51 @@ func (s *Server) payoutAccounts(ctx context.Context) (map[string]db.Account, err
 		out[b.Source] = db.Account{AccountSpec: db.AccountSpec{Source: b.Source, HasBalance: true}, Known: true, Last: b}
 	}
 	return out, nil
+}
+
+// bankItem says where a bank-side item stands at its bank, with the retry
+// for an approval holder when its decision failed to reach the bank.
+func (s *Server) bankItem(ctx context.Context, u db.User, target string) (*views.BankItem, error) {
+	id, err := strconv.ParseInt(target, 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	it, err := s.BankSide.Get(ctx, id)
+	if db.ErrorCode(err) == db.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := &views.BankItem{State: strings.ReplaceAll(string(it.State), "_", " "), StateKind: "info", Attempts: it.Attempts, LastError: it.LastError}
+	switch it.State {
+	case db.BankPendingAuthorised:
+		b.StateKind = "ok"
+	case db.BankPendingAuthoriseFailed:
+		b.State, b.StateKind = "failed to reach the bank", "bad"
+		if u.HasRole(db.RoleChecker) || u.HasRole(db.RoleAdmin) {
+			b.RetryURL = "/bank-side/" + target + "/retry"
+		}
+	}
+	return b, nil
+}
+
+// retryBankSide sends a decision that failed to reach the bank again.
+func (s *Server) retryBankSide(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return fiber.ErrNotFound
+	}
+	it, err := s.BankSide.Retry(c.UserContext(), *auth(c).user, int64(id))
+	if err != nil {
+		return err
+	}
+	return redirect(c, fmt.Sprintf("/approvals/%d?done=%s", it.ApprovalRequestID,
+		url.QueryEscape("Retry started: Paydesk reads the bank's pending list and sends the decision again if the item still waits there")))
+}
+
+// approvalWord is the noun after a count of approvals by role: "checker
+// approval" for 1, "checker approvals" otherwise.
+func approvalWord(n int, role db.Role) string {
+	return views.Plural(n, string(role)+" approval", string(role)+" approvals")
 }

@@ -19,7 +19,8 @@ func auditRows(entries []db.AuditEntry) []views.AuditRow {
 		if e.TargetID != "" {
 			target += ":" + e.TargetID
 		}
-		rows[i] = views.AuditRow{ID: e.ID, At: views.WhenPrecise(e.At), Actor: e.Actor, Action: e.Action, Target: target, Details: e.Details}
+		rows[i] = views.AuditRow{ID: e.ID, At: views.WhenPrecise(e.At), Actor: e.Actor, Action: e.Action, Target: target,
+			Fields: views.AuditFields(e.Details)}
 	}
 	return rows
 }

@@ -2,14 +2,17 @@ package handlers
 
 import (
 	"cmp"
+	"encoding/csv"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"paydesk/db"
+	"paydesk/providers"
 	"paydesk/views"
 )
 
@@ -81,10 +84,7 @@ func stringsOf[T ~string](xs []T) []string {
 
 func (s *Server) collectionsPage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	form := views.CollectionListFilter{Query: strings.TrimSpace(c.Query("q")), State: c.Query("state"), Contact: c.Query("contact")}
-	if !slices.Contains(collectionStates, form.State) {
-		form.State = ""
-	}
+	form := collectionFilter(c)
 	p := views.CollectionsProps{Shell: s.shell(c, "Collections", "/collections"), Filter: form, States: collectionStates,
 		CanCreate: canCollect(auth(c).user), Configured: s.Collections.Configured()}
 	list, more, err := s.Collections.List(ctx, db.CollectionFilter{Query: form.Query, State: db.CollectionState(form.State),
@@ -95,17 +95,9 @@ func (s *Server) collectionsPage(c *fiber.Ctx) error {
 	for _, r := range list {
 		p.Rows = append(p.Rows, collectionRow(r))
 	}
+	q := collectionQuery(form)
+	p.ExportURL = "/collections.csv?" + q.Encode()
 	if more {
-		q := url.Values{}
-		if form.Query != "" {
-			q.Set("q", form.Query)
-		}
-		if form.State != "" {
-			q.Set("state", form.State)
-		}
-		if form.Contact != "" {
-			q.Set("contact", form.Contact)
-		}
 		q.Set("after", list[len(list)-1].ID)
 		p.NextURL = "/collections?" + q.Encode()
 	}
@@ -113,6 +105,58 @@ func (s *Server) collectionsPage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, fiber.StatusOK, views.CollectionsPage(p), nil)
+}
+
+// collectionFilter reads the list's filters from the query string.
+func collectionFilter(c *fiber.Ctx) views.CollectionListFilter {
+	form := views.CollectionListFilter{Query: strings.TrimSpace(c.Query("q")), State: c.Query("state"), Contact: c.Query("contact")}
+	if !slices.Contains(collectionStates, form.State) {
+		form.State = ""
+	}
+	return form
+}
+
+// collectionQuery is the filter as a query string.
+func collectionQuery(form views.CollectionListFilter) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"q": form.Query, "state": form.State, "contact": form.Contact} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// collectionsCSV streams every request the filter matches, newest first.
+func (s *Server) collectionsCSV(c *fiber.Ctx) error {
+	form := collectionFilter(c)
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="paydesk-collections-`+s.DB.Now().UTC().Format("20060102-150405")+`.csv"`)
+	w := csv.NewWriter(c.Response().BodyWriter())
+	_ = w.Write([]string{"id", "created_at_utc", "payer", "email", "mobile", "contact_id", "amount", "purpose", "state",
+		"paymate_ref", "utr", "paid_at_utc", "requested_by"})
+	f := db.CollectionFilter{Query: form.Query, State: db.CollectionState(form.State), ContactID: form.Contact, Limit: 500}
+	for {
+		list, more, err := s.Collections.List(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		for _, r := range list {
+			paid := ""
+			if !r.PaidAt.IsZero() {
+				paid = r.PaidAt.UTC().Format(time.RFC3339)
+			}
+			_ = w.Write([]string{r.ID, r.CreatedAt.UTC().Format(time.RFC3339), csvSafe(r.PayerName), csvSafe(r.PayerEmail),
+				csvSafe(r.PayerMobile), r.ContactID, providers.FormatAmount(r.AmountPaise), csvSafe(r.Purpose), string(r.State),
+				r.ProviderRef, r.UTR, paid, r.Creator})
+		}
+		if !more || len(list) == 0 {
+			break
+		}
+		f.After = list[len(list)-1].ID
+	}
+	w.Flush()
+	return w.Error()
 }
 
 // collectionContactOptions lists contacts for the request form: those
@@ -207,7 +251,6 @@ func (s *Server) createCollection(c *fiber.Ctx) error {
 			Form: f, Configured: s.Collections.Configured()})
 		return s.render(c, fiber.StatusUnprocessableEntity, page, views.CollectionFormPanel(f))
 	}
-	s.Collections.Kick()
 	return redirect(c, "/collections/"+cr.ID+"?created=1")
 }
 
@@ -253,7 +296,10 @@ func (s *Server) collectionPage(c *fiber.Ctx) error {
 		return err
 	}
 	d.Audit = auditRows(entries)
-	return s.render(c, fiber.StatusOK, views.CollectionDetailPage(d), nil)
+	if !r.State.Final() {
+		d.PollURL = "/collections/" + url.PathEscape(r.ID)
+	}
+	return s.render(c, fiber.StatusOK, views.CollectionDetailPage(d), views.CollectionLive(d))
 }
 
 func (s *Server) vendorRequestsPage(c *fiber.Ctx) error {

@@ -147,7 +147,7 @@ func TestContactsImport500With20BadRows(t *testing.T) {
 			wantBank++
 		}
 	}
-	for _, want := range []string{">500<", ">480<", ">20<", "Import 480 valid contacts", "The 20 invalid row(s) will be left out",
+	for _, want := range []string{">500<", ">480<", ">20<", "Import 480 valid contacts", "The 20 invalid rows will be left out",
 		fmt.Sprintf("%d with bank details for approval", wantBank)} {
 		if !strings.Contains(page, want) {
 			t.Errorf("preview lacks %q", want)
@@ -275,7 +275,7 @@ func TestContactsImportRefusedAtSubmit(t *testing.T) {
 	}
 	// File problems come back as a message, whole pages for plain posts.
 	resp, page = maker.bulkPost("/contacts/import/preview", nil, "x.csv", "kind,company_name,email\nvendor,A,a@b.co\n")
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Missing required column(s): first_name, last_name.") ||
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Missing required columns: first_name, last_name.") ||
 		!strings.Contains(page, "mobile, gstin, reference_code, account_no and ifsc may be left out") || !strings.Contains(page, "<html") {
 		t.Fatalf("missing columns: %d\n%s", resp.StatusCode, page)
 	}

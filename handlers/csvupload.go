@@ -148,13 +148,13 @@ func (u *csvUpload) parse(text string) ([]csvRow, error) {
 	}
 	var problems []string
 	if len(missing) > 0 {
-		problems = append(problems, "Missing required column(s): "+strings.Join(missing, ", ")+".")
+		problems = append(problems, views.Plural(len(missing), "Missing required column: ", "Missing required columns: ")+strings.Join(missing, ", ")+".")
 	}
 	if len(unknown) > 0 {
-		problems = append(problems, "Unknown column(s): "+strings.Join(unknown, ", ")+".")
+		problems = append(problems, views.Plural(len(unknown), "Unknown column: ", "Unknown columns: ")+strings.Join(unknown, ", ")+".")
 	}
 	if len(dup) > 0 {
-		problems = append(problems, "Column(s) given twice: "+strings.Join(dup, ", ")+".")
+		problems = append(problems, views.Plural(len(dup), "Column given twice: ", "Columns given twice: ")+strings.Join(dup, ", ")+".")
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, " ") + " The header (line 1) must name the columns " + u.columnList() +

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -9,9 +11,14 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.SendString("ok")
 }
 
-// readyz: the database answers and every migration is applied.
+// readyz: the database answers, every migration is applied, and the
+// dispatcher works jobs.
 func (s *Server) readyz(c *fiber.Ctx) error {
-	if err := s.DB.Ready(c.UserContext()); err != nil {
+	err := s.DB.Ready(c.UserContext())
+	if err == nil && s.Dispatcher != nil && !s.Dispatcher.Started() {
+		err = errors.New("the dispatcher is not running")
+	}
+	if err != nil {
 		s.Log.Warn("not ready", "err", err)
 		return c.Status(fiber.StatusServiceUnavailable).SendString("not ready: " + err.Error())
 	}

@@ -27,10 +27,63 @@ func (s *Server) home(c *fiber.Ctx) error {
 	p.Roles = p.Shell.Roles
 	for _, n := range p.Shell.Nav {
 		if n.Href != "/" && n.Href != "/queue" && n.Href != "/payouts" {
-			p.Sections = append(p.Sections, n)
+			card, err := s.sectionCard(c.UserContext(), n, len(p.Low))
+			if err != nil {
+				return err
+			}
+			p.Sections = append(p.Sections, card)
 		}
 	}
 	return s.render(c, fiber.StatusOK, views.HomePage(p), nil)
+}
+
+// sectionCard is a section's tile on the overview, with the figure that
+// says whether it needs a look (each a capped, indexed count).
+func (s *Server) sectionCard(ctx context.Context, n views.NavItem, lowBalances int) (views.Card, error) {
+	card := views.Card{Label: n.Label, Href: n.Href}
+	figure := func(count int, one, many string) {
+		card.Value, card.Hint = views.CountLabel(count), views.Plural(count, one, many)
+	}
+	switch n.Href {
+	case "/contacts":
+		waiting, err := s.DB.PendingRequests(ctx, db.ContactBankKind, db.MaxWaitingCount)
+		if err != nil {
+			return card, err
+		}
+		figure(waiting, "contact change waiting on a checker", "contact changes waiting on a checker")
+	case "/collections":
+		if s.Collections == nil {
+			break
+		}
+		open, err := s.Collections.CountOpen(ctx)
+		if err != nil {
+			return card, err
+		}
+		figure(open, "payment request open", "payment requests open")
+		if n.Count > 0 {
+			card.Hint += " · " + views.CountOf(n.Count, "vendor asking to be paid", "vendors asking to be paid")
+		}
+	case "/balances":
+		figure(lowBalances, "account below its threshold", "accounts below their threshold")
+	case "/admin/users":
+		users, err := s.DB.ListUsers(ctx) // an office's tens of people
+		if err != nil {
+			return card, err
+		}
+		active := 0
+		for _, u := range users {
+			if !u.Disabled && u.Username != db.BankPortalUsername {
+				active++
+			}
+		}
+		figure(active, "active user", "active users")
+	case "/admin/rules":
+		figure(len(s.Approvals.Kinds()), "kind of request with rules", "kinds of request with rules")
+	}
+	if card.Value == "" {
+		card.Value, card.Hint = "Open", "No figure here: open "+n.Label+" for the details"
+	}
+	return card, nil
 }
 
 // overviewCards are the figures a treasury user checks first: what waits on

@@ -70,6 +70,9 @@ func (s *Server) requestLog(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
+	if s.Metrics != nil {
+		s.Metrics.observeRequest(c, status, time.Since(start))
+	}
 	level := slog.LevelInfo
 	if strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz" || c.Path() == "/readyz" {
 		level = slog.LevelDebug

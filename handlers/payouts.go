@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/url"
@@ -41,9 +42,13 @@ func payoutRow(p db.Payout) views.PayoutRow {
 	if src == "" {
 		src = p.Source
 	}
-	return views.PayoutRow{ID: p.ID, Beneficiary: p.BeneficiaryName, Account: p.AccountNo, Amount: views.INR(p.AmountPaise),
+	row := views.PayoutRow{ID: p.ID, Beneficiary: p.BeneficiaryName, Account: p.AccountNo, Amount: views.INR(p.AmountPaise),
 		Rail: string(p.Rail), Source: src, State: string(p.State), StateKind: payoutStateKind(p.State), UTR: p.UTR,
 		Maker: p.Maker, Created: views.When(p.CreatedAt)}
+	if !p.WaitingForFundsSince.IsZero() {
+		row.State, row.StateKind = "waiting for funds at "+src, "warn"
+	}
+	return row
 }
 
 // payoutForm reads the form from value: the posted form, or the query of
@@ -52,31 +57,67 @@ func payoutForm(c *fiber.Ctx, value func(key string, def ...string) string) (db.
 	in := db.PayoutInput{BeneficiaryName: value("beneficiary_name"), AccountNo: value("account_no"),
 		IFSC: value("ifsc"), Amount: value("amount"), Rail: value("rail"), Source: value("source"),
 		Purpose: value("purpose"), ValueDate: value("value_date"), ContactID: value("contact")}
+	// The picker's buttons: a contact's id, or "none" to enter bank details.
+	switch pick := value("pick"); pick {
+	case "":
+	case "none":
+		in.ContactID = ""
+	default:
+		in.ContactID = pick
+	}
 	return in, views.PayoutForm{BeneficiaryName: in.BeneficiaryName, AccountNo: in.AccountNo, IFSC: in.IFSC, Amount: in.Amount,
-		Rail: in.Rail, Source: in.Source, Purpose: in.Purpose, ValueDate: in.ValueDate, Contact: in.ContactID, CSRF: auth(c).csrf()}
+		Rail: in.Rail, Source: in.Source, Purpose: in.Purpose, ValueDate: in.ValueDate, Contact: in.ContactID, CSRF: auth(c).csrf(),
+		Picks: views.ContactPicks{Query: strings.TrimSpace(value("contact_q"))}}
 }
 
-// maxPayableContacts caps the contact picker; a contact further down the
-// alphabet is reached from its own page ("Propose payout").
+// maxPayableContacts caps a contact select that lists contacts up front
+// (the KS Pay form); the payout form searches instead.
 const maxPayableContacts = 200
 
-// withContacts fills the contact picker and describes the chosen contact's
-// payable details, or says beside the field why it cannot be paid.
+// maxPicks is how many matches the contact picker lists at once.
+const maxPicks = 20
+
+// contactPicks finds the payable contacts matching what was typed.
+func (s *Server) contactPicks(ctx context.Context, q string) (views.ContactPicks, error) {
+	p := views.ContactPicks{Query: q}
+	if q == "" {
+		return p, nil
+	}
+	hasBank := true
+	list, more, err := s.Contacts.List(ctx, db.ContactFilter{Query: q, HasBank: &hasBank, Limit: maxPicks})
+	if err != nil {
+		return p, err
+	}
+	for _, ct := range list {
+		p.Options = append(p.Options, views.Option{Value: ct.ID, Label: contactOptionLabel(ct)})
+	}
+	p.More = more
+	return p, nil
+}
+
+// contactSearch answers the payout form's picker as the maker types.
+func (s *Server) contactSearch(c *fiber.Ctx) error {
+	if !isFragmentRequest(c) {
+		return s.newPayoutPage(c) // no script: the whole form, with the matches
+	}
+	p, err := s.contactPicks(c.UserContext(), strings.TrimSpace(c.Query("contact_q")))
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, nil, views.ContactPickerResults(p))
+}
+
+// withContacts describes the chosen contact's payable details, or says
+// beside the field why it cannot be paid; without one, it lists the
+// picker's matches.
 func (s *Server) withContacts(c *fiber.Ctx, f views.PayoutForm) (views.PayoutForm, error) {
 	ctx := c.UserContext()
-	hasBank := true
-	list, _, err := s.Contacts.List(ctx, db.ContactFilter{HasBank: &hasBank, Limit: maxPayableContacts})
-	if err != nil {
+	if f.Contact == "" {
+		var err error
+		f.Picks, err = s.contactPicks(ctx, f.Picks.Query)
 		return f, err
 	}
-	listed := false
-	for _, ct := range list {
-		f.Contacts = append(f.Contacts, views.Option{Value: ct.ID, Label: contactOptionLabel(ct)})
-		listed = listed || ct.ID == f.Contact
-	}
-	if f.Contact == "" {
-		return f, nil
-	}
+	f.ContactLabel = f.Contact
 	ct, err := s.Contacts.Get(ctx, f.Contact)
 	switch {
 	case db.ErrorCode(err) == db.ENOTFOUND:
@@ -85,9 +126,7 @@ func (s *Server) withContacts(c *fiber.Ctx, f views.PayoutForm) (views.PayoutFor
 	case err != nil:
 		return f, err
 	}
-	if !listed {
-		f.Contacts = append([]views.Option{{Value: ct.ID, Label: contactOptionLabel(ct)}}, f.Contacts...)
-	}
+	f.ContactLabel = contactOptionLabel(ct)
 	account, ifsc, err := s.Contacts.PayableDetails(ctx, ct.ID)
 	switch {
 	case db.ErrorCode(err) == db.ECONFLICT:
@@ -288,7 +327,7 @@ func (s *Server) payoutPage(c *fiber.Ctx) error {
 		return err
 	}
 	if pc.Duplicates > 0 && !p.State.Final() {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("Possible duplicate: %d other payout(s) to this account for the same amount within 7 days.", pc.Duplicates))
+		d.Warnings = append(d.Warnings, "Possible duplicate: "+views.CountOf(pc.Duplicates, "other payout", "other payouts")+" to this account for the same amount within 7 days.")
 	}
 	if pc.FirstToBeneficiary && !p.State.Final() {
 		d.Warnings = append(d.Warnings, "First payout to this beneficiary account.")
@@ -352,8 +391,13 @@ func timelineEntries(events []db.Event) []views.TimelineEntry {
 func payoutNext(p db.Payout, req db.ApprovalRequest) string {
 	switch p.State {
 	case providers.StatePendingApproval:
-		return fmt.Sprintf("%d more %s approval(s), not by %s", req.RequiredApprovals-req.Approvals, req.RequiredRole, req.Maker)
+		left := req.RequiredApprovals - req.Approvals
+		return fmt.Sprintf("%d more %s, not by %s", left, approvalWord(left, req.RequiredRole), req.Maker)
 	case providers.StateApproved, providers.StateQueued:
+		if !p.WaitingForFundsSince.IsZero() {
+			return fmt.Sprintf("Waiting for funds at %s since %s: Paydesk keeps asking and approves it again once the account is funded; nothing needs doing here",
+				sourceLabels[p.Source], views.When(p.WaitingForFundsSince))
+		}
 		return "Paydesk sends it to the bank in the background"
 	case providers.StateProcessing:
 		return "The bank is processing it; Paydesk keeps asking"

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -29,19 +30,22 @@ var bulkUpload = csvUpload{
 		{Name: "source", Required: true, Rules: "The account to pay from: kotakcms or paymate.", Example: "kotakcms"},
 		{Name: "purpose", Rules: "At most 60 printable characters; may be empty.", Example: "Invoice 1043"},
 		{Name: "value_date", Rules: "YYYY-MM-DD, from today up to 30 days ahead; empty means today."},
+		{Name: "contact_reference", Rules: "Optional: a contact's reference code. The row then pays that contact's approved bank details: leave account_no and ifsc empty (a row with both is refused); an empty beneficiary_name takes the contact's name.", Example: "VEND-0042"},
 	},
 }
 
 var (
-	bulkInvalidHead = []views.CSVHead{{Label: "Beneficiary"}, {Label: "Account", Class: "mono"}, {Label: "IFSC", Class: "mono"},
-		{Label: "Amount as given", Class: "num"}, {Label: "Rail"}, {Label: "Source"}}
-	bulkValidHead = []views.CSVHead{{Label: "Beneficiary"}, {Label: "Account", Class: "mono"}, {Label: "IFSC", Class: "mono"},
-		{Label: "Rail"}, {Label: "Source"}, {Label: "Purpose"}, {Label: "Value date", Class: "nowrap"}, {Label: "Amount", Class: "num"}}
+	bulkInvalidHead = []views.CSVHead{{Label: "Beneficiary"}, {Label: "Contact", Class: "mono"}, {Label: "Account", Class: "mono"},
+		{Label: "IFSC", Class: "mono"}, {Label: "Amount as given", Class: "num"}, {Label: "Rail"}, {Label: "Source"}}
+	bulkValidHead = []views.CSVHead{{Label: "Beneficiary"}, {Label: "Contact", Class: "mono"}, {Label: "Account", Class: "mono"},
+		{Label: "IFSC", Class: "mono"}, {Label: "Rail"}, {Label: "Source"}, {Label: "Purpose"}, {Label: "Value date", Class: "nowrap"},
+		{Label: "Amount", Class: "num"}}
 )
 
 func bulkInput(r csvRow) db.PayoutInput {
 	return db.PayoutInput{BeneficiaryName: r.get("beneficiary_name"), AccountNo: r.get("account_no"), IFSC: r.get("ifsc"),
-		Amount: r.get("amount"), Rail: r.get("rail"), Source: r.get("source"), Purpose: r.get("purpose"), ValueDate: r.get("value_date")}
+		Amount: r.get("amount"), Rail: r.get("rail"), Source: r.get("source"), Purpose: r.get("purpose"), ValueDate: r.get("value_date"),
+		ContactRef: r.get("contact_reference")}
 }
 
 // bulkResult is an upload parsed and checked.
@@ -53,11 +57,15 @@ type bulkResult struct {
 	total   int64
 }
 
-// bulkCheck validates every row as of today.
-func bulkCheck(text string, rows []csvRow, today time.Time) bulkResult {
+// bulkCheck validates every row as of today (a row naming a contact
+// against the contact's payable details as they stand).
+func (s *Server) bulkCheck(ctx context.Context, text string, rows []csvRow, today time.Time) (bulkResult, error) {
 	res := bulkResult{csv: text}
 	for _, row := range rows {
-		d, fields := db.ValidatePayout(bulkInput(row), today)
+		d, fields, err := s.Payouts.CheckRow(ctx, bulkInput(row), today)
+		if err != nil {
+			return res, err
+		}
 		if row.problem == "" && len(fields) == 0 {
 			res.valid = append(res.valid, row)
 			res.drafts = append(res.drafts, d)
@@ -71,12 +79,12 @@ func bulkCheck(text string, rows []csvRow, today time.Time) bulkResult {
 		reasons = append(reasons, bulkUpload.reasons(fields)...)
 		res.invalid = append(res.invalid, bulkInvalidRow(row, reasons))
 	}
-	return res
+	return res, nil
 }
 
 func bulkInvalidRow(row csvRow, reasons []string) views.CSVRow {
 	in := bulkInput(row)
-	return views.CSVRow{Line: row.line, Cells: []string{in.BeneficiaryName, in.AccountNo, in.IFSC, in.Amount, in.Rail, in.Source},
+	return views.CSVRow{Line: row.line, Cells: []string{in.BeneficiaryName, in.ContactRef, in.AccountNo, in.IFSC, in.Amount, in.Rail, in.Source},
 		Reasons: reasons}
 }
 
@@ -89,14 +97,16 @@ func (s *Server) bulkPreview(c *fiber.Ctx, fileName string, res bulkResult) view
 		if date == "" {
 			date = "today"
 		}
-		valid[i] = views.CSVRow{Line: row.line, Cells: []string{d.BeneficiaryName, d.AccountNo, d.IFSC, string(d.Rail), d.Source,
-			d.Purpose, date, views.INR(d.AmountPaise)}}
+		valid[i] = views.CSVRow{Line: row.line, Cells: []string{d.BeneficiaryName, row.get("contact_reference"), d.AccountNo, d.IFSC,
+			string(d.Rail), d.Source, d.Purpose, date, views.INR(d.AmountPaise)}}
 	}
 	p := bulkUpload.preview(c, fileName, res.csv, "/payouts/bulk", res.invalid, nil, valid)
+	// One-time: submitting this preview twice makes one batch.
+	p.SubmitToken = randomToken(18)
 	p.ValidNote = "total " + views.INR(res.total)
 	p.Head, p.ValidHead = bulkInvalidHead, bulkValidHead
 	p.SubmitNote = "The file is checked again when you submit. Each payout becomes its own approval request; all are saved together or none are."
-	p.SubmitLabel = fmt.Sprintf("Submit %d valid payouts for approval", p.Valid)
+	p.SubmitLabel = "Submit " + views.CountOf(p.Valid, "valid payout", "valid payouts") + " for approval"
 	p.Submitting = "Submitting… this can take a few seconds for thousands of rows."
 	return p
 }
@@ -120,8 +130,8 @@ func (s *Server) bulkPayoutsPage(c *fiber.Ctx) error {
 
 func (s *Server) bulkPayoutsTemplate(c *fiber.Ctx) error {
 	return bulkUpload.sendTemplate(c, "paydesk-bulk-payouts-template.csv",
-		[]string{"Asha Traders", "50100012345678", "HDFC0001234", "1,25,000.50", "NEFT", "kotakcms", "Invoice 1043", ""},
-		[]string{"Ravi Kumar", "001234567890", "ICIC0000123", "25000", "IMPS", "paymate", "Refund order 7781", ""})
+		[]string{"Asha Traders", "50100012345678", "HDFC0001234", "1,25,000.50", "NEFT", "kotakcms", "Invoice 1043", "", ""},
+		[]string{"Ravi Kumar", "001234567890", "ICIC0000123", "25000", "IMPS", "paymate", "Refund order 7781", "", ""})
 }
 
 func (s *Server) bulkPayoutsPreview(c *fiber.Ctx) error {
@@ -136,7 +146,11 @@ func (s *Server) bulkPayoutsPreview(c *fiber.Ctx) error {
 	if err != nil {
 		return s.bulkError(c, fileName, err.Error())
 	}
-	p := s.bulkPreview(c, fileName, bulkCheck(text, rows, s.DB.Now()))
+	res, err := s.bulkCheck(c.UserContext(), text, rows, s.DB.Now())
+	if err != nil {
+		return err
+	}
+	p := s.bulkPreview(c, fileName, res)
 	status := fiber.StatusOK
 	if p.Valid == 0 {
 		status = fiber.StatusUnprocessableEntity
@@ -153,8 +167,13 @@ func (s *Server) bulkPayoutsSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return s.bulkError(c, fileName, err.Error())
 	}
-	res := bulkCheck(text, rows, s.DB.Now())
+	res, err := s.bulkCheck(c.UserContext(), text, rows, s.DB.Now())
+	if err != nil {
+		return err
+	}
 	p := s.bulkPreview(c, fileName, res)
+	token := c.FormValue("submit_token")
+	p.SubmitToken = token
 	if len(res.valid) == 0 {
 		p.Error = "None of the rows is valid, so nothing was submitted. Fix the rows below and upload the file again."
 		return s.renderBulk(c, fiber.StatusUnprocessableEntity, &p, nil)
@@ -167,7 +186,7 @@ func (s *Server) bulkPayoutsSubmit(c *fiber.Ctx) error {
 	for i, row := range res.valid {
 		inputs[i] = bulkInput(row)
 	}
-	b, err := s.Payouts.ProposeBatch(c.UserContext(), *auth(c).user, inputs)
+	b, already, err := s.Payouts.SubmitBatch(c.UserContext(), *auth(c).user, token, inputs)
 	if err != nil {
 		if db.ErrorCode(err) != db.EINVALID {
 			return err
@@ -175,8 +194,12 @@ func (s *Server) bulkPayoutsSubmit(c *fiber.Ctx) error {
 		bulkShowBatchErrors(&p, res, err)
 		return s.renderBulk(c, fiber.StatusUnprocessableEntity, &p, nil)
 	}
+	msg := fmt.Sprintf("Submitted %s for approval as batch %s.", views.CountOf(b.Count, "payout", "payouts"), b.ID)
+	if already {
+		msg = fmt.Sprintf("This file was already submitted as batch %s (%s); nothing new was created.", b.ID, views.CountOf(b.Count, "payout", "payouts"))
+	}
 	done := views.CSVDone{ID: bulkUpload.id, FileName: fileName, Left: len(res.invalid),
-		Message: fmt.Sprintf("Submitted %d payouts for approval as batch %s.", b.Count, b.ID),
+		Message: msg,
 		Cards: []views.CSVCard{{Label: "Batch", Value: b.ID, Code: true}, {Label: "Payouts", Value: views.Itoa(b.Count)},
 			{Label: "Total", Value: views.INR(b.TotalPaise)}},
 		Links: []views.CSVLink{{Href: "/payouts?batch=" + urlQueryEscape(b.ID), Label: "See this batch's payouts"},
@@ -224,7 +247,7 @@ func bulkShowBatchErrors(p *views.CSVPreview, res bulkResult, err error) {
 		msg += " " + strings.Join(general, " ")
 	}
 	if len(extra) > 0 {
-		msg += fmt.Sprintf(" See the %d row(s) marked below.", len(extra))
+		msg += " See the " + views.CountOf(len(extra), "row", "rows") + " marked below."
 	}
 	p.Error = msg
 	p.CSV = ""

@@ -112,6 +112,7 @@ func bulkFile(n int, badAt []int) (string, []int, int64) {
 var (
 	bulkLinePattern  = regexp.MustCompile(`<tr data-line="(\d+)"`)
 	bulkCSVPattern   = regexp.MustCompile(`name="csv" value="([^"]*)"`)
+	bulkTokenPattern = regexp.MustCompile(`name="submit_token" value="([^"]*)"`)
 	bulkBatchPattern = regexp.MustCompile(`PB[A-Z2-7]{12}`)
 )
 
@@ -191,7 +192,7 @@ func TestBulkUploadPreviewsAndSubmitsOnlyValidRows(t *testing.T) {
 	if !strings.Contains(section, "ifsc: Enter an 11-character IFSC") {
 		t.Errorf("the IFSC reason is not actionable:\n%s", section)
 	}
-	for _, want := range []string{">500<", ">480<", ">20<", "Submit 480 valid payouts for approval", "The 20 invalid row(s) will be left out"} {
+	for _, want := range []string{">500<", ">480<", ">20<", "Submit 480 valid payouts for approval", "The 20 invalid rows will be left out"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("preview lacks %q", want)
 		}
@@ -210,12 +211,13 @@ func TestBulkUploadPreviewsAndSubmitsOnlyValidRows(t *testing.T) {
 	if carried != file {
 		t.Fatal("the carried csv differs from the upload")
 	}
+	token := bulkTokenPattern.FindStringSubmatch(page)[1]
 	if e.bulkPayoutCount(t, "") != 0 {
 		t.Fatal("the preview saved payouts")
 	}
 
 	// The rows checked differently than the maker saw: nothing is saved.
-	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": carried, "expect_valid": "479"}, "", "")
+	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": carried, "expect_valid": "479", "submit_token": token}, "", "")
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Nothing was submitted") {
 		t.Fatalf("mismatched count: %d", resp.StatusCode)
 	}
@@ -223,7 +225,7 @@ func TestBulkUploadPreviewsAndSubmitsOnlyValidRows(t *testing.T) {
 		t.Fatal("a mismatched submit saved payouts")
 	}
 
-	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": carried, "expect_valid": "480", "file_name": "vendors.csv"}, "", "")
+	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": carried, "expect_valid": "480", "file_name": "vendors.csv", "submit_token": token}, "", "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("submit: %d\n%s", resp.StatusCode, page)
 	}
@@ -255,7 +257,7 @@ func TestBulkUploadPreviewsAndSubmitsOnlyValidRows(t *testing.T) {
 	for _, b := range bulkBadRows {
 		tampered.WriteString(b.row + "\n")
 	}
-	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": tampered.String(), "expect_valid": "20"}, "", "",
+	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": tampered.String(), "expect_valid": "20", "submit_token": token}, "", "",
 		"HX-Request", "true")
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "nothing was submitted") {
 		t.Fatalf("tampered submit: %d\n%s", resp.StatusCode, page)
@@ -286,10 +288,10 @@ func TestBulkUploadFileProblems(t *testing.T) {
 		want       []string
 	}{
 		{"missing column", "beneficiary_name,account_no,amount,rail,source\nAsha Traders,50100012345678,5000,NEFT,kotakcms\n",
-			[]string{"Missing required column(s): ifsc."}},
-		{"unknown column", bulkHeader + ",gst_no\n" + bulkGoodRow(1) + ",X\n", []string{"Unknown column(s): gst_no."}},
+			[]string{"Missing required column: ifsc."}},
+		{"unknown column", bulkHeader + ",gst_no\n" + bulkGoodRow(1) + ",X\n", []string{"Unknown column: gst_no."}},
 		{"two missing and a typo", "beneficary_name,account_no,amount,source\nA,1,2,3\n",
-			[]string{"Missing required column(s): beneficiary_name, ifsc, rail.", "Unknown column(s): beneficary_name."}},
+			[]string{"Missing required columns: beneficiary_name, ifsc, rail.", "Unknown column: beneficary_name."}},
 		{"empty", "", []string{"The file is empty"}},
 		{"header only", bulkHeader + "\n", []string{"no payout rows"}},
 		{"broken quote", bulkHeader + "\n" + bulkGoodRow(0) + "\nAsha \"Traders,1,2,3,4,5,6,7\n", []string{"Line 3:"}},
@@ -357,8 +359,10 @@ func TestBulkUploadHeaderIsForgiving(t *testing.T) {
 		t.Fatalf("preview:\n%s", page)
 	}
 	carried := html.UnescapeString(bulkCSVPattern.FindStringSubmatch(page)[1])
+	token := bulkTokenPattern.FindStringSubmatch(page)[1]
 	// A browser may send the carried text back with \r\n line ends.
-	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": strings.ReplaceAll(carried, "\n", "\r\n"), "expect_valid": "2"}, "", "",
+	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": strings.ReplaceAll(carried, "\n", "\r\n"), "expect_valid": "2",
+		"submit_token": token}, "", "",
 		"HX-Request", "true")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Submitted 2 payouts") {
 		t.Fatalf("submit: %d\n%s", resp.StatusCode, page)
@@ -384,7 +388,7 @@ func TestBulkUploadTemplateChecksClean(t *testing.T) {
 		t.Fatalf("template: %d %v", resp.StatusCode, resp.Header)
 	}
 	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-	if err != nil || len(recs) != 3 || strings.Join(recs[0], ",") != bulkHeader {
+	if err != nil || len(recs) != 3 || strings.Join(recs[0], ",") != bulkHeader+",contact_reference" {
 		t.Fatalf("template: %v %q", err, body)
 	}
 	resp, page := maker.bulkPost("/payouts/bulk/preview", nil, "template.csv", body, "HX-Request", "true")
@@ -439,7 +443,8 @@ func TestBulkUploadShowsBatchRefusalOnTheRow(t *testing.T) {
 		t.Fatalf("preview: %d", resp.StatusCode)
 	}
 	carried := html.UnescapeString(bulkCSVPattern.FindStringSubmatch(page)[1])
-	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": carried, "expect_valid": "3"}, "", "", "HX-Request", "true")
+	token := bulkTokenPattern.FindStringSubmatch(page)[1]
+	resp, page = maker.bulkPost("/payouts/bulk", map[string]string{"csv": carried, "expect_valid": "3", "submit_token": token}, "", "", "HX-Request", "true")
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Nothing was submitted") {
 		t.Fatalf("submit: %d\n%s", resp.StatusCode, page)
 	}
@@ -451,5 +456,71 @@ func TestBulkUploadShowsBatchRefusalOnTheRow(t *testing.T) {
 	}
 	if n := e.bulkPayoutCount(t, ""); n != 0 {
 		t.Fatalf("%d payouts saved from a refused batch", n)
+	}
+}
+
+// TestBulkSubmitTwiceMakesOneBatch: the same preview submitted twice (a
+// double click, a second tab) makes one batch; the second submit says so.
+func TestBulkSubmitTwiceMakesOneBatch(t *testing.T) {
+	e := newTestEnv(t, false)
+	maker := e.client()
+	maker.signIn("maker")
+	file := bulkHeader + "\n" + bulkGoodRow(1) + "\n" + bulkGoodRow(2) + "\n"
+	resp, page := maker.bulkPost("/payouts/bulk/preview", nil, "twice.csv", file)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("preview: %d", resp.StatusCode)
+	}
+	form := map[string]string{"csv": html.UnescapeString(bulkCSVPattern.FindStringSubmatch(page)[1]), "expect_valid": "2",
+		"file_name": "twice.csv", "submit_token": bulkTokenPattern.FindStringSubmatch(page)[1]}
+	resp, first := maker.bulkPost("/payouts/bulk", form, "", "", "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(first, "Submitted 2 payouts") {
+		t.Fatalf("first submit: %d\n%s", resp.StatusCode, first)
+	}
+	resp, second := maker.bulkPost("/payouts/bulk", form, "", "", "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(second, "already submitted as batch") {
+		t.Fatalf("second submit: %d\n%s", resp.StatusCode, second)
+	}
+	if n := e.bulkPayoutCount(t, ""); n != 2 {
+		t.Fatalf("%d payouts after two submits, want 2", n)
+	}
+	// A submit without the preview's token (a crafted form) saves nothing.
+	delete(form, "submit_token")
+	if resp, page := maker.bulkPost("/payouts/bulk", form, "", "", "HX-Request", "true"); resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(page, "one-time token") {
+		t.Fatalf("tokenless submit: %d\n%s", resp.StatusCode, page)
+	}
+	if n := e.bulkPayoutCount(t, ""); n != 2 {
+		t.Fatalf("%d payouts, want 2", n)
+	}
+}
+
+// TestBulkContactReference: a row naming a contact pays its approved
+// details; a row with a contact and bank details is refused on its line.
+func TestBulkContactReference(t *testing.T) {
+	e := newTestEnv(t, false)
+	ct := e.approvedTestContact(t, "Kaveri Steel", "50100234567890", "HDFC0001234")
+	ref := ct.ReferenceCode
+	if ref == "" {
+		ref = ct.ID
+	}
+	maker := e.client()
+	maker.signIn("maker")
+	file := bulkHeader + ",contact_reference\n" +
+		",,,\"12,500\",NEFT,kotakcms,Invoice 9,," + ref + "\n" +
+		"Kaveri Steel,99990000111,ICIC0000001,100,NEFT,kotakcms,,," + ref + "\n"
+	resp, page := maker.bulkPost("/payouts/bulk/preview", nil, "contacts.csv", file)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Submit 1 valid payout for approval") ||
+		!strings.Contains(page, "leave account_no and ifsc empty") || !strings.Contains(page, "50100234567890") {
+		t.Fatalf("preview: %d\n%s", resp.StatusCode, page)
+	}
+	form := map[string]string{"csv": html.UnescapeString(bulkCSVPattern.FindStringSubmatch(page)[1]), "expect_valid": "1",
+		"submit_token": bulkTokenPattern.FindStringSubmatch(page)[1]}
+	if resp, page := maker.bulkPost("/payouts/bulk", form, "", "", "HX-Request", "true"); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(page, "Submitted 1 payout ") {
+		t.Fatalf("submit: %d\n%s", resp.StatusCode, page)
+	}
+	list, _, _ := e.srv.Payouts.List(context.Background(), db.PayoutFilter{})
+	if len(list) != 1 || list[0].ContactID != ct.ID || list[0].AccountNo != "50100234567890" || list[0].BeneficiaryName != "Kaveri Steel" {
+		t.Fatalf("payouts: %+v", list)
 	}
 }

@@ -35,11 +35,11 @@ func TestPayoutFormPaysAContactAtItsApprovedDetails(t *testing.T) {
 	maker := e.client()
 	maker.signIn("maker")
 
-	// The picker lists the contact; choosing it (htmx) re-renders the form
-	// without bank fields and keeps what was typed.
-	_, page := maker.get("/payouts/new")
-	if !strings.Contains(page, "Kaveri Steel · …7890 · HDFC0001234") {
-		t.Fatal("contact not offered in the picker")
+	// The picker finds the contact as the maker types; choosing it (htmx)
+	// re-renders the form without bank fields and keeps what was typed.
+	_, page := maker.get("/payouts/contacts?contact_q=kav", "HX-Request", "true")
+	if !strings.Contains(page, "Kaveri Steel · …7890 · HDFC0001234") || !strings.Contains(page, `&#34;pick&#34;:&#34;`+ct.ID+`&#34;`) {
+		t.Fatalf("contact not offered in the picker: %s", page)
 	}
 	resp, frag := maker.get("/payouts/new?contact="+ct.ID+"&amount=12%2C500&purpose=Invoice+9", "HX-Request", "true")
 	if resp.StatusCode != http.StatusOK || strings.Contains(frag, "<html") || strings.Contains(frag, `name="account_no"`) ||

@@ -18,6 +18,7 @@ func Routes(app *fiber.App, s *Server) {
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metrics)
 	app.Get("/static/:name", s.staticAsset)
 
 	web := app.Group("", s.loadSession, s.checkCSRF)
@@ -32,6 +33,15 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/queue", s.queuePage)
 	signedIn.Post("/queue/bulk", s.requireRole(db.RoleChecker, db.RoleAdmin), s.bulkDecide)
 	signedIn.Get("/approvals/:id", s.approvalPage)
+
+	// Operations and finish: the payout form's contact search (before
+	// /payouts/:id), the collections' export, the retry of a bank-side
+	// decision that failed to reach the bank (an approval holder's; the
+	// store checks the role too, and audits), a user's own page.
+	signedIn.Get("/payouts/contacts", s.requireRole(db.RoleMaker), s.contactSearch)
+	signedIn.Get("/collections.csv", s.collectionsCSV)
+	signedIn.Post("/bank-side/:id/retry", s.requireRole(db.RoleChecker, db.RoleAdmin), s.retryBankSide)
+	signedIn.Get("/admin/users/:id", s.requireRole(db.RoleAdmin), s.userPage)
 
 	signedIn.Get("/payouts", s.payoutsPage)
 	signedIn.Get("/payouts.csv", s.payoutsCSV)

@@ -36,6 +36,11 @@ func (s *Server) ruleKind(c *fiber.Ctx, k db.Kind) (views.RuleKind, error) {
 		bands[i] = r.RuleBand
 	}
 	rk := views.RuleKind{Kind: k.Name, Label: k.Label, Bands: bandRows(bands), Roles: []string{"checker", "admin"}, CSRF: auth(c).csrf()}
+	entries, _, err := s.DB.ListAudit(c.UserContext(), db.AuditFilter{Target: db.RuleChangeKind + ":" + k.Name, Limit: 20})
+	if err != nil {
+		return views.RuleKind{}, err
+	}
+	rk.Audit = auditRows(entries)
 	rk.Form = append(append([]views.BandRow{}, rk.Bands...), make([]views.BandRow, blankBands)...)
 	for i := len(rk.Bands); i < len(rk.Form); i++ {
 		rk.Form[i].Role = "checker"

@@ -47,6 +47,13 @@ type Server struct {
 	Balances *db.Balances
 	Inflows  []db.InflowSource
 	Gateway  *db.Gateway
+
+	// Operations: /metrics (nil: off) and what /readyz waits for besides
+	// the database (the dispatcher); bank-side payouts, for the retry of a
+	// decision that failed to reach the bank.
+	Metrics    *Metrics
+	Dispatcher interface{ Started() bool }
+	BankSide   *db.BankSide
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.

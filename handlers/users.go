@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -186,4 +187,27 @@ func (s *Server) unlockUser(c *fiber.Ctx) error {
 		}
 		return s.DB.Unlock(c.UserContext(), actor, u.Username)
 	})
+}
+
+// userPage is one user's record with the audit entries about them.
+func (s *Server) userPage(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return fiber.ErrNotFound
+	}
+	ctx := c.UserContext()
+	u, err := s.DB.User(ctx, int64(id))
+	if err != nil {
+		return err
+	}
+	entries, _, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "user:" + u.Username, Limit: 100})
+	if err != nil {
+		return err
+	}
+	row := s.userRow(c, u)
+	for _, r := range u.Roles {
+		row.RoleList = append(row.RoleList, string(r))
+	}
+	return s.render(c, fiber.StatusOK, views.UserPage(views.UserPageProps{Shell: s.shell(c, u.DisplayName, "/admin/users"),
+		User: row, Audit: auditRows(entries), ActorURL: "/admin/audit?actor=" + url.QueryEscape(u.Username)}), nil)
 }

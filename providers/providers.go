@@ -74,6 +74,11 @@ var (
 	ErrNotFound = errors.New("not found at provider")
 	// ErrAuth: credentials, token, signature or encryption material refused.
 	ErrAuth = errors.New("provider authentication failed")
+	// ErrInsufficientFunds comes beside ErrRejected when an approval is
+	// refused because the debit account does not hold enough: the provider
+	// keeps the payout waiting, and approving it again once the account is
+	// funded goes through.
+	ErrInsufficientFunds = errors.New("insufficient funds at provider")
 )
 
 // MaxContactPayoutIDLen is the longest payout id a provider takes when it

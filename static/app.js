@@ -25,6 +25,15 @@
     }
   });
 
+  // A search box inside a form (the payout form's contact picker) searches
+  // on Enter instead of submitting the form.
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if (ev.key !== "Enter" || !t || !t.hasAttribute || !t.hasAttribute("data-no-submit")) return;
+    ev.preventDefault();
+    if (window.htmx) window.htmx.trigger(t, "search");
+  });
+
   // "Select this page" ticks every row's box.
   document.addEventListener("change", function (ev) {
     var box = ev.target;

@@ -79,3 +79,18 @@ func CountLabel(n int) string {
 	}
 	return strconv.Itoa(n)
 }
+
+// Plural picks the word for n: one when n is 1, many otherwise. Text never
+// says "approval(s)".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// CountOf writes n and its noun in the right number: "1 approval",
+// "2 approvals", "1,200 rows".
+func CountOf(n int, one, many string) string {
+	return Count(n) + " " + Plural(n, one, many)
+}

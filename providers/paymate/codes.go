@@ -221,6 +221,10 @@ func codeError(op, code, desc string, write bool) *Error {
 		e.Kind = providers.ErrAuth
 	case classRejected:
 		e.Kind = providers.ErrRejected
+		if op == "ApprovePayment" && code == insufficientBalanceCode {
+			// The payment stays at 199 until the Xpress Account is funded.
+			e.Err = providers.ErrInsufficientFunds
+		}
 	case classDuplicate:
 		e.Kind = providers.ErrDuplicate
 	case classNotFound:

@@ -7,8 +7,10 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"paydesk/providers"
 	"paydesk/providers/kotakcms"
@@ -82,40 +84,46 @@ func (e *env) err() error {
 // the environment. isDemo spots demo credentials in a live config.
 type spec struct {
 	name string
-	demo func(baseURL string) (providers.Provider, error)
-	live func(e *env, baseURL string) (providers.Provider, bool, error)
+	demo func(baseURL string, t http.RoundTripper) (providers.Provider, error)
+	live func(e *env, baseURL string, t http.RoundTripper) (providers.Provider, bool, error)
 }
 
 var specs = []spec{
 	{
 		name: kotakcms.Name,
-		demo: func(u string) (providers.Provider, error) { return kotakCMS(kotakcms.DemoConfig(u)) },
-		live: func(e *env, u string) (providers.Provider, bool, error) {
+		demo: func(u string, t http.RoundTripper) (providers.Provider, error) {
+			return kotakCMS(kotakcms.DemoConfig(u), t)
+		},
+		live: func(e *env, u string, t http.RoundTripper) (providers.Provider, bool, error) {
 			c := kotakcms.Config{Conn: kotakConn(e, u), ClientCode: e.need("CLIENT_CODE"), MsgSource: e.get("MSG_SOURCE"), DebitAccount: e.need("DEBIT_ACCOUNT"),
 				ProductCode: e.need("PRODUCT_CODE")}
 			if err := e.err(); err != nil {
 				return nil, false, err
 			}
-			p, err := kotakCMS(c)
+			p, err := kotakCMS(c, t)
 			return p, c.ClientSecret == kotakcms.DemoClientSecret, err
 		},
 	},
 	{
 		name: kotakva.Name,
-		demo: func(u string) (providers.Provider, error) { return kotakVA(kotakva.DemoConfig(u)) },
-		live: func(e *env, u string) (providers.Provider, bool, error) {
+		demo: func(u string, t http.RoundTripper) (providers.Provider, error) {
+			return kotakVA(kotakva.DemoConfig(u), t)
+		},
+		live: func(e *env, u string, t http.RoundTripper) (providers.Provider, bool, error) {
 			c := kotakva.Config{Conn: kotakConn(e, u), ClientCode: e.need("CLIENT_CODE"), ClientName: e.need("CLIENT_NAME"), PhysicalAccountNo: e.need("PHYSICAL_ACCOUNT")}
 			if err := e.err(); err != nil {
 				return nil, false, err
 			}
-			p, err := kotakVA(c)
+			p, err := kotakVA(c, t)
 			return p, c.ClientSecret == kotakva.DemoClientSecret, err
 		},
 	},
 	{
 		name: paymate.Name,
-		demo: func(u string) (providers.Provider, error) { return payMate(paymate.DemoConfig(u)) },
-		live: func(e *env, u string) (providers.Provider, bool, error) {
+		demo: func(u string, t http.RoundTripper) (providers.Provider, error) {
+			return payMate(paymate.DemoConfig(u), t)
+		},
+		live: func(e *env, u string, t http.RoundTripper) (providers.Provider, bool, error) {
 			c := paymate.Config{BaseURL: u, BusinessIdentification: e.need("BUSINESS_ID"), TerminalIdentification: e.need("TERMINAL_ID"),
 				XpressID: e.need("XPRESS_ID"), UserEmail: e.get("USER_EMAIL"), Key: []byte(e.need("AES_KEY")), IV: []byte(e.need("AES_IV"))}
 			if e.get("BUSINESS_HEADER") != "" {
@@ -124,32 +132,34 @@ var specs = []spec{
 			if err := e.err(); err != nil {
 				return nil, false, err
 			}
-			p, err := payMate(c)
+			p, err := payMate(c, t)
 			return p, string(c.Key) == paymate.DemoKey, err
 		},
 	},
 	{
 		name: linkpay.Name,
-		demo: func(u string) (providers.Provider, error) { return linkPay(linkpay.DemoConfig(u)) },
-		live: func(e *env, u string) (providers.Provider, bool, error) {
+		demo: func(u string, t http.RoundTripper) (providers.Provider, error) {
+			return linkPay(linkpay.DemoConfig(u), t)
+		},
+		live: func(e *env, u string, t http.RoundTripper) (providers.Provider, bool, error) {
 			c := linkpay.Config{BaseURL: u, MerchantID: e.need("MERCHANT_ID"), Password: e.need("PASSWORD"),
 				RequestHashKey: e.need("REQUEST_HASH_KEY"), ResponseHashKey: e.need("RESPONSE_HASH_KEY")}
 			if err := e.err(); err != nil {
 				return nil, false, err
 			}
-			p, err := linkPay(c)
+			p, err := linkPay(c, t)
 			return p, c.RequestHashKey == linkpay.DemoRequestHashKey, err
 		},
 	},
 	{
 		name: kspay.Name,
-		demo: func(u string) (providers.Provider, error) { return ksPay(kspay.DemoConfig(u)) },
-		live: func(e *env, u string) (providers.Provider, bool, error) {
+		demo: func(u string, t http.RoundTripper) (providers.Provider, error) { return ksPay(kspay.DemoConfig(u), t) },
+		live: func(e *env, u string, t http.RoundTripper) (providers.Provider, bool, error) {
 			c := kspay.Config{BaseURL: u, AppID: e.need("APP_ID"), AccessKey: e.need("ACCESS_KEY"), SecretKey: e.need("SECRET_KEY")}
 			if err := e.err(); err != nil {
 				return nil, false, err
 			}
-			p, err := ksPay(c)
+			p, err := ksPay(c, t)
 			return p, c.SecretKey == kspay.DemoSecretKey, err
 		},
 	},
@@ -161,7 +171,21 @@ func kotakConn(e *env, u string) kotakcms.Conn {
 		EncryptionKey: e.get("ENCRYPTION_KEY"), EncryptionKeyBase64: e.get("ENCRYPTION_KEY_BASE64") == "true"}
 }
 
-func kotakCMS(c kotakcms.Config) (providers.Provider, error) {
+// kotakHTTP is a Kotak client's HTTP client over t, with the timeout the
+// client would give its own; nil (the client's own) when t is nil.
+func kotakHTTP(c kotakcms.Conn, t http.RoundTripper) *http.Client {
+	if t == nil {
+		return c.HTTPClient
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return &http.Client{Transport: t, Timeout: timeout}
+}
+
+func kotakCMS(c kotakcms.Config, t http.RoundTripper) (providers.Provider, error) {
+	c.HTTPClient = kotakHTTP(c.Conn, t)
 	cl, err := kotakcms.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -169,7 +193,8 @@ func kotakCMS(c kotakcms.Config) (providers.Provider, error) {
 	return kotakcms.NewAdapter(cl), nil
 }
 
-func kotakVA(c kotakva.Config) (providers.Provider, error) {
+func kotakVA(c kotakva.Config, t http.RoundTripper) (providers.Provider, error) {
+	c.HTTPClient = kotakHTTP(c.Conn, t)
 	cl, err := kotakva.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -177,7 +202,10 @@ func kotakVA(c kotakva.Config) (providers.Provider, error) {
 	return kotakva.NewAdapter(cl), nil
 }
 
-func payMate(c paymate.Config) (providers.Provider, error) {
+func payMate(c paymate.Config, t http.RoundTripper) (providers.Provider, error) {
+	if t != nil {
+		c.HTTPClient = &http.Client{Transport: t}
+	}
 	cl, err := paymate.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -185,7 +213,10 @@ func payMate(c paymate.Config) (providers.Provider, error) {
 	return paymate.NewAdapter(cl), nil
 }
 
-func linkPay(c linkpay.Config) (providers.Provider, error) {
+func linkPay(c linkpay.Config, t http.RoundTripper) (providers.Provider, error) {
+	if t != nil {
+		c.HTTPClient = &http.Client{Transport: t}
+	}
 	cl, err := linkpay.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -193,7 +224,10 @@ func linkPay(c linkpay.Config) (providers.Provider, error) {
 	return linkpay.NewAdapter(cl), nil
 }
 
-func ksPay(c kspay.Config) (providers.Provider, error) {
+func ksPay(c kspay.Config, t http.RoundTripper) (providers.Provider, error) {
+	if t != nil {
+		c.HTTPClient = &http.Client{Transport: t}
+	}
 	cl, err := kspay.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -209,6 +243,10 @@ type Options struct {
 	// Production refuses demo credentials.
 	Production bool
 	Getenv     func(string) string
+	// Transport, when set, gives each provider's client the round tripper
+	// to call it through (metrics wrap the default transport here); nil:
+	// each client uses its own.
+	Transport func(provider string) http.RoundTripper
 }
 
 // EnvPrefix is the prefix of a provider's variables: PAYDESK_KOTAKCMS_.
@@ -221,9 +259,13 @@ func Load(o Options) (*Registry, error) {
 	for _, s := range specs {
 		e := &env{getenv: o.Getenv, prefix: EnvPrefix(s.name)}
 		url := e.get("URL")
+		var t http.RoundTripper
+		if o.Transport != nil {
+			t = o.Transport(s.name)
+		}
 		switch {
 		case url != "":
-			p, demo, err := s.live(e, url)
+			p, demo, err := s.live(e, url, t)
 			if err == nil && demo && o.Production {
 				err = errors.New("uses the sandbox's demo credentials")
 			}
@@ -234,7 +276,7 @@ func Load(o Options) (*Registry, error) {
 			r.entries[s.name] = Entry{Provider: p, BaseURL: url, Sandbox: demo}
 		case o.SandboxRoot != "" && !o.Production:
 			base := sandboxes.BaseURL(o.SandboxRoot, s.name)
-			p, err := s.demo(base)
+			p, err := s.demo(base, t)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 				continue
