@@ -416,6 +416,9 @@ type services struct {
 	inflows   []db.InflowSource
 	jobQueues []db.JobQueue
 	workers   []func(ctx context.Context)
+	// dispatcher, once started, tells the payouts page what waits for
+	// recovery after a crash.
+	dispatcher *db.Dispatcher
 }
 
 // buildServices wires each area to its providers. An area adds its store
@@ -527,6 +530,7 @@ func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB,
 	dispatcher, err := db.NewDispatcher(store, svc.payouts, svc.payoutProviders, db.DispatchOptions{
 		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
 		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: svc.jobQueues,
+		Node: os.Getenv("PAYDESK_NODE"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
@@ -534,6 +538,7 @@ func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB,
 	if err := dispatcher.Start(bg.ctx); err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
+	svc.dispatcher = dispatcher
 	return dispatcher, nil
 }
 
@@ -569,6 +574,7 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Balances:    svc.balances,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
+		Recovery:    svc.dispatcher,
 	}, nil
 }
 

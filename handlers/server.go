@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -44,6 +45,15 @@ type Server struct {
 	Balances *db.Balances
 	Inflows  []db.InflowSource
 	Gateway  *db.Gateway
+
+	// Recovery tells which payouts wait for recovery after a crash (the
+	// dispatcher); nil: none are shown.
+	Recovery RecoveryStatus
+}
+
+// RecoveryStatus is what the payouts page asks the dispatcher.
+type RecoveryStatus interface {
+	AwaitingRecovery(ctx context.Context) (map[string]time.Time, error)
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.
