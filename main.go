@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -98,6 +99,7 @@ type config struct {
 	inquiryEvery    time.Duration
 	pollEvery       time.Duration
 	dispatchWorkers int
+	trustedProxies  []netip.Prefix
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -166,6 +168,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if err := c.logLevel.UnmarshalText([]byte(envOr("PAYDESK_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("PAYDESK_LOG_LEVEL: %w", err)
 	}
+	if c.trustedProxies, err = parseProxies(os.Getenv("PAYDESK_TRUSTED_PROXIES")); err != nil {
+		return c, err
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("set both PAYDESK_TLS_CERT and PAYDESK_TLS_KEY, or neither")
 	}
@@ -176,6 +181,28 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseProxies reads PAYDESK_TRUSTED_PROXIES: addresses or CIDR prefixes,
+// comma-separated.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("PAYDESK_TRUSTED_PROXIES: %q is not an address or a prefix like 10.0.0.0/8", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func envOr(name, def string) string {
@@ -568,7 +595,8 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		}),
 		Assets: assets,
 		Log:    log,
-		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner},
+		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner,
+			TrustedProxies: cfg.trustedProxies},
 
 		Collections: svc.collections,
 		Balances:    svc.balances,

@@ -47,7 +47,10 @@ type User struct {
 	// Filled by ListUsers.
 	ActiveSessions int
 	LastSeenAt     time.Time
-	LockedUntil    time.Time
+	// LockedUntil is when the last of the user's sign-in locks ends, and
+	// LockedFrom the client addresses they hold; zero and "" when none.
+	LockedUntil time.Time
+	LockedFrom  string
 }
 
 // HasRole reports whether u holds r.
@@ -224,8 +227,9 @@ func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
 	rows, err := d.read.QueryContext(ctx, `SELECT `+userColumns+`,
 		(SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?),
 		coalesce((SELECT max(last_seen_at) FROM sessions s WHERE s.user_id = u.id), 0),
-		coalesce((SELECT locked_until FROM login_locks l WHERE l.username = u.username AND l.locked_until > ?), 0)
-		FROM users u ORDER BY u.username`, now, now)
+		coalesce((SELECT max(locked_until) FROM login_locks l WHERE l.username = u.username AND l.locked_until > ?), 0),
+		coalesce((SELECT group_concat(client, ', ') FROM login_locks l WHERE l.username = u.username AND l.locked_until > ?), '')
+		FROM users u ORDER BY u.username`, now, now, now)
 	if err != nil {
 		return nil, fmt.Errorf("db: list users: %w", err)
 	}
@@ -235,7 +239,7 @@ func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
 		var u User
 		var created, updated, lastSeen, lockedUntil int64
 		var roles string
-		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Disabled, &created, &updated, &roles, &u.ActiveSessions, &lastSeen, &lockedUntil); err != nil {
+		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Disabled, &created, &updated, &roles, &u.ActiveSessions, &lastSeen, &lockedUntil, &u.LockedFrom); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)

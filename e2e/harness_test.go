@@ -45,8 +45,8 @@ func freePort(t *testing.T) int {
 }
 
 // startApp builds the binary and runs it in sandbox mode against a fresh
-// database, waiting until /readyz answers.
-func startApp(t *testing.T) *app {
+// database, waiting until /readyz answers. env adds NAME=value settings.
+func startApp(t *testing.T, env ...string) *app {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "paydesk")
@@ -65,6 +65,7 @@ func startApp(t *testing.T) *app {
 	// second, so what a person waits for in a test happens within seconds.
 	a.cmd.Env = append(os.Environ(), "PAYDESK_ENV=sandbox", "PAYDESK_LOG_LEVEL=warn",
 		"PAYDESK_SANDBOX_ADDR="+sandboxAddr, "PAYDESK_POLL_EVERY=1s")
+	a.cmd.Env = append(a.cmd.Env, env...)
 	stdout, _ := a.cmd.StdoutPipe()
 	a.cmd.Stderr = a.cmd.Stdout
 	if err := a.cmd.Start(); err != nil {

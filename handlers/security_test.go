@@ -2,11 +2,57 @@ package handlers
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 )
+
+// TestClientAddrTrustsOnlyConfiguredProxies: X-Forwarded-For is ignored
+// unless the peer is a trusted proxy; then it is read from the right, past
+// trusted proxies, and what the client wrote on the left is ignored.
+func TestClientAddrTrustsOnlyConfiguredProxies(t *testing.T) {
+	// app.Test's peer is 0.0.0.0.
+	for _, tc := range []struct {
+		name    string
+		trusted []string
+		xff     string
+		want    string
+	}{
+		{"no proxies trusted: the peer", nil, "198.51.100.7", "0.0.0.0"},
+		{"a trusted peer: the hop it saw", []string{"0.0.0.0/32"}, "198.51.100.7", "198.51.100.7"},
+		{"a forged left part is ignored", []string{"0.0.0.0/32"}, "10.9.9.9, 198.51.100.7", "198.51.100.7"},
+		{"trusted hops are skipped", []string{"0.0.0.0/32", "10.0.0.0/8"}, "198.51.100.7, 10.1.2.3", "198.51.100.7"},
+		{"garbage stops the walk", []string{"0.0.0.0/32"}, "198.51.100.7, not-an-ip", "0.0.0.0"},
+		{"no header: the peer", []string{"0.0.0.0/32"}, "", "0.0.0.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Server{}
+			for _, p := range tc.trusted {
+				s.Config.TrustedProxies = append(s.Config.TrustedProxies, netip.MustParsePrefix(p))
+			}
+			app := fiber.New()
+			app.Get("/", func(c *fiber.Ctx) error { return c.SendString(s.clientAddr(c)) })
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tc.xff != "" {
+				req.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			resp, err := app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if string(body) != tc.want {
+				t.Fatalf("client = %q, want %q", body, tc.want)
+			}
+		})
+	}
+}
 
 type fakeRecovery map[string]time.Time
 

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,6 +23,9 @@ type Config struct {
 	TLS bool
 	// Banner is shown on every page (sandbox mode says so).
 	Banner string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (clientAddr); none by default, so the client is the TCP peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server holds what the handlers need. main.go builds it explicitly.

@@ -41,7 +41,8 @@ func (s *Server) userRow(c *fiber.Ctx, u db.User) views.UserRow {
 		IsMe: auth(c).user.ID == u.ID, CSRF: auth(c).csrf(),
 	}
 	if !u.LockedUntil.IsZero() {
-		row.LockedUntil = u.LockedUntil.UTC().Format("15:04 UTC")
+		row.LockedUntil = u.LockedUntil.UTC().Format("15:04:05 UTC")
+		row.LockedFrom = u.LockedFrom
 	}
 	return row
 }
