@@ -100,6 +100,8 @@ type config struct {
 	pollEvery       time.Duration
 	dispatchWorkers int
 	trustedProxies  []netip.Prefix
+	// requireSecondFactor makes checkers and admins enrol a second factor.
+	requireSecondFactor bool
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -170,6 +172,14 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if c.trustedProxies, err = parseProxies(os.Getenv("PAYDESK_TRUSTED_PROXIES")); err != nil {
 		return c, err
+	}
+	switch v := os.Getenv("PAYDESK_REQUIRE_SECOND_FACTOR"); v {
+	case "":
+		c.requireSecondFactor = c.production()
+	case "true", "false":
+		c.requireSecondFactor = v == "true"
+	default:
+		return c, fmt.Errorf("PAYDESK_REQUIRE_SECOND_FACTOR must be true or false, not %q", v)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("set both PAYDESK_TLS_CERT and PAYDESK_TLS_KEY, or neither")
@@ -446,6 +456,8 @@ type services struct {
 	// dispatcher, once started, tells the payouts page what waits for
 	// recovery after a crash.
 	dispatcher *db.Dispatcher
+	// secondFactor: TOTP enrolment, codes and step-up.
+	secondFactor *db.SecondFactor
 }
 
 // buildServices wires each area to its providers. An area adds its store
@@ -456,7 +468,16 @@ func buildServices(cfg config, log *slog.Logger, store *db.DB, reg *registry.Reg
 	s.addContactsAndCollections(cfg, log, store, reg)
 	s.addBalancesAndGateway(cfg, log, store, reg)
 	s.addHousekeeping(cfg, log, store)
+	s.addSecondFactor(cfg, store)
 	return s
+}
+
+// addSecondFactor: TOTP codes at sign-in and before big decisions, the
+// secrets sealed under keys derived from the session key; enrolment is
+// required of checkers and admins when configured (production's default).
+func (s *services) addSecondFactor(cfg config, store *db.DB) {
+	store.SecondFactorRequired = cfg.requireSecondFactor
+	s.secondFactor = db.NewSecondFactor(store, s.approvals, cfg.sessionKey)
 }
 
 // every runs round at each interval, logging its failures, as a worker.
@@ -603,6 +624,8 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
 		Recovery:    svc.dispatcher,
+
+		SecondFactor: svc.secondFactor,
 	}, nil
 }
 

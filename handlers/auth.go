@@ -40,14 +40,22 @@ func (s *Server) login(c *fiber.Ctx) error {
 	p := s.loginProps(c)
 	p.Username = c.FormValue("username")
 	p.Next = localPath(c.FormValue("next"))
-	meta := db.LoginMeta{RemoteAddr: s.clientAddr(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 200)}
-	user, err := s.DB.Authenticate(c.UserContext(), s.Hasher, p.Username, c.FormValue("password"), meta)
+	user, err := s.DB.Authenticate(c.UserContext(), s.Hasher, p.Username, c.FormValue("password"), s.loginMeta(c))
 	if err != nil {
 		if statusOf(err) >= 500 {
 			return err
 		}
 		p.Error = db.ErrorMessage(err)
 		return s.render(c, fiber.StatusUnprocessableEntity, views.LoginPage(p), views.LoginForm(p))
+	}
+	if s.SecondFactor != nil {
+		need, err := s.SecondFactor.NeedsCodeAtSignIn(c.UserContext(), user)
+		if err != nil {
+			return err
+		}
+		if need {
+			return s.beginCodeStep(c, user, p.Next)
+		}
 	}
 	w := newCookieWriter()
 	if err := s.Sessions.Renew(netRequest(c, c.UserContext()), w, a.session, user.ID); err != nil {

@@ -24,7 +24,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case db.ECONFLICT:
 		return http.StatusConflict
-	case db.EFORBIDDEN:
+	case db.EFORBIDDEN, db.ESTEPUP:
 		return http.StatusForbidden
 	case db.EUNAUTHORIZED:
 		return http.StatusUnauthorized

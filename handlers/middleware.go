@@ -134,6 +134,9 @@ func (s *Server) loadSession(c *fiber.Ctx) error {
 		}
 	}
 	c.Locals(authLocal, a)
+	// The approval engine reads this session's step-up in its own
+	// transaction.
+	c.SetUserContext(db.WithSession(ctx, a.session.ID))
 	return c.Next()
 }
 

@@ -53,6 +53,9 @@ type Server struct {
 	// Recovery tells which payouts wait for recovery after a crash (the
 	// dispatcher); nil: none are shown.
 	Recovery RecoveryStatus
+
+	// SecondFactor: TOTP enrolment, codes at sign-in and step-up.
+	SecondFactor *db.SecondFactor
 }
 
 // RecoveryStatus is what the payouts page asks the dispatcher.

@@ -169,6 +169,13 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 // Renew gives the session a new id and CSRF token for userID, removing the
 // old row: called at sign-in so an id planted before it is worthless after.
 func (s *SessionStore) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Session, userID int64) error {
+	return s.RenewWith(r, w, sess, map[any]any{sessUserID: userID})
+}
+
+// RenewWith gives the session a new id and CSRF token holding values only:
+// the password step of a sign-in that still needs its code keeps who is
+// signing in, but no user.
+func (s *SessionStore) RenewWith(r *http.Request, w http.ResponseWriter, sess *sessions.Session, values map[any]any) error {
 	if sess.ID != "" {
 		if err := s.db.DeleteSession(r.Context(), sess.ID); err != nil {
 			return err
@@ -176,7 +183,7 @@ func (s *SessionStore) Renew(r *http.Request, w http.ResponseWriter, sess *sessi
 	}
 	sess.ID = ""
 	sess.IsNew = true
-	sess.Values = map[any]any{sessUserID: userID}
+	sess.Values = values
 	return s.Save(r, w, sess)
 }
 
