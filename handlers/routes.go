@@ -20,7 +20,7 @@ func Routes(app *fiber.App, s *Server) {
 	app.Get("/readyz", s.readyz)
 	app.Get("/static/:name", s.staticAsset)
 
-	web := app.Group("", s.loadSession, s.checkCSRF)
+	web := app.Group("", s.loadSession, s.auditRefusals, s.checkCSRF)
 	web.Get("/login", s.loginPage)
 	web.Post("/login", s.login)
 	web.Post("/logout", s.requireUser, s.logout)

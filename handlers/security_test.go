@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"paydesk/db"
 )
 
 // TestClientAddrTrustsOnlyConfiguredProxies: X-Forwarded-For is ignored
@@ -76,5 +79,57 @@ func TestPayoutsPageShowsWaitingForRecovery(t *testing.T) {
 	e.srv.Recovery = fakeRecovery{}
 	if _, page := c.get("/payouts"); strings.Contains(page, "waiting for recovery") {
 		t.Fatal("shown waiting for recovery with nothing waiting")
+	}
+}
+
+// auditedRefusals lists the request.refused entries' details.
+func auditedRefusals(t *testing.T, e *testEnv) []string {
+	t.Helper()
+	rows, _, err := e.db.ListAudit(context.Background(), db.AuditFilter{Action: "request.refused", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Actor+" "+r.Details)
+	}
+	return out
+}
+
+// TestRefusedRequestsAreAudited: a signed-in person's refused POST (here a
+// cross-site one with the right token, and one without a token) and a
+// replayed cookie of an ended session are on the record; an anonymous
+// refusal is not (anyone could fill the log with them).
+func TestRefusedRequestsAreAudited(t *testing.T) {
+	e := newTestEnv(t, false)
+	c := e.client()
+	c.signIn("checker")
+	resp, _ := c.post("/logout", url.Values{"_csrf": {c.csrf}}, "Sec-Fetch-Site", "cross-site")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST: %d", resp.StatusCode)
+	}
+	if resp, _ := c.post("/logout", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST without a token: %d", resp.StatusCode)
+	}
+	old := c.sessionCookie()
+	token := c.csrf
+	if resp, _ := c.post("/logout", url.Values{"_csrf": {c.csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	replay := e.client()
+	replay.cookies[old.Name] = old
+	if resp, _ := replay.post("/logout", url.Values{"_csrf": {token}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("replayed cookie: %d", resp.StatusCode)
+	}
+	anon := e.client()
+	anon.post("/logout", url.Values{})
+	got := auditedRefusals(t, e)
+	if len(got) != 3 {
+		t.Fatalf("%d refusals audited, want 3: %v", len(got), got)
+	}
+	for i, want := range []string{"another site", "did not come from Paydesk", "(ended session)"} {
+		if !strings.Contains(got[len(got)-1-i], want) {
+			t.Fatalf("refusal %d = %q, want %q", i, got[len(got)-1-i], want)
+		}
 	}
 }
