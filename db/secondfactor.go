@@ -668,6 +668,16 @@ type stepUpBand struct {
 	BeforePaise int64 `json:"before_paise"`
 }
 
+// StepUpBandChangeOf is a band request's change (now, proposed); ok is
+// false for other kinds.
+func StepUpBandChangeOf(r ApprovalRequest) (before, after int64, ok bool) {
+	var p stepUpBand
+	if r.Kind != StepUpBandKind || json.Unmarshal(r.Payload, &p) != nil {
+		return 0, 0, false
+	}
+	return p.BeforePaise, p.AbovePaise, true
+}
+
 // SetStepUpAbove changes the step-up band, by admin: deciding a request
 // above abovePaise will need a fresh code. With two or more admins it is a
 // request another admin approves.

@@ -163,13 +163,7 @@ func TestAttacks(t *testing.T) {
 
 	// Fixtures: a second admin (so rule changes need another admin), a
 	// small payout, one above ₹10,00,000 that needs two checkers.
-	admin.goto_("/admin/users")
-	admin.fill("#new-username", "adam")
-	admin.fill("#new-display-name", "Adam Second")
-	admin.fill("#new-password", "orchid-ledger-5512")
-	admin.click("#new-user input[value=admin]")
-	admin.click("#new-user button[type=submit]")
-	admin.expectText("#new-user .alert.ok", "Created adam")
+	admin.createUser("adam", "Adam Second", "orchid-ledger-5512", "admin")
 	small := maker.proposePayout("Acme Traders", "50100012345678", "HDFC0001234", "50,000", "NEFT")
 	smallReq := st.requestOf(small)
 
@@ -283,13 +277,7 @@ func TestAttacks(t *testing.T) {
 	})
 
 	attack("a disabled user's live session", func(t *testing.T, mark int64) {
-		admin.goto_("/admin/users")
-		admin.fill("#new-username", "dina")
-		admin.fill("#new-display-name", "Dina Checker")
-		admin.fill("#new-password", "harbor-violet-7731")
-		admin.click("#new-user input[value=checker]")
-		admin.click("#new-user button[type=submit]")
-		admin.expectText("#new-user .alert.ok", "Created dina")
+		admin.createUser("dina", "Dina Checker", "harbor-violet-7731", "checker")
 		dina := signedIn(t, b, a, "dina", "harbor-violet-7731")
 		dinaID := st.int64(`SELECT id FROM users WHERE username = 'dina'`)
 		expectStatus(t, admin.post(fmt.Sprintf("/admin/users/%d/disable", dinaID), map[string]any{}, nil), 303)
@@ -372,13 +360,7 @@ func TestAttacks(t *testing.T) {
 	})
 
 	attack("script in a user's display name is kept as text, never run", func(t *testing.T, mark int64) {
-		admin.goto_("/admin/users")
-		admin.fill("#new-username", "xena")
-		admin.fill("#new-display-name", script)
-		admin.fill("#new-password", "ledger-quartz-4410")
-		admin.click("#new-user input[value=maker]")
-		admin.click("#new-user button[type=submit]")
-		admin.expectText("#new-user .alert.ok", "Created xena")
+		admin.createUser("xena", script, "ledger-quartz-4410", "maker")
 		admin.goto_("/admin/users")
 		admin.expectText("#user-rows", "alert(1)")
 		admin.goto_("/admin/audit")

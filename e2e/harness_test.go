@@ -148,9 +148,17 @@ type session struct {
 
 func newSession(t *testing.T, b playwright.Browser, a *app) *session {
 	t.Helper()
+	return newSessionWithHeaders(t, b, a, nil)
+}
+
+// newSessionWithHeaders is newSession whose every request carries headers
+// (an X-Forwarded-For a proxy would add, say).
+func newSessionWithHeaders(t *testing.T, b playwright.Browser, a *app, headers map[string]string) *session {
+	t.Helper()
 	ctx, err := b.NewContext(playwright.BrowserNewContextOptions{
-		BaseURL:  playwright.String(a.URL),
-		Viewport: &playwright.Size{Width: 1360, Height: 860},
+		BaseURL:          playwright.String(a.URL),
+		Viewport:         &playwright.Size{Width: 1360, Height: 860},
+		ExtraHttpHeaders: headers,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +175,18 @@ func newSession(t *testing.T, b playwright.Browser, a *app) *session {
 		}
 	})
 	return s
+}
+
+// createUser makes a user from the admin users page, as an admin.
+func (s *session) createUser(username, name, password, role string) {
+	s.t.Helper()
+	s.goto_("/admin/users")
+	s.fill("#new-username", username)
+	s.fill("#new-display-name", name)
+	s.fill("#new-password", password)
+	s.click("#new-user input[value=" + role + "]")
+	s.click("#new-user button[type=submit]")
+	s.expectText("#new-user .alert.ok", "Created "+username)
 }
 
 func (s *session) goto_(path string) {

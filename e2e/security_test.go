@@ -9,7 +9,6 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
-	"github.com/playwright-community/playwright-go"
 )
 
 // auditLog reads the app's audit log straight from its database.
@@ -83,18 +82,7 @@ func TestLockoutCannotBeForcedFromAnotherAddress(t *testing.T) {
 	b := browser(t)
 	log := openAudit(t, a)
 	from := func(addr string) *session {
-		ctx, err := b.NewContext(playwright.BrowserNewContextOptions{BaseURL: playwright.String(a.URL),
-			Viewport:         &playwright.Size{Width: 1360, Height: 860},
-			ExtraHttpHeaders: map[string]string{"X-Forwarded-For": addr}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ctx.Close() })
-		page, err := ctx.NewPage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &session{t: t, app: a, ctx: ctx, page: page, cspErrors: new([]string)}
+		return newSessionWithHeaders(t, b, a, map[string]string{"X-Forwarded-For": addr})
 	}
 	mark := log.last()
 	for i, addr := range []string{"203.0.113.9", "203.0.113.10", "203.0.113.11"} {

@@ -54,6 +54,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	if changes == nil {
 		changes = s.thresholdChanges(r)
 	}
+	if changes == nil {
+		changes = bandChanges(r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -423,6 +426,10 @@ func (s *Server) renderApproval(c *fiber.Ctx, id int64, status int, decideErr er
 	if ch := s.thresholdChanges(r); ch != nil {
 		p.Changes, p.ChangeTitle = ch, "Threshold: now → proposed"
 		p.ChangeNote = "Applies when approved; the balances page and the queue warn below it."
+	}
+	if ch := bandChanges(r); ch != nil {
+		p.Changes, p.ChangeTitle = ch, "Step-up band: now → proposed"
+		p.ChangeNote = "Applies when approved: deciding anything above it asks for a fresh code."
 	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)

@@ -266,6 +266,16 @@ func (s *Server) stepUp(c *fiber.Ctx) error {
 	return redirect(c, next)
 }
 
+// bandChanges is a step-up band request's change for the queue and the
+// request page; nil for other kinds.
+func bandChanges(r db.ApprovalRequest) []views.FieldChange {
+	before, after, ok := db.StepUpBandChangeOf(r)
+	if !ok {
+		return nil
+	}
+	return []views.FieldChange{{Label: "Ask for a code above", Old: views.INR(before), New: views.INR(after)}}
+}
+
 func (s *Server) resetSecondFactor(c *fiber.Ctx) error {
 	return s.userActionSaying(c, func(id int64, _ db.Actor) (string, error) {
 		r, applied, err := s.SecondFactor.Reset(c.UserContext(), *auth(c).user, id)

@@ -75,3 +75,44 @@ func TestSignInWithACode(t *testing.T) {
 		t.Fatalf("a stale password step: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// TestStepUpBandIsAnAdminChange: with one admin the band changes at once;
+// with two it is a request whose page shows the change.
+func TestStepUpBandIsAnAdminChange(t *testing.T) {
+	e := newTestEnv(t, false)
+	ctx := context.Background()
+	c := e.client()
+	c.signIn("admin")
+	if _, page := c.get("/account/security"); !strings.Contains(page, `id="step-up-band"`) || !strings.Contains(page, "₹10,00,000.00") {
+		t.Fatal("the security page has no band form for an admin")
+	}
+	resp, _ := c.post("/admin/security/step-up-band", url.Values{"_csrf": {c.csrf}, "above": {"5,00,000"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/security?done=band" {
+		t.Fatalf("one admin: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if v, _ := e.db.StepUpAbove(ctx); v != 5_00_000_00 {
+		t.Fatalf("band = %d", v)
+	}
+	resp, page := c.post("/admin/security/step-up-band", url.Values{"_csrf": {c.csrf}, "above": {"-5"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Enter rupees") {
+		t.Fatalf("a bad amount: %d", resp.StatusCode)
+	}
+	if _, err := e.db.CreateUser(ctx, testHasher, db.SystemActor, db.NewUser{Username: "adam", DisplayName: "Adam",
+		Password: testPassword, Roles: []db.Role{db.RoleAdmin}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = c.post("/admin/security/step-up-band", url.Values{"_csrf": {c.csrf}, "above": {"7,00,000"}})
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/account/security?request=") {
+		t.Fatalf("two admins: %d %s", resp.StatusCode, loc)
+	}
+	adam := e.client()
+	adam.signIn("adam")
+	_, page = adam.get("/approvals/" + strings.TrimPrefix(loc, "/account/security?request="))
+	if !strings.Contains(page, "Step-up band: now → proposed") || !strings.Contains(page, "₹7,00,000.00") {
+		t.Fatalf("the request page does not show the change:\n%s", page)
+	}
+	if v, _ := e.db.StepUpAbove(ctx); v != 5_00_000_00 {
+		t.Fatalf("band changed before approval: %d", v)
+	}
+}
