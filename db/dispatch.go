@@ -388,46 +388,69 @@ func newClientID(node string) string {
 	return fmt.Sprintf("%s/%s-%x", node, time.Now().UTC().Format("20060102T150405.000000"), b)
 }
 
+// runningJob is a job River holds as "running", as recovery reads it.
+type runningJob struct {
+	id          int64
+	kind, queue string
+	args        string
+	attemptedBy []string
+	attemptedAt time.Time // when it was last fetched (created, if never)
+}
+
 // due says when running job j is an orphan, and false while this process
 // works it (River's JobTimeout bounds that). An earlier process of this
 // node is dead, since a node runs one dispatcher at a time: its jobs are
 // due at once. Whether another node is alive cannot be known from here:
 // its jobs fall due StuckAfter after they were attempted, by when their
 // JobTimeout has long passed.
-func (r recoveryRule) due(j *rivertype.JobRow) (time.Time, bool) {
+func (r recoveryRule) due(j runningJob) (time.Time, bool) {
 	last := ""
-	if len(j.AttemptedBy) > 0 {
-		last = j.AttemptedBy[len(j.AttemptedBy)-1]
-	}
-	at := j.CreatedAt
-	if j.AttemptedAt != nil {
-		at = *j.AttemptedAt
+	if len(j.attemptedBy) > 0 {
+		last = j.attemptedBy[len(j.attemptedBy)-1]
 	}
 	switch {
 	case last == r.self:
 		return time.Time{}, false
 	case strings.HasPrefix(last, r.node+"/"):
-		return at, true
+		return j.attemptedAt, true
 	}
-	return at.Add(cmp.Or(r.queues[j.Queue], r.stuckAfter)), true
+	return j.attemptedAt.Add(cmp.Or(r.queues[j.queue], r.stuckAfter)), true
 }
 
 // orphan is a job left running by a process that is gone, and when it is
 // (or was) due for recovery.
 type orphan struct {
-	job *rivertype.JobRow
+	job runningJob
 	due time.Time
 }
 
 // orphans lists the running jobs of every queue that this process does not
-// work, with when each falls due.
+// work, with when each falls due. It reads through the reader pool (River's
+// JobList would take the one writer connection, for every payouts page).
 func (ds *Dispatcher) orphans(ctx context.Context) ([]orphan, error) {
-	res, err := ds.client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10_000))
+	jobs, err := queryAll(ctx, ds.db.read, "running jobs", func(s scanner) (runningJob, error) {
+		var j runningJob
+		var by string
+		var attempted sql.NullTime
+		var created time.Time
+		if err := s.Scan(&j.id, &j.kind, &j.queue, &j.args, &by, &attempted, &created); err != nil {
+			return j, err
+		}
+		if err := json.Unmarshal([]byte(by), &j.attemptedBy); err != nil {
+			return j, fmt.Errorf("db: job %d attempted_by: %w", j.id, err)
+		}
+		j.attemptedAt = created
+		if attempted.Valid {
+			j.attemptedAt = attempted.Time
+		}
+		return j, nil
+	}, `SELECT id, kind, queue, cast(args AS text), coalesce(cast(attempted_by AS text), '[]'), attempted_at, created_at
+		FROM river_job WHERE state = 'running' LIMIT 10000`)
 	if err != nil {
-		return nil, fmt.Errorf("db: running jobs: %w", err)
+		return nil, err
 	}
 	var out []orphan
-	for _, j := range res.Jobs {
+	for _, j := range jobs {
 		if due, ok := ds.recovery.due(j); ok {
 			out = append(out, orphan{job: j, due: due})
 		}
@@ -455,9 +478,9 @@ func (ds *Dispatcher) recoverOrphans(ctx context.Context) (int, error) {
 			continue
 		}
 		res, err := ds.db.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = coalesce(attempted_at, created_at)
-			WHERE id = ? AND state = 'running'`, o.job.ID)
+			WHERE id = ? AND state = 'running'`, o.job.id)
 		if err != nil {
-			return n, fmt.Errorf("db: recover job %d: %w", o.job.ID, err)
+			return n, fmt.Errorf("db: recover job %d: %w", o.job.id, err)
 		}
 		if k, _ := res.RowsAffected(); k == 1 {
 			n++
@@ -485,11 +508,11 @@ func (ds *Dispatcher) AwaitingRecovery(ctx context.Context) (map[string]time.Tim
 	now := time.Now()
 	out := map[string]time.Time{}
 	for _, o := range list {
-		if o.job.Kind != (DispatchArgs{}).Kind() {
+		if o.job.kind != (DispatchArgs{}).Kind() {
 			continue
 		}
 		var args DispatchArgs
-		if err := json.Unmarshal(o.job.EncodedArgs, &args); err != nil || args.PayoutID == "" {
+		if err := json.Unmarshal([]byte(o.job.args), &args); err != nil || args.PayoutID == "" {
 			continue
 		}
 		// Due already: the janitor's next pass takes it.
