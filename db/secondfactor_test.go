@@ -270,3 +270,36 @@ func TestResetByAnotherAdmin(t *testing.T) {
 		t.Fatalf("%d resets audited", n)
 	}
 }
+
+// TestRoleAndRuleChangesNeedAStepUp: an admin with a second factor changes
+// roles or rules only from a session that typed a code.
+func TestRoleAndRuleChangesNeedAStepUp(t *testing.T) {
+	d, c := newTestDB(t)
+	a := NewApprovals(d, 0)
+	s := NewSecondFactor(d, a, testSessionKey)
+	root := mustCreateUser(t, d, "root", RoleAdmin)
+	maker := mustCreateUser(t, d, "mira", RoleMaker)
+	ctx := context.Background()
+	secret, _ := enrolled(t, s, c, root)
+	if err := d.CreateSession(ctx, Session{ID: "root-1", UserID: root.ID, CSRFToken: "t", CreatedAt: c.Now(),
+		LastSeenAt: c.Now(), ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	inSession := WithSession(ctx, "root-1")
+	if _, err := d.SetRoles(inSession, root.Actor(), maker.ID, []Role{RoleChecker}); ErrorCode(err) != ESTEPUP {
+		t.Fatalf("a role change without a code: %v", err)
+	}
+	change := RuleChange{Kind: RuleChangeKind, Bands: []RuleBand{{MinPaise: 0, Approvals: 2, Role: RoleAdmin}}}
+	if _, _, err := a.ProposeRuleChange(inSession, root, change); ErrorCode(err) != ESTEPUP {
+		t.Fatalf("a rule change without a code: %v", err)
+	}
+	if err := s.StepUp(ctx, root, "root-1", codeAt(t, secret, c.Now()), LoginMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetRoles(inSession, root.Actor(), maker.ID, []Role{RoleChecker}); err != nil {
+		t.Fatalf("a role change after a code: %v", err)
+	}
+	if _, applied, err := a.ProposeRuleChange(inSession, root, change); err != nil || !applied {
+		t.Fatalf("a rule change after a code: applied %v, %v", applied, err)
+	}
+}
