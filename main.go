@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -106,6 +107,9 @@ type config struct {
 	pollEvery       time.Duration
 	dispatchWorkers int
 	pageCacheTTL    time.Duration // 0: every page rendered
+	trustedProxies  []netip.Prefix
+	// requireSecondFactor makes checkers and admins enrol a second factor.
+	requireSecondFactor bool
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -175,6 +179,17 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if err := c.logLevel.UnmarshalText([]byte(envOr("PAYDESK_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("PAYDESK_LOG_LEVEL: %w", err)
 	}
+	if c.trustedProxies, err = parseProxies(os.Getenv("PAYDESK_TRUSTED_PROXIES")); err != nil {
+		return c, err
+	}
+	switch v := os.Getenv("PAYDESK_REQUIRE_SECOND_FACTOR"); v {
+	case "":
+		c.requireSecondFactor = c.production()
+	case "true", "false":
+		c.requireSecondFactor = v == "true"
+	default:
+		return c, fmt.Errorf("PAYDESK_REQUIRE_SECOND_FACTOR must be true or false, not %q", v)
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("set both PAYDESK_TLS_CERT and PAYDESK_TLS_KEY, or neither")
 	}
@@ -185,6 +200,28 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseProxies reads PAYDESK_TRUSTED_PROXIES: addresses or CIDR prefixes,
+// comma-separated.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("PAYDESK_TRUSTED_PROXIES: %q is not an address or a prefix like 10.0.0.0/8", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func envOr(name, def string) string {
@@ -484,6 +521,8 @@ type services struct {
 	inflows   []db.InflowSource
 	jobQueues []db.JobQueue
 	workers   []func(ctx context.Context)
+	// secondFactor: TOTP enrolment, codes and step-up.
+	secondFactor *db.SecondFactor
 }
 
 // buildServices wires each area to its providers. An area adds its store
@@ -494,7 +533,16 @@ func buildServices(cfg config, log *slog.Logger, store *db.DB, reg *registry.Reg
 	s.addContactsAndCollections(cfg, log, store, reg)
 	s.addBalancesAndGateway(cfg, log, store, reg)
 	s.addHousekeeping(cfg, log, store)
+	s.addSecondFactor(cfg, store)
 	return s
+}
+
+// addSecondFactor: TOTP codes at sign-in and before big decisions, the
+// secrets sealed under keys derived from the session key; enrolment is
+// required of checkers and admins when configured (production's default).
+func (s *services) addSecondFactor(cfg config, store *db.DB) {
+	store.SecondFactorRequired = cfg.requireSecondFactor
+	s.secondFactor = db.NewSecondFactor(store, s.approvals, cfg.sessionKey)
 }
 
 // every runs round at each interval, logging its failures, as a worker.
@@ -596,6 +644,7 @@ func startDispatcher(bg *background, cfg config, log *slog.Logger, store *db.DB,
 	opts := db.DispatchOptions{
 		Workers: cfg.dispatchWorkers, PollInterval: 250 * time.Millisecond,
 		InquiryEvery: cfg.inquiryEvery, Logger: log.With("component", "dispatch"), Jobs: svc.jobQueues,
+		Node: os.Getenv("PAYDESK_NODE"),
 	}
 	if metrics != nil {
 		opts.JobDone = metrics.JobDone
@@ -648,17 +697,21 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		}),
 		Assets: assets,
 		Log:    log,
-		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner},
-		Pages:  newPageCache(cfg.pageCacheTTL),
+		Config: handlers.Config{Production: cfg.production(), TLS: cfg.tlsCert != "", Banner: banner,
+			TrustedProxies: cfg.trustedProxies},
+		Pages: newPageCache(cfg.pageCacheTTL),
 
 		Collections: svc.collections,
 		Balances:    svc.balances,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
 		BankSide:    svc.bankSide,
+		Recovery:    ops.dispatcher,
 
 		Dispatcher: ops.dispatcher,
 		Metrics:    ops.metrics,
+
+		SecondFactor: svc.secondFactor,
 	}, nil
 }
 

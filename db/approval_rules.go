@@ -229,6 +229,9 @@ func enabledAdmin(ctx context.Context, tx *sql.Tx, admin User, refusal *refusal)
 // waits, with the request's number.
 func (a *Approvals) adminChange(ctx context.Context, tx *sql.Tx, u User, p Proposal, busy string,
 	apply func(extra map[string]any) error) (ApprovalRequest, bool, error) {
+	if err := a.db.requireStepUp(ctx, tx, u); err != nil {
+		return ApprovalRequest{}, false, stepUpRefusal("propose", ApprovalRequest{Kind: p.Kind, TargetID: p.TargetID}, err)
+	}
 	// Checked before the single-admin path too: applying directly while a
 	// request waits would let that request, approved later, undo this change.
 	pending, ok, err := pendingRequestID(ctx, tx, p.Kind, p.TargetID)

@@ -80,6 +80,13 @@ func roleList(roles []Role) string {
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
+// governs reports whether k changes how Paydesk is governed: a kind only
+// admins propose (rules, thresholds, second factors, the step-up band).
+// Deciding one always needs a fresh second-factor code.
+func (k Kind) governs() bool {
+	return len(k.MakerRoles) == 1 && k.MakerRoles[0] == RoleAdmin
+}
+
 func (k Kind) hook(s ApprovalState) ApprovalHook {
 	switch s {
 	case ApprovalApproved:
@@ -604,7 +611,29 @@ func (a *Approvals) decideIn(ctx context.Context, tx *sql.Tx, u User, id int64, 
 	if ref := d.check(u, r); ref != nil {
 		return r, ref
 	}
+	if d.attempt != "withdraw" {
+		need, err := a.NeedsStepUp(ctx, tx, r)
+		if err != nil {
+			return r, err
+		}
+		if need {
+			if err := a.db.requireStepUp(ctx, tx, u); err != nil {
+				return r, stepUpRefusal(d.attempt, r, err)
+			}
+		}
+	}
 	return d.apply(ctx, tx, u, r)
+}
+
+// stepUpRefusal turns requireStepUp's ESTEPUP into a refusal, audited as
+// every refusal is; other errors pass through.
+func stepUpRefusal(attempt string, r ApprovalRequest, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != ESTEPUP {
+		return err
+	}
+	return &refusal{err: e, attempt: attempt, request: r.ID,
+		details: map[string]any{"kind": r.Kind, "target_id": r.TargetID, "step_up": "needed"}}
 }
 
 // BulkResult is one request's outcome in a bulk decision: the request as
@@ -622,7 +651,8 @@ type BulkResult struct {
 // refused or conflicting one undoes only its own writes and is reported in
 // its result. Refusals are audited in the same transaction.
 func (a *Approvals) ApproveMany(ctx context.Context, actor User, ids []int64) ([]BulkResult, error) {
-	return a.decideMany(ctx, actor, ids, a.approval())
+	res, err := a.decideMany(ctx, actor, ids, a.approval())
+	return res, a.recordRefusal(ctx, actor.Actor(), err)
 }
 
 // RejectMany rejects every request in ids with one reason, as ApproveMany
@@ -632,7 +662,8 @@ func (a *Approvals) RejectMany(ctx context.Context, actor User, ids []int64, rea
 	if err != nil {
 		return nil, err
 	}
-	return a.decideMany(ctx, actor, ids, d)
+	res, err := a.decideMany(ctx, actor, ids, d)
+	return res, a.recordRefusal(ctx, actor.Actor(), err)
 }
 
 // MaxBulkDecisions bounds one bulk decision: the transaction holds the one
@@ -651,6 +682,10 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 	u, err := getUser(ctx, tx, actor.ID)
 	if err != nil {
 		return nil, err
+	}
+	// Any bulk decision needs a fresh code from someone enrolled.
+	if err := a.db.requireStepUp(ctx, tx, u); err != nil {
+		return nil, stepUpRefusal(d.attempt+"_many", ApprovalRequest{Kind: "bulk", TargetID: fmt.Sprintf("%d requests", len(ids))}, err)
 	}
 	ctx, batch, err := a.db.withTxBatch(ctx, tx)
 	if err != nil {

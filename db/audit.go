@@ -317,3 +317,20 @@ func (d *DB) AuditActions(ctx context.Context) ([]string, error) {
 			SELECT (SELECT min(action) FROM audit_log WHERE action > a.action) FROM a WHERE a.action IS NOT NULL)
 		SELECT action FROM a WHERE action IS NOT NULL`)
 }
+
+// AuditRefusal records, in a transaction of its own, a request the web
+// layer refused (action request.refused, auth.refused_disabled…), so that
+// attempts are on the record even though they changed nothing.
+func (d *DB) AuditRefusal(ctx context.Context, actor Actor, action string, details map[string]any) error {
+	ctx = context.WithoutCancel(ctx)
+	tx, err := d.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	path, _ := details["path"].(string)
+	if err := d.audit(ctx, tx, actor, action, "request", path, details); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

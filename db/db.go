@@ -42,6 +42,9 @@ type DB struct {
 	Now func() time.Time
 	// Login is the sign-in throttle.
 	Login LoginPolicy
+	// SecondFactorRequired makes checkers and admins enrol a second factor
+	// before they sign in or decide anything (on by default in production).
+	SecondFactorRequired bool
 }
 
 // Open opens (creating if needed) the database at path and applies pending

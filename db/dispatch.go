@@ -15,22 +15,29 @@ package db
 //     which is how approving a payout and creating its job commit together.
 //   - River's rescuer of jobs left "running" by a crashed process runs only
 //     on the elected leader and only every 30 s, with a RescueStuckJobsAfter
-//     of an hour by default; the janitor below rescues orphaned dispatch jobs
-//     itself after StuckAfter, which is also RescueStuckJobsAfter.
+//     of an hour by default, and it cannot tell a dead process from a slow
+//     one. The dispatcher recovers orphans itself, for every queue it
+//     serves (recoveryRule): a job an earlier process of this node was
+//     working is made available when the new process starts, before it
+//     fetches anything; a job another node was working, after StuckAfter.
 //   - JobSnooze does not use up attempts (River decrements the attempt), so
 //     waiting for the bank never makes a job give up; errors do.
 
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -112,7 +119,13 @@ type DispatchOptions struct {
 	// FundsWaitEvery: a payout the provider holds until the account is
 	// funded is asked about and approved again this often; default 1 min.
 	FundsWaitEvery time.Duration
-	Logger         *slog.Logger // nil: River's logs are dropped
+	// Node names this machine; River client ids are Node/<start>-<random>.
+	// One node runs one dispatcher at a time, so a job that an earlier
+	// process of the same node left "running" is an orphan the moment a new
+	// one starts. Default: the host name. Set it (PAYDESK_NODE) where the
+	// host name changes at every start, as in some containers.
+	Node   string
+	Logger *slog.Logger // nil: River's logs are dropped
 	// Jobs are the River queues and workers of other areas (virtual
 	// accounts, payment links, the gateway…). They run on this dispatcher's
 	// River client: one client per database means one poller and one
@@ -130,6 +143,10 @@ type DispatchOptions struct {
 type JobQueue struct {
 	Queue      string
 	MaxWorkers int
+	// StuckAfter: a job of this queue that another node left running is
+	// rescued this long after it was attempted; 0: the dispatcher's. The
+	// queue's workers must time out well before it.
+	StuckAfter time.Duration
 	// Register adds the area's workers (river.AddWorker).
 	Register func(*river.Workers)
 	// Periodic are the area's jobs River inserts on a schedule (its
@@ -148,6 +165,13 @@ func (o DispatchOptions) withDefaults() DispatchOptions {
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, 10*time.Minute)
 	o.NotFoundGrace = cmp.Or(o.NotFoundGrace, 2*time.Minute)
 	o.FundsWaitEvery = cmp.Or(o.FundsWaitEvery, time.Minute)
+	if o.Node == "" {
+		o.Node, _ = os.Hostname()
+	}
+	o.Node = cmp.Or(strings.NewReplacer("/", "_", " ", "_").Replace(o.Node), "node")
+	if len(o.Node) > 60 {
+		o.Node = o.Node[:60]
+	}
 	if o.Logger == nil {
 		o.Logger = quietLogger()
 	}
@@ -162,10 +186,15 @@ type Dispatcher struct {
 	providers map[string]providers.Payouts
 	opts      DispatchOptions
 	client    *river.Client[*sql.Tx]
+	recovery  recoveryRule
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
 	janitor chan struct{} // closed when the janitor goroutine has ended
+	// nextRescue is when the earliest orphan of another node falls due
+	// (Unix ns, 0: none); the janitor wakes for it rather than a whole
+	// JanitorEvery later.
+	nextRescue atomic.Int64
 }
 
 // NewDispatcher migrates River's tables and builds a dispatcher over the
@@ -176,6 +205,8 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 		return nil, err
 	}
 	ds := &Dispatcher{db: d, payouts: p, providers: provs, opts: opts}
+	ds.recovery = recoveryRule{self: newClientID(opts.Node), node: opts.Node, stuckAfter: opts.StuckAfter,
+		queues: map[string]time.Duration{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &dispatchWorker{d: ds})
 	queues := map[string]river.QueueConfig{DispatchQueue: {MaxWorkers: opts.Workers}}
@@ -185,6 +216,9 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 			return nil, fmt.Errorf("db: job queue %q given twice", j.Queue)
 		}
 		queues[j.Queue] = river.QueueConfig{MaxWorkers: cmp.Or(j.MaxWorkers, 4)}
+		if j.StuckAfter > 0 {
+			ds.recovery.queues[j.Queue] = j.StuckAfter
+		}
 		j.Register(workers)
 		periodic = append(periodic, j.Periodic...)
 	}
@@ -193,6 +227,7 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 	// is never rescued from under itself.
 	jobTimeout := opts.StuckAfter / 2
 	c, err := river.NewClient(riversqlite.New(d.Writer()), &river.Config{
+		ID:                   ds.recovery.self,
 		Queues:               queues,
 		Workers:              workers,
 		FetchPollInterval:    opts.PollInterval,
@@ -233,6 +268,11 @@ func (ds *Dispatcher) Start(ctx context.Context) error {
 	defer ds.mu.Unlock()
 	if ds.cancel != nil {
 		return errors.New("db: dispatcher already started")
+	}
+	// Before the first fetch: what an earlier process of this node was
+	// working is available again when the producers start.
+	if _, err := ds.recoverOrphans(ctx); err != nil {
+		return fmt.Errorf("db: start dispatcher: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	if err := ds.client.Start(runCtx); err != nil {
@@ -340,10 +380,11 @@ func (ds *Dispatcher) Kill() {
 
 // runJanitor re-enqueues a status check for every payout on its way but
 // unchanged for StuckAfter (the unique job options make a second one a
-// no-op), and rescues dispatch jobs left running by a dead process.
+// no-op), and recovers jobs left running by a dead process. It runs every
+// JanitorEvery, and sooner when another node's orphan falls due.
 func (ds *Dispatcher) runJanitor(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(ds.opts.JanitorEvery)
+	t := time.NewTimer(ds.opts.JanitorEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -353,13 +394,18 @@ func (ds *Dispatcher) runJanitor(ctx context.Context, done chan struct{}) {
 			if _, err := ds.Sweep(ctx); err != nil && ctx.Err() == nil {
 				ds.opts.Logger.Error("payout janitor", "err", err)
 			}
+			wait := ds.opts.JanitorEvery
+			if next := ds.nextRescue.Load(); next != 0 {
+				wait = min(wait, max(time.Until(time.Unix(0, next)), 10*time.Millisecond))
+			}
+			t.Reset(wait)
 		}
 	}
 }
 
 // Sweep is one janitor pass; it returns how many jobs it enqueued.
 func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
-	if err := ds.rescueOrphans(ctx); err != nil {
+	if _, err := ds.recoverOrphans(ctx); err != nil {
 		return 0, err
 	}
 	horizon := ds.db.nowMS() - ds.opts.StuckAfter.Milliseconds()
@@ -391,34 +437,157 @@ func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// rescueOrphans makes dispatch jobs that have been "running" for longer
-// than StuckAfter available again, as River's rescuer would (see the note at
-// the top). A job still running that long is past JobTimeout, so it is dead;
-// were it not, running twice is still safe: each run starts by asking the
-// provider.
-func (ds *Dispatcher) rescueOrphans(ctx context.Context) error {
-	return rescueOrphans(ctx, ds.db, ds.client, DispatchArgs{}.Kind(), ds.opts.StuckAfter)
+// recoveryRule decides which "running" jobs are orphans, the same way for
+// every River queue the dispatcher serves.
+type recoveryRule struct {
+	self       string // this process's River client id
+	node       string // this node's name, the prefix of its client ids
+	stuckAfter time.Duration
+	queues     map[string]time.Duration // StuckAfter by queue, where it differs
 }
 
-// rescueOrphans makes jobs of kind that have been "running" for longer than
-// stuckAfter available again (see Dispatcher.rescueOrphans).
-func rescueOrphans(ctx context.Context, d *DB, c *river.Client[*sql.Tx], kind string, stuckAfter time.Duration) error {
-	res, err := c.JobList(ctx, river.NewJobListParams().Kinds(kind).States(rivertype.JobStateRunning).First(1000))
-	if err != nil {
-		return fmt.Errorf("db: running jobs: %w", err)
+// newClientID is a River client id unique to this process and start, that
+// names its node: node/<start time>-<random>.
+func newClientID(node string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%s-%x", node, time.Now().UTC().Format("20060102T150405.000000"), b)
+}
+
+// runningJob is a job River holds as "running", as recovery reads it.
+type runningJob struct {
+	id          int64
+	kind, queue string
+	args        string
+	attemptedBy []string
+	attemptedAt time.Time // when it was last fetched (created, if never)
+}
+
+// due says when running job j is an orphan, and false while this process
+// works it (River's JobTimeout bounds that). An earlier process of this
+// node is dead, since a node runs one dispatcher at a time: its jobs are
+// due at once. Whether another node is alive cannot be known from here:
+// its jobs fall due StuckAfter after they were attempted, by when their
+// JobTimeout has long passed.
+func (r recoveryRule) due(j runningJob) (time.Time, bool) {
+	last := ""
+	if len(j.attemptedBy) > 0 {
+		last = j.attemptedBy[len(j.attemptedBy)-1]
 	}
-	horizon := time.Now().Add(-stuckAfter)
-	for _, j := range res.Jobs {
-		if j.AttemptedAt == nil || j.AttemptedAt.After(horizon) {
+	switch {
+	case last == r.self:
+		return time.Time{}, false
+	case strings.HasPrefix(last, r.node+"/"):
+		return j.attemptedAt, true
+	}
+	return j.attemptedAt.Add(cmp.Or(r.queues[j.queue], r.stuckAfter)), true
+}
+
+// orphan is a job left running by a process that is gone, and when it is
+// (or was) due for recovery.
+type orphan struct {
+	job runningJob
+	due time.Time
+}
+
+// orphans lists the running jobs of every queue that this process does not
+// work, with when each falls due. It reads through the reader pool (River's
+// JobList would take the one writer connection, for every payouts page).
+func (ds *Dispatcher) orphans(ctx context.Context) ([]orphan, error) {
+	jobs, err := queryAll(ctx, ds.db.read, "running jobs", func(s scanner) (runningJob, error) {
+		var j runningJob
+		var by string
+		var attempted sql.NullTime
+		var created time.Time
+		if err := s.Scan(&j.id, &j.kind, &j.queue, &j.args, &by, &attempted, &created); err != nil {
+			return j, err
+		}
+		if err := json.Unmarshal([]byte(by), &j.attemptedBy); err != nil {
+			return j, fmt.Errorf("db: job %d attempted_by: %w", j.id, err)
+		}
+		j.attemptedAt = created
+		if attempted.Valid {
+			j.attemptedAt = attempted.Time
+		}
+		return j, nil
+	}, `SELECT id, kind, queue, cast(args AS text), coalesce(cast(attempted_by AS text), '[]'), attempted_at, created_at
+		FROM river_job WHERE state = 'running' LIMIT 10000`)
+	if err != nil {
+		return nil, err
+	}
+	var out []orphan
+	for _, j := range jobs {
+		if due, ok := ds.recovery.due(j); ok {
+			out = append(out, orphan{job: j, due: due})
+		}
+	}
+	return out, nil
+}
+
+// recoverOrphans makes every orphan that is due available again, at once
+// (scheduled_at = attempted_at, in River's own format), and notes when the
+// next one falls due. It returns how many it recovered. Running a job twice
+// would be safe too: every run starts by asking the provider.
+func (ds *Dispatcher) recoverOrphans(ctx context.Context) (int, error) {
+	list, err := ds.orphans(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	var next time.Time
+	n := 0
+	for _, o := range list {
+		if o.due.After(now) {
+			if next.IsZero() || o.due.Before(next) {
+				next = o.due
+			}
 			continue
 		}
-		// scheduled_at = attempted_at: due at once, in River's own format.
-		if _, err := d.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = attempted_at
-			WHERE id = ? AND state = 'running'`, j.ID); err != nil {
-			return fmt.Errorf("db: rescue job %d: %w", j.ID, err)
+		res, err := ds.db.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = coalesce(attempted_at, created_at)
+			WHERE id = ? AND state = 'running'`, o.job.id)
+		if err != nil {
+			return n, fmt.Errorf("db: recover job %d: %w", o.job.id, err)
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			n++
 		}
 	}
-	return nil
+	if next.IsZero() {
+		ds.nextRescue.Store(0)
+	} else {
+		ds.nextRescue.Store(next.UnixNano())
+	}
+	if n > 0 {
+		ds.opts.Logger.Info("recovered jobs left running by a stopped process", "jobs", n)
+	}
+	return n, nil
+}
+
+// AwaitingRecovery returns the payouts whose dispatch job was left running
+// by a process that is gone, with the time each will be checked with its
+// provider. Once recovered, a payout leaves the list.
+func (ds *Dispatcher) AwaitingRecovery(ctx context.Context) (map[string]time.Time, error) {
+	list, err := ds.orphans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := map[string]time.Time{}
+	for _, o := range list {
+		if o.job.kind != (DispatchArgs{}).Kind() {
+			continue
+		}
+		var args DispatchArgs
+		if err := json.Unmarshal([]byte(o.job.args), &args); err != nil || args.PayoutID == "" {
+			continue
+		}
+		// Due already: the janitor's next pass takes it.
+		out[args.PayoutID] = o.due
+		if o.due.Before(now) {
+			out[args.PayoutID] = now
+		}
+	}
+	return out, nil
 }
 
 type dispatchWorker struct {

@@ -1,14 +1,20 @@
 package db
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,6 +137,7 @@ func TestDispatchEndToEnd(t *testing.T) {
 type chaosEnv struct {
 	cms     *kotakcms.Sandbox
 	pm      *paymate.Sandbox
+	url     string
 	provs   map[string]providers.Payouts
 	ledgers map[string]*sandboxkit.Ledger
 	srv     *httptest.Server // PayMate's control surface is at /_sandbox/paymate/
@@ -147,31 +154,162 @@ func newChaosEnv(t *testing.T) *chaosEnv {
 	mux.Handle("/_sandbox/paymate/", http.StripPrefix("/_sandbox/paymate", pm.Control()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
+	return &chaosEnv{cms: cms, pm: pm, url: srv.URL, srv: srv, provs: chaosAdapters(t, srv.URL),
+		ledgers: map[string]*sandboxkit.Ledger{SourceKotakCMS: cms.Ledger(), SourcePayMate: pm.Ledger()}}
+}
 
-	ccfg := kotakcms.DemoConfig(srv.URL + "/kotakcms")
+// chaosAdapters are the two providers' clients over the sandboxes at root.
+func chaosAdapters(t *testing.T, root string) map[string]providers.Payouts {
+	ccfg := kotakcms.DemoConfig(root + "/kotakcms")
 	ccfg.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond}
 	ccfg.Retries, ccfg.Backoff = 3, 2*time.Millisecond
 	cc, err := kotakcms.NewClient(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg := paymate.DemoConfig(srv.URL + "/paymate")
+	pcfg := paymate.DemoConfig(root + "/paymate")
 	pcfg.Timeout, pcfg.ReadAttempts, pcfg.RetryBackoff = 200*time.Millisecond, 4, 2*time.Millisecond
 	pc, err := paymate.NewClient(pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &chaosEnv{cms: cms, pm: pm, srv: srv,
-		provs:   map[string]providers.Payouts{SourceKotakCMS: kotakcms.NewAdapter(cc), SourcePayMate: paymate.NewAdapter(pc)},
-		ledgers: map[string]*sandboxkit.Ledger{SourceKotakCMS: cms.Ledger(), SourcePayMate: pm.Ledger()}}
+	return map[string]providers.Payouts{SourceKotakCMS: kotakcms.NewAdapter(cc), SourcePayMate: paymate.NewAdapter(pc)}
+}
+
+// chaosDispatch is fastDispatch with production's recovery horizons: a job
+// left running is recovered by the new process's start, never by waiting
+// StuckAfter.
+func chaosDispatch() DispatchOptions {
+	o := fastDispatch()
+	o.StuckAfter, o.JanitorEvery = 10*time.Minute, time.Minute
+	return o
+}
+
+// chaosChildEnv carries "<database path>|<sandbox root>" to a dispatcher
+// process that TestDispatchChaos starts and kills with SIGKILL.
+const chaosChildEnv = "PAYDESK_CHAOS_CHILD"
+
+// TestChaosDispatcherProcess is the dispatcher process of TestDispatchChaos:
+// it works jobs until it is killed, or until its parent goes away (its
+// stdin closes).
+func TestChaosDispatcherProcess(t *testing.T) {
+	spec := os.Getenv(chaosChildEnv)
+	if spec == "" {
+		t.Skip("a process TestDispatchChaos starts and kills")
+	}
+	dbPath, root, _ := strings.Cut(spec, "|")
+	d, err := Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Now = time.Now
+	p, _ := newTestPayouts(t, d)
+	ds, err := NewDispatcher(d, p, chaosAdapters(t, root), chaosDispatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("dispatching")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ds.Kill()
+}
+
+// startDispatcherProcess runs TestChaosDispatcherProcess in a process of its
+// own and returns once its dispatcher has started.
+func startDispatcherProcess(t *testing.T, dbPath, root string) (kill func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChaosDispatcherProcess$", "-test.count=1", "-test.timeout=10m")
+	cmd.Env = append(os.Environ(), chaosChildEnv+"="+dbPath+"|"+root)
+	stdin, err := cmd.StdinPipe() // held open: the child lives while it is
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := false
+		for sc.Scan() {
+			if !ok && sc.Text() == "dispatching" {
+				ok = true
+				started <- true
+			}
+		}
+		if !ok {
+			started <- false
+		}
+	}()
+	select {
+	case ok := <-started:
+		if !ok {
+			_ = cmd.Wait()
+			t.Fatal("the dispatcher process ended before it started")
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the dispatcher process did not start within 30 s")
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		_ = stdin.Close()
+	}
+}
+
+// waitSettled waits until every payout is final or on the needs-attention
+// list, as a person at the payouts page would see it.
+func waitSettled(t *testing.T, p *Payouts, ids []string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		attention, _, err := p.NeedsAttention(context.Background(), 30*time.Minute, maxAttention)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := map[string]bool{}
+		for _, po := range attention {
+			listed[po.ID] = true
+		}
+		var open []string
+		for _, id := range ids {
+			po, _, err := p.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !po.State.Final() && !listed[id] {
+				open = append(open, id+"="+string(po.State))
+			}
+		}
+		if len(open) == 0 {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%d payouts neither final nor needing attention %v after the last restart, e.g. %v",
+				len(open), within, open[:min(5, len(open))])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestDispatchChaos: N approved payouts over both providers with ~30% of
 // requests faulty (5xx, hangs past the client's deadline, drop after
-// accepting, malformed answers), the dispatcher killed mid-run and restarted
-// several times: every payout ends final, each sandbox executed each payout
-// at most once and exactly the processed ones, and Paydesk's state is the
-// provider's. N is 1,000 (about 30 s under -race); PAYDESK_CHAOS_N changes it.
+// accepting, malformed answers), the dispatcher's process killed with
+// SIGKILL mid-dispatch four times (its jobs left "running"), then restarted
+// with the faults off: within 30 s every payout is final or on the
+// needs-attention list, each sandbox executed each payout at most once and
+// exactly the processed ones, and Paydesk's state is the provider's. The
+// restarts use production's StuckAfter (10 min), so only the start-up
+// recovery can move the orphans on. N is 1,000; PAYDESK_CHAOS_N changes it.
 func TestDispatchChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos run skipped in -short")
@@ -180,7 +318,12 @@ func TestDispatchChaos(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("PAYDESK_CHAOS_N")); err == nil && v > 0 {
 		n = v
 	}
-	d, _ := newTestDB(t)
+	dbPath := filepath.Join(t.TempDir(), "chaos.db")
+	d, err := Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
 	d.Now = time.Now
 	p, a := newTestPayouts(t, d)
 	ctx := context.Background()
@@ -216,33 +359,38 @@ func TestDispatchChaos(t *testing.T) {
 
 	start := time.Now()
 	const kills = 4
+	orphaned := 0
 	for k := range kills {
-		ds, err := NewDispatcher(d, p, env.provs, fastDispatch())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ds.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		kill := startDispatcherProcess(t, dbPath, env.url)
 		time.Sleep(time.Duration(1500+rng.IntN(1500)) * time.Millisecond)
-		ds.Kill()
-		t.Logf("kill %d after %v", k+1, time.Since(start).Round(time.Millisecond))
+		kill()
+		var running int
+		if err := d.read.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state = 'running'`).Scan(&running); err != nil {
+			t.Fatal(err)
+		}
+		orphaned += running
+		t.Logf("kill -9 %d after %v: %d jobs left running", k+1, time.Since(start).Round(time.Millisecond), running)
 	}
-	ds, err := NewDispatcher(d, p, env.provs, fastDispatch())
+	if orphaned == 0 {
+		t.Fatal("no kill left a job running: the test did not exercise recovery")
+	}
+	cmsFaults, pmFaults := env.cms.Faults().Counts(), env.pm.Injector().Counts()
+	env.cms.Faults().Set(sandboxkit.Faults{})
+	env.pm.Injector().Set(sandboxkit.Faults{})
+	ds, err := NewDispatcher(d, p, env.provs, chaosDispatch())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ds.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ds.Kill() })
+	settled := waitSettled(t, p, b.PayoutIDs, 30*time.Second)
 	waitFinal(t, p, b.PayoutIDs, 75*time.Second)
 	if err := ds.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	cmsFaults, pmFaults := env.cms.Faults().Counts(), env.pm.Injector().Counts()
-	env.cms.Faults().Set(sandboxkit.Faults{})
-	env.pm.Injector().Set(sandboxkit.Faults{})
 
 	injected := 0
 	for _, c := range []map[sandboxkit.Fault]int{cmsFaults, pmFaults} {
@@ -281,8 +429,8 @@ func TestDispatchChaos(t *testing.T) {
 			t.Errorf("%s (%s): Paydesk %s %q, provider %s %q (%v)", id, po.Source, po.State, po.UTR, st.State, st.UTR, err)
 		}
 	}
-	t.Logf("N=%d in %v with %d hard kills; faults kotakcms %v paymate %v (%d injected); executions %d; final states %v; unknown outcomes recorded %d, re-sent after not-found %d",
-		n, elapsed.Round(time.Millisecond), kills, cmsFaults, pmFaults, injected, executions, states, unknownSeen, resent)
+	t.Logf("N=%d in %v with %d kill -9 (%d jobs orphaned); settled %v after the last restart; faults kotakcms %v paymate %v (%d injected); executions %d; final states %v; unknown outcomes recorded %d, re-sent after not-found %d",
+		n, elapsed.Round(time.Millisecond), kills, orphaned, settled.Round(time.Millisecond), cmsFaults, pmFaults, injected, executions, states, unknownSeen, resent)
 	if executions != n || states[providers.StateProcessed] != n {
 		t.Fatalf("executions %d, processed %d, want %d", executions, states[providers.StateProcessed], n)
 	}
@@ -352,5 +500,100 @@ func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
 	got, _, _ := p.Get(ctx, po.ID)
 	if got.State != providers.StateUnknown {
 		t.Fatalf("state = %s, want unknown", got.State)
+	}
+}
+
+// instantBank pays every payout at once and says so when asked.
+type instantBank struct{ laggingBank }
+
+func (b *instantBank) InitiatePayout(ctx context.Context, p providers.Payout) (providers.PayoutStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.initiated++
+	return providers.PayoutStatus{State: providers.StateProcessed, UTR: "UTR" + p.ID}, nil
+}
+
+func (b *instantBank) PayoutStatus(ctx context.Context, id string) (providers.PayoutStatus, error) {
+	return providers.PayoutStatus{State: providers.StateProcessed, UTR: "UTR" + id}, nil
+}
+
+// TestOrphansRecoveredAtStart: a dispatch job that an earlier process of
+// this node left running is worked as soon as the next process starts; one
+// that another node left running waits StuckAfter, and meanwhile the payout
+// is listed as waiting for recovery with the time it will be checked.
+func TestOrphansRecoveredAtStart(t *testing.T) {
+	d, _ := newTestDB(t)
+	d.Now = time.Now
+	p, a := newTestPayouts(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	var ids []string
+	for _, acct := range []string{"50100012345671", "50100012345672"} {
+		in := goodInput()
+		in.AccountNo = acct
+		po, _, err := p.Propose(ctx, maker, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, po.ID)
+	}
+	// Both jobs "running", as a kill -9 leaves them: the first by an
+	// earlier process of node-a, the second by node-b, a minute ago.
+	attempters := map[string]string{ids[0]: "node-a/20261206T090000.000000-0a0a0a", ids[1]: "node-b/20261206T090000.000000-0b0b0b"}
+	jobs, err := queryAll(ctx, d.read, "jobs", func(s scanner) ([2]string, error) {
+		var id, args string
+		return [2]string{id, args}, s.Scan(&id, &args)
+	}, `SELECT id, cast(args AS text) FROM river_job WHERE kind = 'payout_dispatch'`)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("jobs %v: %v", jobs, err)
+	}
+	for _, j := range jobs {
+		payout := ids[0]
+		if strings.Contains(j[1], ids[1]) {
+			payout = ids[1]
+		}
+		if _, err := d.write.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
+			attempted_at = datetime('now', '-60 seconds', 'subsec'), attempted_by = json_array(?) WHERE id = ?`,
+			attempters[payout], j[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := fastDispatch()
+	opts.Node, opts.StuckAfter, opts.JanitorEvery = "node-a", 10*time.Minute, time.Minute
+	bank := &instantBank{}
+	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := ds.AwaitingRecovery(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 2 {
+		t.Fatalf("awaiting recovery before the start: %v, want both", before)
+	}
+	if err := ds.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Kill() })
+	waitFinal(t, p, ids[:1], 5*time.Second)
+	got, _, _ := p.Get(ctx, ids[1])
+	if got.State.Final() {
+		t.Fatalf("another node's payout was taken before StuckAfter: %s", got.State)
+	}
+	after, err := ds.AwaitingRecovery(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, ok := after[ids[1]]
+	if len(after) != 1 || !ok {
+		t.Fatalf("awaiting recovery after the start: %v, want only %s", after, ids[1])
+	}
+	if want := time.Now().Add(9 * time.Minute); due.Before(want.Add(-5*time.Second)) || due.After(want.Add(5*time.Second)) {
+		t.Fatalf("checked at %v, want about %v (attempted a minute ago, StuckAfter 10 min)", due, want)
 	}
 }

@@ -17,6 +17,8 @@ const (
 	ENOTFOUND     = "not_found"
 	EUNAUTHORIZED = "unauthorized"
 	ELOCKED       = "locked"
+	// ESTEPUP: the action needs a fresh code from the second factor.
+	ESTEPUP = "step_up"
 )
 
 // Error is a domain error: a code for the machine and a message for a person.

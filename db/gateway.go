@@ -186,7 +186,7 @@ func (g *Gateway) Configured() bool { return g.prov != nil }
 
 // JobQueue is the gateway's River queue for the dispatcher.
 func (g *Gateway) JobQueue() JobQueue {
-	return JobQueue{Queue: GatewayQueue, MaxWorkers: 8, Register: func(w *river.Workers) {
+	return JobQueue{Queue: GatewayQueue, MaxWorkers: 8, StuckAfter: g.opts.StuckAfter, Register: func(w *river.Workers) {
 		river.AddWorker(w, &gatewayWorker{g: g})
 	}}
 }

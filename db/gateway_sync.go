@@ -427,14 +427,12 @@ func (g *Gateway) importTxn(ctx context.Context, got providers.GatewayTransactio
 }
 
 // Sweep puts a step job back for transactions that are on their way but
-// unchanged for StuckAfter (lost jobs), and rescues jobs left running by a
-// dead process. It returns how many it enqueued.
+// unchanged for StuckAfter (lost jobs). Jobs left running by a dead process
+// are the dispatcher's to recover, as for every queue it serves. It returns
+// how many it enqueued.
 func (g *Gateway) Sweep(ctx context.Context) (int, error) {
 	if g.queueErr != nil {
 		return 0, g.queueErr
-	}
-	if err := rescueOrphans(ctx, g.db, g.queue, GatewayStepArgs{}.Kind(), g.opts.StuckAfter); err != nil {
-		return 0, err
 	}
 	ids, err := queryAll(ctx, g.db.read, "stuck gateway transactions", scanValue[string], `SELECT id FROM gateway_transactions
 		WHERE status IN ('initiating', 'unknown') AND updated_at < ? LIMIT 1000`,

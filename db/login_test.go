@@ -2,6 +2,9 @@ package db
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,58 +22,131 @@ func auditActions(t *testing.T, d *DB, f AuditFilter) []string {
 	return out
 }
 
-func TestThrottleLocksAfterFiveFailuresInWindow(t *testing.T) {
+// waits records the slowdown's waits instead of sleeping.
+func waits(d *DB) *[]time.Duration {
+	var got []time.Duration
+	d.Login.Wait = func(_ context.Context, w time.Duration) error {
+		got = append(got, w)
+		return nil
+	}
+	return &got
+}
+
+func expectAudit(t *testing.T, d *DB, f AuditFilter, want ...string) {
+	t.Helper()
+	got := auditActions(t, d, f)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("audit = %v, want %v", got, want)
+	}
+}
+
+// TestThrottleLocksAnAddressWithGrowingLocks: three failures from one
+// address are free; each one after locks that address for 30 s, then 1 min,
+// and so on; meanwhile the person signs in from their own address.
+func TestThrottleLocksAnAddressWithGrowingLocks(t *testing.T) {
 	d, c := newTestDB(t)
 	mustCreateUser(t, d, "meera", RoleMaker)
 	ctx := context.Background()
-	for i := 1; i <= 4; i++ {
-		_, err := d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", LoginMeta{})
-		if ErrorCode(err) != EUNAUTHORIZED {
+	attacker := LoginMeta{RemoteAddr: "203.0.113.9"}
+	for i := 1; i <= 3; i++ {
+		if _, err := d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", attacker); ErrorCode(err) != EUNAUTHORIZED {
 			t.Fatalf("failure %d: %v", i, err)
 		}
-		c.Advance(time.Minute)
 	}
-	_, err := d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", LoginMeta{})
-	if ErrorCode(err) != ELOCKED {
-		t.Fatalf("fifth failure: %v, want locked", err)
+	_, err := d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", attacker)
+	if ErrorCode(err) != ELOCKED || !strings.Contains(ErrorMessage(err), "10:00:30 UTC") {
+		t.Fatalf("fourth failure: %v, want locked until 10:00:30", err)
 	}
-	// The right password is refused while locked, and the refusal is audited.
-	if _, err := d.Authenticate(ctx, testHasher, "meera", testPassword, LoginMeta{}); ErrorCode(err) != ELOCKED {
-		t.Fatalf("right password while locked: %v", err)
+	// The right password is refused from the locked address, unchecked...
+	if _, err := d.Authenticate(ctx, testHasher, "meera", testPassword, attacker); ErrorCode(err) != ELOCKED {
+		t.Fatalf("right password from the locked address: %v", err)
 	}
-	c.Advance(15*time.Minute + time.Second)
-	if _, err := d.Authenticate(ctx, testHasher, "meera", testPassword, LoginMeta{}); err != nil {
-		t.Fatalf("after the lock: %v", err)
+	// ...and accepted from the person's own.
+	if _, err := d.Authenticate(ctx, testHasher, "meera", testPassword, LoginMeta{RemoteAddr: "198.51.100.7"}); err != nil {
+		t.Fatalf("right password from another address: %v", err)
 	}
-	got := auditActions(t, d, AuditFilter{Target: "user:meera", Action: "auth."})
-	want := []string{"auth.failed", "auth.failed", "auth.failed", "auth.failed", "auth.failed", "auth.locked",
-		"auth.refused_locked", "auth.unlocked", "auth.signed_in"}
-	if len(got) != len(want) {
-		t.Fatalf("audit = %v, want %v", got, want)
+	// The lock grows: the next failure after it ends locks for a minute.
+	c.Advance(31 * time.Second)
+	_, err = d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", attacker)
+	if ErrorCode(err) != ELOCKED || !strings.Contains(ErrorMessage(err), "(in 1 minute)") {
+		t.Fatalf("fifth failure: %v, want a lock of one minute", err)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("audit = %v, want %v", got, want)
+	expectAudit(t, d, AuditFilter{Target: "user:meera", Action: "auth."},
+		"auth.failed", "auth.failed", "auth.failed", "auth.failed", "auth.locked", "auth.refused_locked",
+		"auth.signed_in", "auth.failed", "auth.locked")
+	users, err := d.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.Username == "meera" && (u.LockedFrom != "203.0.113.9" || !u.LockedUntil.Equal(c.Now().Add(time.Minute))) {
+			t.Fatalf("users page: locked from %q until %v", u.LockedFrom, u.LockedUntil)
 		}
 	}
 }
 
-func TestThrottleWindowSlides(t *testing.T) {
-	d, c := newTestDB(t)
-	mustCreateUser(t, d, "nisha", RoleMaker)
-	ctx := context.Background()
-	// Four failures, then a pause longer than the window: the count restarts.
-	for i := 0; i < 4; i++ {
-		d.Authenticate(ctx, testHasher, "nisha", "wrong-password-xx", LoginMeta{})
-	}
-	c.Advance(15*time.Minute + time.Second)
-	for i := 0; i < 4; i++ {
-		if _, err := d.Authenticate(ctx, testHasher, "nisha", "wrong-password-xx", LoginMeta{}); ErrorCode(err) != EUNAUTHORIZED {
-			t.Fatalf("failure %d after the window: %v", i, err)
+func TestLockGrowsToItsCeiling(t *testing.T) {
+	p := DefaultLoginPolicy
+	want := []time.Duration{0, 0, 0, 30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
+		15 * time.Minute, 15 * time.Minute}
+	for i, w := range want {
+		if got := p.lockFor(i + 1); got != w {
+			t.Fatalf("failure %d locks for %v, want %v", i+1, got, w)
 		}
 	}
-	if _, err := d.Authenticate(ctx, testHasher, "nisha", "wrong-password-xx", LoginMeta{}); ErrorCode(err) != ELOCKED {
-		t.Fatalf("fifth failure within the new window: %v", err)
+	if p.lockFor(1000) != 15*time.Minute {
+		t.Fatal("no ceiling")
+	}
+}
+
+// TestLockoutCannotBeForcedFromOtherAddresses: a hundred failures from
+// twenty addresses slow every attempt at the username down, audited once,
+// but never lock it: the person signs in from their own address, and the
+// attackers' addresses stay locked after they do.
+func TestLockoutCannotBeForcedFromOtherAddresses(t *testing.T) {
+	d, _ := newTestDB(t)
+	mustCreateUser(t, d, "root", RoleAdmin)
+	ctx := context.Background()
+	waited := waits(d)
+	for i := 0; i < 100; i++ {
+		meta := LoginMeta{RemoteAddr: fmt.Sprintf("203.0.113.%d", i%20)}
+		_, err := d.Authenticate(ctx, testHasher, "root", "wrong-password-xx", meta)
+		if code := ErrorCode(err); code != EUNAUTHORIZED && code != ELOCKED {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if len(*waited) == 0 || slices.Max(*waited) != DefaultLoginPolicy.MaxSlow {
+		t.Fatalf("waits %v: the slowdown did not reach its ceiling", *waited)
+	}
+	*waited = nil
+	if _, err := d.Authenticate(ctx, testHasher, "root", testPassword, LoginMeta{RemoteAddr: "198.51.100.7"}); err != nil {
+		t.Fatalf("the admin from their own address: %v", err)
+	}
+	if len(*waited) != 1 || (*waited)[0] != DefaultLoginPolicy.MaxSlow {
+		t.Fatalf("the admin waited %v, want one wait of %v", *waited, DefaultLoginPolicy.MaxSlow)
+	}
+	if _, err := d.Authenticate(ctx, testHasher, "root", testPassword, LoginMeta{RemoteAddr: "203.0.113.4"}); ErrorCode(err) != ELOCKED {
+		t.Fatalf("an attacker's address after the admin signed in: %v", err)
+	}
+	if n := len(auditActions(t, d, AuditFilter{Target: "user:root", Action: "auth.slowed"})); n != 1 {
+		t.Fatalf("%d auth.slowed entries, want 1", n)
+	}
+}
+
+// TestThrottleIsPerIPv6Subnet: addresses of one /64 count as one client.
+func TestThrottleIsPerIPv6Subnet(t *testing.T) {
+	d, _ := newTestDB(t)
+	mustCreateUser(t, d, "omar", RoleMaker)
+	ctx := context.Background()
+	var err error
+	for i := 1; i <= 4; i++ {
+		_, err = d.Authenticate(ctx, testHasher, "omar", "wrong-password-xx", LoginMeta{RemoteAddr: fmt.Sprintf("2001:db8:1:2::%x", i)})
+	}
+	if ErrorCode(err) != ELOCKED {
+		t.Fatalf("fourth failure from one /64: %v", err)
+	}
+	if _, err := d.Authenticate(ctx, testHasher, "omar", testPassword, LoginMeta{RemoteAddr: "2001:db8:1:3::1"}); err != nil {
+		t.Fatalf("another /64: %v", err)
 	}
 }
 
@@ -78,14 +154,15 @@ func TestThrottleIsPerUsernameEvenUnknown(t *testing.T) {
 	d, _ := newTestDB(t)
 	mustCreateUser(t, d, "omar", RoleMaker)
 	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		d.Authenticate(ctx, testHasher, "ghost", "wrong-password-xx", LoginMeta{RemoteAddr: "10.0.0.9"})
+	meta := LoginMeta{RemoteAddr: "10.0.0.9"}
+	for i := 0; i < 4; i++ {
+		d.Authenticate(ctx, testHasher, "ghost", "wrong-password-xx", meta)
 	}
-	if _, err := d.Authenticate(ctx, testHasher, "ghost", "anything-at-all-1", LoginMeta{}); ErrorCode(err) != ELOCKED {
+	if _, err := d.Authenticate(ctx, testHasher, "ghost", "anything-at-all-1", meta); ErrorCode(err) != ELOCKED {
 		t.Fatalf("unknown username not locked: %v", err)
 	}
 	// Another username from the same address is unaffected.
-	if _, err := d.Authenticate(ctx, testHasher, "omar", testPassword, LoginMeta{RemoteAddr: "10.0.0.9"}); err != nil {
+	if _, err := d.Authenticate(ctx, testHasher, "omar", testPassword, meta); err != nil {
 		t.Fatalf("other user: %v", err)
 	}
 }
@@ -95,17 +172,22 @@ func TestAdminUnlock(t *testing.T) {
 	admin := mustCreateUser(t, d, "root", RoleAdmin)
 	mustCreateUser(t, d, "priya", RoleChecker)
 	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		d.Authenticate(ctx, testHasher, "priya", "wrong-password-xx", LoginMeta{})
+	for _, addr := range []string{"10.0.0.1", "10.0.0.2"} {
+		for i := 0; i < 4; i++ {
+			d.Authenticate(ctx, testHasher, "priya", "wrong-password-xx", LoginMeta{RemoteAddr: addr})
+		}
 	}
 	if err := d.Unlock(ctx, admin.Actor(), "priya"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Authenticate(ctx, testHasher, "priya", testPassword, LoginMeta{}); err != nil {
+	if _, err := d.Authenticate(ctx, testHasher, "priya", testPassword, LoginMeta{RemoteAddr: "10.0.0.2"}); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
 	if err := d.Unlock(ctx, admin.Actor(), "priya"); ErrorCode(err) != ECONFLICT {
 		t.Fatalf("unlock when not locked: %v", err)
+	}
+	if n := len(auditActions(t, d, AuditFilter{Target: "user:priya", Action: "auth.unlocked"})); n != 2 {
+		t.Fatalf("%d unlocks audited, want one per address", n)
 	}
 }
 

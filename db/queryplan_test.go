@@ -71,6 +71,7 @@ func planSuites() []planSuite {
 		bankSidePlans,
 		balancesPlans,
 		opsPlans,
+		securityPlans,
 	}
 }
 

@@ -47,7 +47,12 @@ type User struct {
 	// Filled by ListUsers.
 	ActiveSessions int
 	LastSeenAt     time.Time
-	LockedUntil    time.Time
+	// LockedUntil is when the last of the user's sign-in locks ends, and
+	// LockedFrom the client addresses they hold; zero and "" when none.
+	LockedUntil time.Time
+	LockedFrom  string
+	// SecondFactor: the user has finished enrolling one.
+	SecondFactor bool
 }
 
 // HasRole reports whether u holds r.
@@ -237,8 +242,10 @@ func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
 	rows, err := d.read.QueryContext(ctx, `SELECT `+userColumns+`,
 		(SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?),
 		coalesce((SELECT max(last_seen_at) FROM sessions s WHERE s.user_id = u.id), 0),
-		coalesce((SELECT locked_until FROM login_locks l WHERE l.username = u.username AND l.locked_until > ?), 0)
-		FROM users u ORDER BY u.username`, now, now)
+		coalesce((SELECT max(locked_until) FROM login_locks l WHERE l.username = u.username AND l.locked_until > ?), 0),
+		coalesce((SELECT group_concat(client, ', ') FROM login_locks l WHERE l.username = u.username AND l.locked_until > ?), ''),
+		EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL)
+		FROM users u ORDER BY u.username`, now, now, now)
 	if err != nil {
 		return nil, fmt.Errorf("db: list users: %w", err)
 	}
@@ -248,7 +255,7 @@ func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
 		var u User
 		var created, updated, lastSeen, lockedUntil int64
 		var roles string
-		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Disabled, &created, &updated, &roles, &u.ActiveSessions, &lastSeen, &lockedUntil); err != nil {
+		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Disabled, &created, &updated, &roles, &u.ActiveSessions, &lastSeen, &lockedUntil, &u.LockedFrom, &u.SecondFactor); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
@@ -332,6 +339,17 @@ func (d *DB) SetRoles(ctx context.Context, actor Actor, id int64, roles []Role) 
 		return User{}, err
 	}
 	return d.updateUser(ctx, actor, id, "user.roles_changed", true, func(tx *sql.Tx, before User) (map[string]any, error) {
+		// A role change needs a fresh code from an admin who has a second
+		// factor, as a rule change does.
+		admin, err := getUser(ctx, tx, actor.ID)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+		if err == nil {
+			if err := d.requireStepUp(ctx, tx, admin); err != nil {
+				return nil, err
+			}
+		}
 		if before.HasRole(RoleAdmin) && !slices.Contains(roles, RoleAdmin) {
 			if err := requireAnotherAdmin(ctx, tx, id); err != nil {
 				return nil, err

@@ -23,13 +23,7 @@ func TestRuleChangeNeedsAnotherAdmin(t *testing.T) {
 	run("admin adds a second admin", func(t *testing.T) {
 		admin.signIn("admin", adminPassword)
 		admin.expectURL("/")
-		admin.goto_("/admin/users")
-		admin.fill("#new-username", "adam")
-		admin.fill("#new-display-name", "Adam Second")
-		admin.fill("#new-password", "orchid-ledger-5512")
-		admin.click("#new-user input[value=admin]")
-		admin.click("#new-user button[type=submit]")
-		admin.expectText("#new-user .alert.ok", "Created adam")
+		admin.createUser("adam", "Adam Second", "orchid-ledger-5512", "admin")
 	})
 
 	run("a rule change becomes a request", func(t *testing.T) {

@@ -139,14 +139,17 @@ func TestFoundation(t *testing.T) {
 		carol.expectText("main h1", "Overview")
 	})
 
-	run("six wrong passwords lock the account and the audit page shows it", func(t *testing.T) {
+	run("wrong passwords lock the account from that address; the users page shows it and unlocks it", func(t *testing.T) {
+		// Three failures are free; the fourth locks "maker" for this
+		// address (30 s, growing with each further failure); the fifth and
+		// sixth are refused unchecked.
 		mallory := newSession(t, b, a)
 		for i := 0; i < 6; i++ {
 			mallory.signIn("maker", "wrong-password-number-"+string(rune('a'+i)))
 		}
-		mallory.expectText("#login-error", "locked")
+		mallory.expectText("#login-error", "locked here until")
 		mallory.screenshot("login-locked")
-		// Even the right password is refused while locked.
+		// Even the right password is refused from this address while locked.
 		mallory.signIn("maker", makerPassword)
 		mallory.expectText("#login-error", "locked")
 
@@ -158,8 +161,14 @@ func TestFoundation(t *testing.T) {
 		admin.goto_("/admin/audit")
 		admin.screenshot("audit")
 		admin.goto_("/admin/users")
-		admin.expectText("#user-rows", "locked until")
+		row := "#user-rows tr:has-text('Manoj Maker')"
+		admin.expectText(row, "locked until")
+		admin.expectText(row, "from 127.0.0.1")
 		admin.screenshot("users-locked")
+		admin.click(row + " form[action$='/unlock'] button")
+		admin.expectText(row, "Unlocked.")
+		mallory.signIn("maker", makerPassword)
+		mallory.expectURL("/")
 	})
 
 	run("a disabled user's open session is refused on its next click", func(t *testing.T) {

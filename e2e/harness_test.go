@@ -47,8 +47,8 @@ func freePort(t *testing.T) int {
 }
 
 // startApp builds the binary and runs it in sandbox mode against a fresh
-// database, waiting until /readyz answers.
-func startApp(t *testing.T) *app {
+// database, waiting until /readyz answers. env adds NAME=value settings.
+func startApp(t *testing.T, env ...string) *app {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "paydesk")
@@ -67,6 +67,7 @@ func startApp(t *testing.T) *app {
 	// second, so what a person waits for in a test happens within seconds.
 	a.cmd.Env = append(os.Environ(), "PAYDESK_ENV=sandbox", "PAYDESK_LOG_LEVEL=warn",
 		"PAYDESK_SANDBOX_ADDR="+sandboxAddr, "PAYDESK_POLL_EVERY=1s")
+	a.cmd.Env = append(a.cmd.Env, env...)
 	stdout, _ := a.cmd.StdoutPipe()
 	a.cmd.Stderr = a.cmd.Stdout
 	if err := a.cmd.Start(); err != nil {
@@ -149,9 +150,17 @@ type session struct {
 
 func newSession(t *testing.T, b playwright.Browser, a *app) *session {
 	t.Helper()
+	return newSessionWithHeaders(t, b, a, nil)
+}
+
+// newSessionWithHeaders is newSession whose every request carries headers
+// (an X-Forwarded-For a proxy would add, say).
+func newSessionWithHeaders(t *testing.T, b playwright.Browser, a *app, headers map[string]string) *session {
+	t.Helper()
 	ctx, err := b.NewContext(playwright.BrowserNewContextOptions{
-		BaseURL:  playwright.String(a.URL),
-		Viewport: &playwright.Size{Width: 1360, Height: 860},
+		BaseURL:          playwright.String(a.URL),
+		Viewport:         &playwright.Size{Width: 1360, Height: 860},
+		ExtraHttpHeaders: headers,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +177,18 @@ func newSession(t *testing.T, b playwright.Browser, a *app) *session {
 		}
 	})
 	return s
+}
+
+// createUser makes a user from the admin users page, as an admin.
+func (s *session) createUser(username, name, password, role string) {
+	s.t.Helper()
+	s.goto_("/admin/users")
+	s.fill("#new-username", username)
+	s.fill("#new-display-name", name)
+	s.fill("#new-password", password)
+	s.click("#new-user input[value=" + role + "]")
+	s.click("#new-user button[type=submit]")
+	s.expectText("#new-user .alert.ok", "Created "+username)
 }
 
 func (s *session) goto_(path string) {

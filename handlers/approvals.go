@@ -53,6 +53,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	if changes == nil {
 		changes = s.thresholdChanges(r)
 	}
+	if changes == nil {
+		changes = bandChanges(r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -94,6 +97,13 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 	u := *auth(c).user
 	f, form := queueFilter(c, s.DB.Now())
 	p := views.QueueProps{Shell: s.shell(c, "Approval queue", "/queue"), Filter: form, Low: s.lowBalances(ctx)}
+	if s.SecondFactor != nil {
+		enrolled, err := s.SecondFactor.Enrolled(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		p.StepUpCode = enrolled
+	}
 	for _, k := range s.Approvals.Kinds() {
 		p.Kinds = append(p.Kinds, views.Option{Value: k.Name, Label: k.Label})
 	}
@@ -230,7 +240,19 @@ func (s *Server) decide(c *fiber.Ctx, decision func(u db.User, id int64) (db.App
 	if err != nil {
 		return err
 	}
+	if code := c.FormValue("code"); code != "" {
+		if err := s.stepUpWith(c, code); err != nil {
+			if statusOf(err) >= 500 {
+				return err
+			}
+			return s.renderApproval(c, id, fiber.StatusUnprocessableEntity, err)
+		}
+	}
 	r, err := decision(*auth(c).user, id)
+	if db.ErrorCode(err) == db.ESTEPUP {
+		// Its page asks for the code beside Approve and Reject.
+		return redirect(c, fmt.Sprintf("/approvals/%d", id))
+	}
 	if err != nil {
 		if isFragmentRequest(c) && db.ErrorCode(err) == db.EINVALID {
 			before, _, gerr := s.Approvals.Get(c.UserContext(), id)
@@ -326,12 +348,20 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 	if len(ids) == 0 {
 		return fiber.NewError(fiber.StatusUnprocessableEntity, "Select at least one request.")
 	}
+	if code := c.FormValue("code"); code != "" {
+		if err := s.stepUpWith(c, code); err != nil {
+			return err
+		}
+	}
 	var results []db.BulkResult
 	var err error
 	if decision == "approve" {
 		results, err = s.Approvals.ApproveMany(ctx, u, ids)
 	} else {
 		results, err = s.Approvals.RejectMany(ctx, u, ids, reason)
+	}
+	if db.ErrorCode(err) == db.ESTEPUP {
+		return redirect(c, "/step-up?next=%2Fqueue")
 	}
 	if err != nil {
 		return err
@@ -381,11 +411,17 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 }
 
 func (s *Server) approvalPage(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	id, err := requestID64(c)
 	if err != nil {
 		return err
 	}
+	return s.renderApproval(c, id, fiber.StatusOK, nil)
+}
+
+// renderApproval draws request id's page; decideErr, from a decision just
+// refused, is shown beside the code field or at the top.
+func (s *Server) renderApproval(c *fiber.Ctx, id int64, status int, decideErr error) error {
+	ctx := c.UserContext()
 	r, decisions, err := s.Approvals.Get(ctx, id)
 	if err != nil {
 		return err
@@ -402,6 +438,10 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 	if ch := s.thresholdChanges(r); ch != nil {
 		p.Changes, p.ChangeTitle = ch, "Threshold: now → proposed"
 		p.ChangeNote = "Applies when approved; the balances page and the queue warn below it."
+	}
+	if ch := bandChanges(r); ch != nil {
+		p.Changes, p.ChangeTitle = ch, "Step-up band: now → proposed"
+		p.ChangeNote = "Applies when approved: deciding anything above it asks for a fresh code."
 	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)
@@ -427,18 +467,29 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		}
 		p.CanDecide = u.ID != r.MakerID && u.HasRole(r.RequiredRole) && !decided[u.ID]
 		p.CanWithdraw = u.ID == r.MakerID
+		if p.CanDecide {
+			if p.StepUp, err = s.Approvals.NeedsStepUpNow(ctx, u, r); err != nil {
+				return err
+			}
+		}
 	} else {
 		p.NextUp = "Nobody: " + strings.ToLower(r.State.Label()) + " " + views.When(r.DecidedAt)
 	}
 	if done := c.Query("done"); done != "" {
 		p.Notice = done + "."
 	}
+	if decideErr != nil {
+		p.CodeError = db.FieldErrors(decideErr)["code"]
+		if p.CodeError == "" {
+			p.Error = db.ErrorMessage(decideErr)
+		}
+	}
 	entries, _, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "approval_request:" + strconv.FormatInt(r.ID, 10), Limit: 100})
 	if err != nil {
 		return err
 	}
 	p.Audit = auditRows(entries)
-	return s.render(c, fiber.StatusOK, views.ApprovalDetailPage(p), nil)
+	return s.render(c, status, views.ApprovalDetailPage(p), nil)
 }
 
 func stateKind(s db.ApprovalState) string {

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"net/netip"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"paydesk/db"
@@ -37,14 +40,22 @@ func (s *Server) login(c *fiber.Ctx) error {
 	p := s.loginProps(c)
 	p.Username = c.FormValue("username")
 	p.Next = localPath(c.FormValue("next"))
-	meta := db.LoginMeta{RemoteAddr: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 200)}
-	user, err := s.DB.Authenticate(c.UserContext(), s.Hasher, p.Username, c.FormValue("password"), meta)
+	user, err := s.DB.Authenticate(c.UserContext(), s.Hasher, p.Username, c.FormValue("password"), s.loginMeta(c))
 	if err != nil {
 		if statusOf(err) >= 500 {
 			return err
 		}
 		p.Error = db.ErrorMessage(err)
 		return s.render(c, fiber.StatusUnprocessableEntity, views.LoginPage(p), views.LoginForm(p))
+	}
+	if s.SecondFactor != nil {
+		need, err := s.SecondFactor.NeedsCodeAtSignIn(c.UserContext(), user)
+		if err != nil {
+			return err
+		}
+		if need {
+			return s.beginCodeStep(c, user, p.Next)
+		}
 	}
 	w := newCookieWriter()
 	if err := s.Sessions.Renew(netRequest(c, c.UserContext()), w, a.session, user.ID); err != nil {
@@ -66,4 +77,41 @@ func (s *Server) logout(c *fiber.Ctx) error {
 		return err
 	}
 	return redirect(c, "/login?signed_out=1")
+}
+
+// clientAddr is the address a request came from, as far as it can be
+// trusted: the TCP peer, unless the peer is a trusted proxy. Then
+// X-Forwarded-For is read from the right (each proxy appends what it saw),
+// past the trusted proxies, and the first address not among them is the
+// client; whatever the client wrote further left is ignored.
+func (s *Server) clientAddr(c *fiber.Ctx) string {
+	peer, err := netip.ParseAddr(c.IP())
+	if err != nil {
+		return c.IP()
+	}
+	addr := peer.Unmap()
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a garbled hop: the last good one is all that is known
+		}
+		addr = hop.Unmap()
+		if !s.trusted(addr) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.Config.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

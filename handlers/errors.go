@@ -24,7 +24,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case db.ECONFLICT:
 		return http.StatusConflict
-	case db.EFORBIDDEN:
+	case db.EFORBIDDEN, db.ESTEPUP:
 		return http.StatusForbidden
 	case db.EUNAUTHORIZED:
 		return http.StatusUnauthorized
@@ -32,6 +32,25 @@ func statusOf(err error) int {
 		return http.StatusLocked
 	}
 	return http.StatusInternalServerError
+}
+
+// auditOversized records a body too large to be read, refused before any
+// handler ran, when its cookie is a signed-in person's.
+func (s *Server) auditOversized(c *fiber.Ctx) {
+	ctx := c.UserContext()
+	sess, err := s.Sessions.New(netRequest(c, ctx), s.Sessions.CookieName())
+	uid, _ := sess.Values[sessUserID].(int64)
+	if err != nil || uid == 0 {
+		return
+	}
+	u, err := s.DB.User(ctx, uid)
+	if err != nil {
+		return
+	}
+	if err := s.DB.AuditRefusal(ctx, u.Actor(), "request.refused", s.refusalDetails(c, http.StatusRequestEntityTooLarge,
+		"The request is larger than Paydesk accepts.")); err != nil {
+		s.Log.Error("audit refusal", "request_id", requestID(c), "err", err)
+	}
 }
 
 func messageOf(err error, status int) string {
@@ -72,6 +91,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		s.Log.Error("request failed", attrs...)
 	} else {
 		s.Log.Warn("request refused", attrs...)
+	}
+	if status == http.StatusRequestEntityTooLarge && c.Locals(authLocal) == nil {
+		s.auditOversized(c)
 	}
 	title := statusTitles[status]
 	if title == "" {

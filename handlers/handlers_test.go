@@ -69,7 +69,8 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Config: Config{Production: production},
 		// No PayMate: requests are made and wait, queued.
-		Collections: db.NewCollections(d, nil),
+		Collections:  db.NewCollections(d, nil),
+		SecondFactor: db.NewSecondFactor(d, approvals, []byte(strings.Repeat("s", 32))),
 	}
 	for _, u := range []db.NewUser{
 		{Username: "admin", DisplayName: "Admin", Password: testPassword, Roles: []db.Role{db.RoleAdmin}},

@@ -24,6 +24,9 @@ const requestIDKey ctxKey = iota
 type authState struct {
 	session *sessions.Session
 	user    *db.User
+	// ended: the request carried our cookie of a session that has ended
+	// (signed out, expired, ended by an admin).
+	ended bool
 }
 
 const authLocal = "paydesk.auth"
@@ -116,11 +119,11 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 // whose user is gone or disabled is ended on the spot.
 func (s *Server) loadSession(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sess, err := s.Sessions.New(netRequest(c, ctx), s.Sessions.CookieName())
+	sess, ended, err := s.Sessions.load(netRequest(c, ctx), s.Sessions.CookieName())
 	if err != nil {
 		return err
 	}
-	a := &authState{session: sess}
+	a := &authState{session: sess, ended: ended}
 	if uid, _ := sess.Values[sessUserID].(int64); uid != 0 {
 		u, err := s.DB.User(ctx, uid)
 		switch {
@@ -130,6 +133,14 @@ func (s *Server) loadSession(c *fiber.Ctx) error {
 			if err := s.DB.DeleteSession(ctx, sess.ID); err != nil {
 				return err
 			}
+			if err == nil {
+				// A disabled person's live session, used: on the record.
+				if err := s.DB.AuditRefusal(ctx, u.Actor(), "auth.refused_disabled", s.refusalDetails(c, fiber.StatusUnauthorized,
+					"This account is disabled; its session was ended.")); err != nil {
+					return err
+				}
+			}
+			a.ended = true
 			a.session = sessions.NewSession(s.Sessions, s.Sessions.CookieName())
 			a.session.Options = s.Sessions.options()
 		default:
@@ -137,6 +148,9 @@ func (s *Server) loadSession(c *fiber.Ctx) error {
 		}
 	}
 	c.Locals(authLocal, a)
+	// The approval engine reads this session's step-up in its own
+	// transaction.
+	c.SetUserContext(db.WithSession(ctx, a.session.ID))
 	return c.Next()
 }
 
@@ -166,11 +180,59 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	if got == "" {
 		got = c.FormValue("_csrf")
 	}
+	// A browser says when a request comes from another site's page; no
+	// form of ours ever does.
+	if c.Get("Sec-Fetch-Site") == "cross-site" {
+		s.Log.Warn("cross-site request refused", "request_id", requestID(c), "path", c.Path())
+		return fiber.NewError(fiber.StatusForbidden, "A request from another site was refused. Use Paydesk's own pages.")
+	}
 	if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		s.Log.Warn("csrf refused", "request_id", requestID(c), "path", c.Path(), "has_session", want != "", "has_token", got != "")
 		return fiber.NewError(fiber.StatusForbidden, "The form has expired or did not come from Paydesk. Reload the page and try again.")
 	}
 	return c.Next()
+}
+
+// auditRefusals puts on the record every state-changing request that was
+// refused (4xx) and every read that was forbidden (403), when it came from
+// a signed-in person or with the cookie of a session that has ended: the
+// shapes an attack takes. The domain's own refusals (approval.refused and
+// such) say why; this entry says what was asked. Anonymous refusals are
+// only logged: anyone could fill the log with them.
+func (s *Server) auditRefusals(c *fiber.Ctx) error {
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = statusOf(err)
+	}
+	if status < 400 || status >= 500 || (isSafeMethod(c.Method()) && status != fiber.StatusForbidden) {
+		return err
+	}
+	a := auth(c)
+	var actor db.Actor
+	switch {
+	case a.user != nil:
+		actor = a.user.Actor()
+	case a.ended:
+		actor = db.Actor{Username: "(ended session)"}
+	default:
+		return err
+	}
+	reason := "refused"
+	if err != nil {
+		reason = messageOf(err, status)
+	} else if status == fiber.StatusUnprocessableEntity {
+		reason = "the input was refused (see the form's messages)"
+	}
+	if aerr := s.DB.AuditRefusal(c.UserContext(), actor, "request.refused", s.refusalDetails(c, status, reason)); aerr != nil {
+		s.Log.Error("audit refusal", "request_id", requestID(c), "err", aerr)
+	}
+	return err
+}
+
+func (s *Server) refusalDetails(c *fiber.Ctx, status int, reason string) map[string]any {
+	return map[string]any{"method": c.Method(), "path": c.Path(), "status": status, "reason": reason,
+		"client": s.clientAddr(c), "request_id": requestID(c)}
 }
 
 // requireUser sends anonymous requests to the sign-in page.

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -271,7 +273,56 @@ func (s *Server) payoutsPage(c *fiber.Ctx) error {
 			p.Attention = append(p.Attention, payoutRow(x))
 		}
 	}
+	if err := s.markRecovering(c, &p); err != nil {
+		return err
+	}
 	return s.render(c, status, views.PayoutsPage(p), nil)
+}
+
+// recoveringShown is how many payouts waiting for recovery the page lists.
+const recoveringShown = 20
+
+// markRecovering lists the payouts waiting for recovery after a crash and
+// marks them in the page's tables with the time each will be checked.
+func (s *Server) markRecovering(c *fiber.Ctx, p *views.PayoutsProps) error {
+	if s.Recovery == nil {
+		return nil
+	}
+	ctx := c.UserContext()
+	due, err := s.Recovery.AwaitingRecovery(ctx)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	label := func(id string) string {
+		at, ok := due[id]
+		if !ok {
+			return ""
+		}
+		return "waiting for recovery · checked by " + at.UTC().Format("15:04:05") + " UTC"
+	}
+	ids := make([]string, 0, len(due))
+	for id := range due {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(due[a].Compare(due[b]), strings.Compare(a, b)) })
+	for _, id := range ids[:min(len(ids), recoveringShown)] {
+		po, _, err := s.Payouts.Get(ctx, id)
+		if db.ErrorCode(err) == db.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		row := payoutRow(po)
+		row.Recovery = label(id)
+		p.Recovering = append(p.Recovering, row)
+	}
+	for _, rows := range [][]views.PayoutRow{p.Rows, p.Attention} {
+		for i := range rows {
+			rows[i].Recovery = label(rows[i].ID)
+		}
+	}
+	return nil
 }
 
 // payoutsCSV streams the whole filtered set, page by page.

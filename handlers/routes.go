@@ -21,10 +21,13 @@ func Routes(app *fiber.App, s *Server) {
 	app.Get("/metrics", s.metrics)
 	app.Get("/static/:name", s.staticAsset)
 
-	web := app.Group("", s.loadSession, s.checkCSRF)
+	web := app.Group("", s.loadSession, s.auditRefusals, s.checkCSRF)
 	web.Get("/login", s.loginPage)
 	web.Post("/login", s.login)
 	web.Post("/logout", s.requireUser, s.logout)
+	// The second step of a sign-in: the session holds no user until it.
+	web.Get("/login/code", s.loginCodePage)
+	web.Post("/login/code", s.loginCode)
 	// KS Pay sends the payer (who has no Paydesk sign-in) back here.
 	web.Get("/gateway/return", s.gatewayReturn)
 
@@ -33,6 +36,14 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/queue", s.queuePage)
 	signedIn.Post("/queue/bulk", s.requireRole(db.RoleChecker, db.RoleAdmin), s.bulkDecide)
 	signedIn.Get("/approvals/:id", s.approvalPage)
+	// Sign-in security: everyone's own second factor, and the step-up
+	// before a big decision.
+	signedIn.Get("/account/security", s.securityPage)
+	signedIn.Post("/account/security/enrol", s.beginEnrolment)
+	signedIn.Post("/account/security/confirm", s.confirmEnrolment)
+	signedIn.Post("/account/security/recovery-codes", s.renewRecoveryCodes)
+	signedIn.Get("/step-up", s.stepUpPage)
+	signedIn.Post("/step-up", s.stepUp)
 
 	// Operations and finish: the payout form's contact search (before
 	// /payouts/:id), the collections' export, the retry of a bank-side
@@ -108,6 +119,8 @@ func Routes(app *fiber.App, s *Server) {
 	admin.Post("/users/:id/password", s.resetUserPassword)
 	admin.Post("/users/:id/end-sessions", s.endUserSessions)
 	admin.Post("/users/:id/unlock", s.unlockUser)
+	admin.Post("/users/:id/reset-second-factor", s.resetSecondFactor)
+	admin.Post("/security/step-up-band", s.setStepUpBand)
 	admin.Get("/rules", s.rulesPage)
 	admin.Post("/rules", s.changeRules)
 	admin.Get("/audit", s.auditPage)

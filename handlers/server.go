@@ -3,7 +3,9 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,6 +23,9 @@ type Config struct {
 	TLS bool
 	// Banner is shown on every page (sandbox mode says so).
 	Banner string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (clientAddr); none by default, so the client is the TCP peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server holds what the handlers need. main.go builds it explicitly.
@@ -54,6 +59,18 @@ type Server struct {
 	Metrics    *Metrics
 	Dispatcher interface{ Started() bool }
 	BankSide   *db.BankSide
+
+	// Recovery tells which payouts wait for recovery after a crash (the
+	// dispatcher); nil: none are shown.
+	Recovery RecoveryStatus
+
+	// SecondFactor: TOTP enrolment, codes at sign-in and step-up.
+	SecondFactor *db.SecondFactor
+}
+
+// RecoveryStatus is what the payouts page asks the dispatcher.
+type RecoveryStatus interface {
+	AwaitingRecovery(ctx context.Context) (map[string]time.Time, error)
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.

@@ -77,32 +77,40 @@ func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 // New loads the session the request's cookie names, or returns a new one when
 // there is none, its signature is wrong, or it has expired (idle or absolute).
 func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
-	sess := sessions.NewSession(s, name)
+	sess, _, err := s.load(r, name)
+	return sess, err
+}
+
+// load is New, also saying whether the cookie was one of ours (its
+// signature good) for a session that has ended: a cookie kept past
+// sign-out, replayed.
+func (s *SessionStore) load(r *http.Request, name string) (sess *sessions.Session, ended bool, err error) {
+	sess = sessions.NewSession(s, name)
 	sess.Options = s.options()
 	sess.IsNew = true
 	cookie, err := r.Cookie(name)
 	if err != nil {
-		return sess, nil
+		return sess, false, nil
 	}
 	var id []byte
 	if err := securecookie.DecodeMulti(name, cookie.Value, &id, s.codecs...); err != nil {
-		return sess, nil
+		return sess, false, nil
 	}
 	ctx := r.Context()
 	row, err := s.db.Session(ctx, string(id))
 	if err != nil {
 		if err == db.ErrNoSession {
-			return sess, nil
+			return sess, true, nil
 		}
-		return sess, err
+		return sess, false, err
 	}
 	now := s.db.Now()
 	if !now.Before(row.ExpiresAt) || now.Sub(row.LastSeenAt) >= s.idle {
-		return sess, s.db.DeleteSession(ctx, row.ID)
+		return sess, true, s.db.DeleteSession(ctx, row.ID)
 	}
 	if len(row.Data) > 0 {
 		if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
-			return sess, fmt.Errorf("session data: %w", err)
+			return sess, false, fmt.Errorf("session data: %w", err)
 		}
 	}
 	sess.ID = row.ID
@@ -111,10 +119,10 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	sess.Values[sessCSRF] = row.CSRFToken
 	if now.Sub(row.LastSeenAt) >= touchEvery {
 		if err := s.db.TouchSession(ctx, row.ID, now); err != nil {
-			return sess, err
+			return sess, false, err
 		}
 	}
-	return sess, nil
+	return sess, false, nil
 }
 
 // Save writes the session row (creating it with a fresh id and CSRF token when
@@ -169,6 +177,13 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 // Renew gives the session a new id and CSRF token for userID, removing the
 // old row: called at sign-in so an id planted before it is worthless after.
 func (s *SessionStore) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Session, userID int64) error {
+	return s.RenewWith(r, w, sess, map[any]any{sessUserID: userID})
+}
+
+// RenewWith gives the session a new id and CSRF token holding values only:
+// the password step of a sign-in that still needs its code keeps who is
+// signing in, but no user.
+func (s *SessionStore) RenewWith(r *http.Request, w http.ResponseWriter, sess *sessions.Session, values map[any]any) error {
 	if sess.ID != "" {
 		if err := s.db.DeleteSession(r.Context(), sess.ID); err != nil {
 			return err
@@ -176,7 +191,7 @@ func (s *SessionStore) Renew(r *http.Request, w http.ResponseWriter, sess *sessi
 	}
 	sess.ID = ""
 	sess.IsNew = true
-	sess.Values = map[any]any{sessUserID: userID}
+	sess.Values = values
 	return s.Save(r, w, sess)
 }
 

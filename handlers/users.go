@@ -39,10 +39,11 @@ func (s *Server) userRow(c *fiber.Ctx, u db.User) views.UserRow {
 	row := views.UserRow{
 		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Roles: roleSet(u.Roles),
 		Disabled: u.Disabled, ActiveSessions: u.ActiveSessions, LastSeen: views.When(u.LastSeenAt),
-		IsMe: auth(c).user.ID == u.ID, CSRF: auth(c).csrf(),
+		IsMe: auth(c).user.ID == u.ID, CSRF: auth(c).csrf(), SecondFactor: u.SecondFactor,
 	}
 	if !u.LockedUntil.IsZero() {
-		row.LockedUntil = u.LockedUntil.UTC().Format("15:04 UTC")
+		row.LockedUntil = u.LockedUntil.UTC().Format("15:04:05 UTC")
+		row.LockedFrom = u.LockedFrom
 	}
 	return row
 }
@@ -106,11 +107,19 @@ func (s *Server) renderUsersWithForm(c *fiber.Ctx, form views.NewUserForm) error
 // userAction runs one change on the user named in the path and answers with
 // the user's row (htmx) or a redirect back to the list.
 func (s *Server) userAction(c *fiber.Ctx, notice string, change func(id int64, actor db.Actor) error) error {
+	return s.userActionSaying(c, func(id int64, actor db.Actor) (string, error) { return notice, change(id, actor) })
+}
+
+// userActionSaying is userAction whose change says what happened.
+func (s *Server) userActionSaying(c *fiber.Ctx, change func(id int64, actor db.Actor) (string, error)) error {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return fiber.NewError(fiber.StatusNotFound, "No such user.")
 	}
-	changeErr := change(id, auth(c).user.Actor())
+	notice, changeErr := change(id, auth(c).user.Actor())
+	if db.ErrorCode(changeErr) == db.ESTEPUP {
+		return redirect(c, "/step-up?next=%2Fadmin%2Fusers")
+	}
 	if changeErr != nil && statusOf(changeErr) >= 500 {
 		return changeErr
 	}

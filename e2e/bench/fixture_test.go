@@ -93,8 +93,15 @@ func newServer(tb testing.TB) *fixture {
 	contacts := db.NewContacts(d, approvals)
 	collections := db.NewCollections(d, nil)
 	hasher := db.NewHasher(2)
+	// Not started: the payouts page asks it what waits for recovery, as in
+	// production.
+	dispatcher, err := db.NewDispatcher(d, payouts, nil, db.DispatchOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	srv := &handlers.Server{
 		DB: d, Approvals: approvals, Payouts: payouts, Contacts: contacts, Collections: collections, Hasher: hasher, Assets: assets,
+		Recovery: dispatcher, SecondFactor: db.NewSecondFactor(d, approvals, []byte(strings.Repeat("s", 32))),
 		Sessions: handlers.NewSessionStore(d, handlers.SessionOptions{HashKey: []byte(strings.Repeat("b", 32)),
 			Idle: 30 * time.Minute, Absolute: 12 * time.Hour}),
 		// The request log is formatted as in production, then dropped.
