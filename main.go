@@ -30,6 +30,7 @@ import (
 	"paydesk/db"
 	"paydesk/handlers"
 	"paydesk/providers"
+	"paydesk/providers/kotakva"
 	"paydesk/providers/registry"
 	"paydesk/providers/sandboxes"
 	"paydesk/static"
@@ -97,6 +98,7 @@ type config struct {
 	approvalExpiry  time.Duration
 	inquiryEvery    time.Duration
 	pollEvery       time.Duration
+	fetchEvery      time.Duration
 	dispatchWorkers int
 }
 
@@ -144,6 +146,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		return c, err
 	}
 	if c.pollEvery, err = envDuration("PAYDESK_POLL_EVERY", 30*time.Second); err != nil {
+		return c, err
+	}
+	if c.fetchEvery, err = envDuration("PAYDESK_CREDIT_FETCH_EVERY", 2*time.Second); err != nil {
 		return c, err
 	}
 	if v := os.Getenv("PAYDESK_DISPATCH_WORKERS"); v != "" {
@@ -411,6 +416,7 @@ type services struct {
 	collections     *db.Collections
 	balances        *db.Balances
 	gateway         *db.Gateway
+	virtualAccounts *db.VirtualAccounts
 	// inflows are the channels money is collected through, summed on the
 	// balances and home pages.
 	inflows   []db.InflowSource
@@ -425,6 +431,7 @@ func buildServices(cfg config, log *slog.Logger, store *db.DB, reg *registry.Reg
 	s.addPayouts(cfg, log, store, reg)
 	s.addContactsAndCollections(cfg, log, store, reg)
 	s.addBalancesAndGateway(cfg, log, store, reg)
+	s.addVirtualAccounts(cfg, log, store, reg)
 	s.addHousekeeping(cfg, log, store)
 	return s
 }
@@ -502,6 +509,28 @@ func (s *services) addBalancesAndGateway(cfg config, log *slog.Logger, store *db
 	s.workers = append(s.workers, func(ctx context.Context) { s.gateway.Run(ctx, cfg.pollEvery) })
 }
 
+// addVirtualAccounts: Kotak virtual accounts, changed through approvals
+// and River jobs; their credits fetched every few seconds (exactly once) and
+// summed with the other inflows; refunds of credits.
+func (s *services) addVirtualAccounts(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) {
+	var prov providers.VirtualAccounts
+	if p, ok := reg.Get(kotakva.Name); ok {
+		prov, _ = p.(providers.VirtualAccounts)
+	}
+	prefix := os.Getenv("PAYDESK_KOTAKVA_PREFIX")
+	if prefix == "" && !cfg.production() {
+		prefix = kotakva.DemoPrefix
+	}
+	if prefix == "" && prov != nil {
+		log.Warn("PAYDESK_KOTAKVA_PREFIX is not set: virtual account numbers will lack the bank's prefix")
+	}
+	s.virtualAccounts = db.NewVirtualAccounts(store, s.approvals, prov, db.VAOptions{Prefix: prefix, InquiryEvery: cfg.inquiryEvery,
+		Logger: log.With("component", "virtual-accounts")})
+	s.jobQueues = append(s.jobQueues, s.virtualAccounts.JobQueue())
+	s.inflows = append(s.inflows, s.virtualAccounts)
+	s.workers = append(s.workers, func(ctx context.Context) { s.virtualAccounts.Run(ctx, cfg.fetchEvery) })
+}
+
 // addHousekeeping: expired sessions, old sign-in failures and locks are
 // swept; requests nobody decided in time expire.
 func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
@@ -569,6 +598,8 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Balances:    svc.balances,
 		Inflows:     svc.inflows,
 		Gateway:     svc.gateway,
+
+		VirtualAccounts: svc.virtualAccounts,
 	}, nil
 }
 

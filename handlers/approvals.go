@@ -54,6 +54,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	if changes == nil {
 		changes = s.thresholdChanges(r)
 	}
+	if changes == nil {
+		changes, _ = s.vaChanges(r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -390,6 +393,10 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 	if ch := s.thresholdChanges(r); ch != nil {
 		p.Changes, p.ChangeTitle = ch, "Threshold: now → proposed"
 		p.ChangeNote = "Applies when approved; the balances page and the queue warn below it."
+	}
+	if ch, note := s.vaChanges(r); ch != nil {
+		p.Changes, p.ChangeNote, p.ChangeTitle = ch, note, "Virtual account: now → proposed"
+		p.ContactURL, p.ContactName, p.LinkLabel = "/virtual-accounts/requests/"+strconv.FormatInt(r.ID, 10), "each row with the bank's answer", "Accounts"
 	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)

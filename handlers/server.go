@@ -44,6 +44,9 @@ type Server struct {
 	Balances *db.Balances
 	Inflows  []db.InflowSource
 	Gateway  *db.Gateway
+
+	// VirtualAccounts: accounts, their credits and refunds.
+	VirtualAccounts *db.VirtualAccounts
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.
