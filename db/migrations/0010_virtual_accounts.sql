@@ -94,8 +94,6 @@ CREATE INDEX va_credits_contact ON va_credits(contact_id, credited_at, id);
 CREATE INDEX va_credits_utr ON va_credits(utr);
 CREATE INDEX va_credits_va ON va_credits(va_number);
 CREATE INDEX va_credits_remitter ON va_credits(remitter_name COLLATE NOCASE);
--- Totals of a filtered list read their covering range.
-CREATE INDEX va_credits_amounts ON va_credits(mode, state, credited_at, amount_paise);
 
 -- Money credited per IST day, kept in the storing transaction: the home
 -- page, the balances page and the list's unfiltered totals read it.
