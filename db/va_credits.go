@@ -77,6 +77,16 @@ func (v *VirtualAccounts) Ingest(ctx context.Context) (IngestResult, error) {
 	if v.prov == nil {
 		return res, nil
 	}
+	// Acknowledged batches are marked so in the next store's transaction:
+	// one commit a batch, not two.
+	var acked []string
+	defer func() {
+		if len(acked) > 0 {
+			if err := v.markAcked(context.WithoutCancel(ctx), v.db.write, acked); err != nil {
+				v.opts.Logger.Warn("marking batches acknowledged", "err", err)
+			}
+		}
+	}()
 	for range maxIngestBatches {
 		b, err := v.prov.FetchCredits(ctx)
 		if err != nil {
@@ -85,17 +95,15 @@ func (v *VirtualAccounts) Ingest(ctx context.Context) (IngestResult, error) {
 		if b.BatchID == "" || len(b.Credits) == 0 {
 			return res, nil
 		}
-		n, err := v.StoreBatch(ctx, b)
+		n, err := v.storeBatch(ctx, b, acked)
 		if err != nil {
 			return res, err
 		}
+		acked = nil
 		if err := v.prov.AcknowledgeCredits(ctx, b); err != nil {
 			return res, fmt.Errorf("acknowledge batch %s: %w", b.BatchID, err)
 		}
-		if _, err := v.db.write.ExecContext(ctx, `UPDATE va_credit_batches SET acked_at = ? WHERE batch_id = ? AND acked_at IS NULL`,
-			v.db.nowMS(), b.BatchID); err != nil {
-			return res, fmt.Errorf("db: batch acknowledged: %w", err)
-		}
+		acked = append(acked, b.BatchID)
 		res.Batches++
 		res.Records += len(b.Credits)
 		res.New += n
@@ -103,32 +111,56 @@ func (v *VirtualAccounts) Ingest(ctx context.Context) (IngestResult, error) {
 	return res, nil
 }
 
+func (v *VirtualAccounts) markAcked(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ids []string) error {
+	for _, id := range ids {
+		if _, err := q.ExecContext(ctx, `UPDATE va_credit_batches SET acked_at = ? WHERE batch_id = ? AND acked_at IS NULL`,
+			v.db.nowMS(), id); err != nil {
+			return fmt.Errorf("db: batch acknowledged: %w", err)
+		}
+	}
+	return nil
+}
+
 // StoreBatch stores a batch's credits in one transaction and returns how
 // many were new. Storing a batch again stores nothing again.
 func (v *VirtualAccounts) StoreBatch(ctx context.Context, b providers.CreditBatch) (int, error) {
+	return v.storeBatch(ctx, b, nil)
+}
+
+// storeBatch is StoreBatch, also marking the batches acked as acknowledged.
+func (v *VirtualAccounts) storeBatch(ctx context.Context, b providers.CreditBatch, acked []string) (int, error) {
 	tx, err := v.db.beginWrite(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	now := v.db.nowMS()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO va_credits (txn_ref, batch_id, utr, va_number, account, contact_id, state,
-		amount_paise, remitter_name, remitter_account, remitter_ifsc, mode, credited_at, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (txn_ref) DO NOTHING`)
-	if err != nil {
-		return 0, fmt.Errorf("db: prepare: %w", err)
+	if err := v.markAcked(ctx, tx, acked); err != nil {
+		return 0, err
 	}
-	defer ins.Close()
+	now := v.db.nowMS()
 	type sum struct {
 		count int
 		paise int64
 		last  int64
 	}
-	accounts := map[string]*sum{}
-	days := map[string]*sum{}
+	type sumKey struct{ day, mode, state string }
+	type row struct {
+		c     providers.Credit
+		state string
+		va    string
+		at    int64
+	}
+	rows := make(map[string]row, len(b.Credits))
 	known := map[string]VirtualAccount{}
-	fresh, unmatched := 0, 0
-	for _, c := range b.Credits {
+	// One statement for the batch: the rows a delivery before stored are
+	// skipped by the unique index, and RETURNING names those inserted now.
+	var q strings.Builder
+	q.WriteString(`INSERT INTO va_credits (txn_ref, batch_id, utr, va_number, account, contact_id, state,
+		amount_paise, remitter_name, remitter_account, remitter_ifsc, mode, credited_at, received_at) VALUES `)
+	args := make([]any, 0, 14*len(b.Credits))
+	for i, c := range b.Credits {
 		a, ok := known[c.VirtualAccount]
 		if !ok {
 			a, err = getVA(ctx, tx, c.VirtualAccount)
@@ -145,44 +177,53 @@ func (v *VirtualAccounts) StoreBatch(ctx context.Context, b providers.CreditBatc
 		if at.IsZero() {
 			at = v.db.Now()
 		}
-		res, err := ins.ExecContext(ctx, c.TxnRef, b.BatchID, c.UTR, c.VirtualAccount, account, contact, state, c.AmountPaise,
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, c.TxnRef, b.BatchID, c.UTR, c.VirtualAccount, account, contact, state, c.AmountPaise,
 			c.RemitterName, c.RemitterAccount, c.RemitterIFSC, string(c.Mode), at.UnixMilli(), now)
-		if err != nil {
-			return 0, fmt.Errorf("db: store credit %s: %w", c.TxnRef, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // stored from an earlier delivery of this batch
-		}
-		fresh++
-		if state == CreditMatched {
-			s := accounts[a.Number]
+		rows[c.TxnRef] = row{c: c, state: state, va: a.Number, at: at.UnixMilli()}
+	}
+	q.WriteString(" ON CONFLICT (txn_ref) DO NOTHING RETURNING txn_ref")
+	inserted, err := queryAll(ctx, tx, "store credits", scanValue[string], q.String(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("db: store batch %s: %w", b.BatchID, err)
+	}
+	accounts := map[string]*sum{}
+	days := map[sumKey]*sum{}
+	fresh, unmatched := len(inserted), 0
+	for _, ref := range inserted {
+		r := rows[ref]
+		if r.state == CreditMatched {
+			s := accounts[r.va]
 			if s == nil {
 				s = &sum{}
-				accounts[a.Number] = s
+				accounts[r.va] = s
 			}
 			s.count++
-			s.paise += c.AmountPaise
-			s.last = max(s.last, at.UnixMilli())
+			s.paise += r.c.AmountPaise
+			s.last = max(s.last, r.at)
 		} else {
 			unmatched++
 		}
-		d := days[ISTDay(at)]
+		key := sumKey{ISTDay(time.UnixMilli(r.at)), string(r.c.Mode), r.state}
+		d := days[key]
 		if d == nil {
 			d = &sum{}
-			days[ISTDay(at)] = d
+			days[key] = d
 		}
 		d.count++
-		d.paise += c.AmountPaise
+		d.paise += r.c.AmountPaise
 	}
 	for number, s := range accounts {
 		if err := addToAccount(ctx, tx, number, s.count, s.paise, s.last); err != nil {
 			return 0, err
 		}
 	}
-	for day, s := range days {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO va_credit_days (day, paise, count) VALUES (?, ?, ?)
-			ON CONFLICT (day) DO UPDATE SET paise = paise + excluded.paise, count = count + excluded.count`, day, s.paise, s.count); err != nil {
-			return 0, fmt.Errorf("db: credit days: %w", err)
+	for k, s := range days {
+		if err := addToSums(ctx, tx, k.day, k.mode, k.state, s.count, s.paise); err != nil {
+			return 0, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO va_credit_batches (batch_id, records, new_records, stored_at) VALUES (?, ?, ?, ?)
@@ -196,6 +237,16 @@ func (v *VirtualAccounts) StoreBatch(ctx context.Context, b providers.CreditBatc
 		}
 	}
 	return fresh, tx.Commit()
+}
+
+// addToSums adds credits (or, negative, takes them away) to a day's sums.
+func addToSums(ctx context.Context, tx *sql.Tx, day, mode, state string, count int, paise int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO va_credit_sums (day, mode, state, paise, count) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (day, mode, state) DO UPDATE SET paise = paise + excluded.paise, count = count + excluded.count`,
+		day, mode, state, paise, count); err != nil {
+		return fmt.Errorf("db: credit sums: %w", err)
+	}
+	return nil
 }
 
 // addToAccount adds credits to an account's sums.
@@ -257,11 +308,6 @@ type CreditFilter struct {
 	From, To  time.Time // credited
 	After     int64     // the id of the last credit of the previous page
 	Limit     int       // default 50, at most 500
-}
-
-// onlyDates reports whether f filters by nothing but the credited days.
-func (f CreditFilter) onlyDates() bool {
-	return f.Query == "" && f.Account == "" && f.State == "" && f.Mode == "" && f.ContactID == ""
 }
 
 // Credits returns one page of credits, newest first, and whether more follow.
@@ -334,13 +380,13 @@ type CreditTotals struct {
 	Paise int64
 }
 
-// CreditTotals sums the credits matching f. Without filters, or with dates
-// only, it reads the per-day sums; with an account, the account's own;
-// otherwise the matching rows' covering index.
+// CreditTotals sums the credits matching f. Filters of days (whole IST
+// days, as the page's dates are), mode and state read the per-day sums; an
+// account alone, the account's own; anything else, the matching rows.
 func (v *VirtualAccounts) CreditTotals(ctx context.Context, f CreditFilter) (CreditTotals, error) {
 	var t CreditTotals
 	switch {
-	case f.onlyDates():
+	case f.Query == "" && f.Account == "" && f.ContactID == "":
 		var w conditions
 		if !f.From.IsZero() {
 			w.add("day >= ?", ISTDay(f.From))
@@ -348,7 +394,13 @@ func (v *VirtualAccounts) CreditTotals(ctx context.Context, f CreditFilter) (Cre
 		if !f.To.IsZero() {
 			w.add("day < ?", ISTDay(f.To))
 		}
-		err := v.db.read.QueryRowContext(ctx, `SELECT coalesce(sum(count), 0), coalesce(sum(paise), 0) FROM va_credit_days`+w.where(),
+		if f.Mode != "" {
+			w.add("mode = ?", f.Mode)
+		}
+		if f.State != "" {
+			w.add("state = ?", f.State)
+		}
+		err := v.db.read.QueryRowContext(ctx, `SELECT coalesce(sum(count), 0), coalesce(sum(paise), 0) FROM va_credit_sums`+w.where(),
 			w.args...).Scan(&t.Count, &t.Paise)
 		if err != nil {
 			return t, fmt.Errorf("db: credit totals: %w", err)
@@ -467,10 +519,8 @@ func (v *VirtualAccounts) CountUnmatched(ctx context.Context) (int, error) {
 // CreditsOn returns the count and sum credited on the IST day of t.
 func (v *VirtualAccounts) CreditsOn(ctx context.Context, t time.Time) (CreditTotals, error) {
 	var c CreditTotals
-	err := v.db.read.QueryRowContext(ctx, `SELECT count, paise FROM va_credit_days WHERE day = ?`, ISTDay(t)).Scan(&c.Count, &c.Paise)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, nil
-	}
+	err := v.db.read.QueryRowContext(ctx, `SELECT coalesce(sum(count), 0), coalesce(sum(paise), 0) FROM va_credit_sums WHERE day = ?`,
+		ISTDay(t)).Scan(&c.Count, &c.Paise)
 	if err != nil {
 		return c, fmt.Errorf("db: credits today: %w", err)
 	}
@@ -543,6 +593,13 @@ func (v *VirtualAccounts) attachTx(ctx context.Context, admin User, creditID int
 		account, nullString(contactID), creditID); err != nil {
 		return Credit{}, fmt.Errorf("db: attach credit: %w", err)
 	}
+	day := ISTDay(k.CreditedAt)
+	if err := addToSums(ctx, tx, day, k.Mode, CreditUnmatched, -1, -k.AmountPaise); err != nil {
+		return Credit{}, err
+	}
+	if err := addToSums(ctx, tx, day, k.Mode, CreditAttached, 1, k.AmountPaise); err != nil {
+		return Credit{}, err
+	}
 	if account != nil {
 		if err := addToAccount(ctx, tx, number, 1, k.AmountPaise, k.CreditedAt.UnixMilli()); err != nil {
 			return Credit{}, err
@@ -586,7 +643,8 @@ func (v *VirtualAccounts) InflowsByDay(ctx context.Context, from, to time.Time) 
 	return queryAll(ctx, v.db.read, "va inflows", func(s scanner) (DayAmount, error) {
 		var d DayAmount
 		return d, s.Scan(&d.Day, &d.Paise, &d.Count)
-	}, `SELECT day, paise, count FROM va_credit_days WHERE day >= ? AND day < ? AND count > 0 ORDER BY day`, ISTDay(from), ISTDay(to))
+	}, `SELECT day, sum(paise), sum(count) FROM va_credit_sums WHERE day >= ? AND day < ? GROUP BY day HAVING sum(count) > 0 ORDER BY day`,
+		ISTDay(from), ISTDay(to))
 }
 
 var _ InflowSource = (*VirtualAccounts)(nil)

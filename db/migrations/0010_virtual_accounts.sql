@@ -95,12 +95,16 @@ CREATE INDEX va_credits_utr ON va_credits(utr);
 CREATE INDEX va_credits_va ON va_credits(va_number);
 CREATE INDEX va_credits_remitter ON va_credits(remitter_name COLLATE NOCASE);
 
--- Money credited per IST day, kept in the storing transaction: the home
--- page, the balances page and the list's unfiltered totals read it.
-CREATE TABLE va_credit_days (
-    day    TEXT    PRIMARY KEY,
+-- Money credited per IST day, rail and state, kept in the transaction that
+-- stores (or attaches) credits: the home page, the balances page and the
+-- credits list's totals of any day, mode and state filter read it.
+CREATE TABLE va_credit_sums (
+    day    TEXT    NOT NULL,
+    mode   TEXT    NOT NULL,
+    state  TEXT    NOT NULL,
     paise  INTEGER NOT NULL,
-    count  INTEGER NOT NULL
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (day, mode, state)
 ) WITHOUT ROWID;
 
 -- Each batch the bank handed out and Paydesk stored, and when it was

@@ -72,8 +72,8 @@ func seedCredits(tb testing.TB, fx *fixture, n int) {
 			CASE i % 4 WHEN 0 THEN 'NEFT' WHEN 1 THEN 'IMPS' WHEN 2 THEN 'UPI' ELSE 'RTGS' END,
 			? - (i * ?) / ?, ? - (i * ?) / ?
 		FROM n`, n, now, span, n, now, span, n)
-	execSQL(tb, fx, `INSERT OR REPLACE INTO va_credit_days (day, paise, count)
-		SELECT date(credited_at / 1000, 'unixepoch', '+330 minutes'), sum(amount_paise), count(*) FROM va_credits GROUP BY 1`)
+	execSQL(tb, fx, `INSERT OR REPLACE INTO va_credit_sums (day, mode, state, paise, count)
+		SELECT date(credited_at / 1000, 'unixepoch', '+330 minutes'), mode, state, sum(amount_paise), count(*) FROM va_credits GROUP BY 1, 2, 3`)
 }
 
 // vaCSV is an upload of n accounts to create, every row valid.
