@@ -350,28 +350,9 @@ func (v *VirtualAccounts) EachCredit(ctx context.Context, f CreditFilter, fn fun
 			return err
 		}
 		sortCredits(list)
-		for _, k := range list {
-			if err := fn(k); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachOf(list, fn)
 	}
-	rows, err := v.db.read.QueryContext(ctx, q+` ORDER BY k.credited_at DESC, k.id DESC`, w.args...)
-	if err != nil {
-		return fmt.Errorf("db: credits export: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		k, err := scanCredit(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(k); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, v.db.read, "credits export", scanCredit, fn, q+` ORDER BY k.credited_at DESC, k.id DESC`, w.args...)
 }
 
 // CreditTotals is the count and sum of a filtered set.

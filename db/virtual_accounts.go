@@ -1230,36 +1230,15 @@ func (v *VirtualAccounts) Each(ctx context.Context, f VAFilter, fn func(VirtualA
 		return err
 	}
 	q := `SELECT ` + vaColumns + vaFrom + w.where()
-	if matches == nil {
-		q += ` ORDER BY a.created_at DESC, a.number DESC`
-	} else {
+	if matches != nil {
 		list, err := queryAll(ctx, v.db.read, "virtual accounts", scanVA, q, w.args...)
 		if err != nil {
 			return err
 		}
 		sortVAs(list)
-		for _, a := range list {
-			if err := fn(a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachOf(list, fn)
 	}
-	rows, err := v.db.read.QueryContext(ctx, q, w.args...)
-	if err != nil {
-		return fmt.Errorf("db: virtual accounts export: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := scanVA(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(a); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, v.db.read, "virtual accounts export", scanVA, fn, q+` ORDER BY a.created_at DESC, a.number DESC`, w.args...)
 }
 
 func (v *VirtualAccounts) listQuery(ctx context.Context, f VAFilter) (conditions, []string, error) {
@@ -1386,23 +1365,23 @@ func (v *VirtualAccounts) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, id := range reqs {
-		res, err := v.queue.Insert(ctx, VAApplyArgs{RequestID: id}, nil)
+	for _, args := range append(jobArgs(reqs, func(id int64) river.JobArgs { return VAApplyArgs{RequestID: id} }),
+		jobArgs(refunds, func(id string) river.JobArgs { return VARefundArgs{RefundID: id} })...) {
+		res, err := v.queue.Insert(ctx, args, nil)
 		if err != nil {
-			return n, fmt.Errorf("db: enqueue va request %d: %w", id, err)
-		}
-		if !res.UniqueSkippedAsDuplicate {
-			n++
-		}
-	}
-	for _, id := range refunds {
-		res, err := v.queue.Insert(ctx, VARefundArgs{RefundID: id}, nil)
-		if err != nil {
-			return n, fmt.Errorf("db: enqueue refund %s: %w", id, err)
+			return n, fmt.Errorf("db: enqueue %s: %w", args.Kind(), err)
 		}
 		if !res.UniqueSkippedAsDuplicate {
 			n++
 		}
 	}
 	return n, nil
+}
+
+func jobArgs[T any](ids []T, job func(T) river.JobArgs) []river.JobArgs {
+	out := make([]river.JobArgs, len(ids))
+	for i, id := range ids {
+		out[i] = job(id)
+	}
+	return out
 }
