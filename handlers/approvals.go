@@ -55,7 +55,7 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 		changes = s.thresholdChanges(r)
 	}
 	if changes == nil {
-		changes, _ = s.vaChanges(r)
+		changes, _ = s.vaChanges(c.UserContext(), r)
 	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
@@ -394,7 +394,7 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 		p.Changes, p.ChangeTitle = ch, "Threshold: now → proposed"
 		p.ChangeNote = "Applies when approved; the balances page and the queue warn below it."
 	}
-	if ch, note := s.vaChanges(r); ch != nil {
+	if ch, note := s.vaChanges(ctx, r); ch != nil {
 		p.Changes, p.ChangeNote, p.ChangeTitle = ch, note, "Virtual account: now → proposed"
 		p.ContactURL, p.ContactName, p.LinkLabel = "/virtual-accounts/requests/"+strconv.FormatInt(r.ID, 10), "each row with the bank's answer", "Accounts"
 	}

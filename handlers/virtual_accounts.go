@@ -394,7 +394,7 @@ var vaFieldLabels = map[string]string{"name": "Name", "purpose": "Purpose", "ema
 
 // vaChanges is a va_* request's field-level change for the queue and the
 // request page, with a note; nil and "" for other kinds.
-func (s *Server) vaChanges(r db.ApprovalRequest) ([]views.FieldChange, string) {
+func (s *Server) vaChanges(ctx context.Context, r db.ApprovalRequest) ([]views.FieldChange, string) {
 	if s.VirtualAccounts == nil {
 		return nil, ""
 	}
@@ -409,6 +409,9 @@ func (s *Server) vaChanges(r db.ApprovalRequest) ([]views.FieldChange, string) {
 	}
 	var out []views.FieldChange
 	for _, f := range ch.Fields {
+		if f.Field == "contact" {
+			f.Old, f.New = s.contactName(ctx, f.Old), s.contactName(ctx, f.New)
+		}
 		out = append(out, views.FieldChange{Label: vaFieldLabels[f.Field], Old: f.Old, New: f.New})
 	}
 	note := "Account " + ch.Number + "; the bank is asked only after approval."
@@ -433,4 +436,15 @@ func (s *Server) contactVAs(ctx context.Context, ct db.Contact) ([]views.VARow, 
 			StateKind: "ok", Source: "PayMate's", ContactID: ct.ID, ContactName: ct.Name()})
 	}
 	return out, nil
+}
+
+// contactName names a contact id for a checker: "Nelson Group (CT…)".
+func (s *Server) contactName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	if ct, err := s.Contacts.Get(ctx, id); err == nil {
+		return ct.Name() + " (" + id + ")"
+	}
+	return id
 }
