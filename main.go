@@ -529,6 +529,32 @@ func (s *services) addVirtualAccounts(cfg config, log *slog.Logger, store *db.DB
 	s.jobQueues = append(s.jobQueues, s.virtualAccounts.JobQueue())
 	s.inflows = append(s.inflows, s.virtualAccounts)
 	s.workers = append(s.workers, func(ctx context.Context) { s.virtualAccounts.Run(ctx, cfg.fetchEvery) })
+	for _, e := range reg.Entries() {
+		if e.Provider.Name() == kotakva.Name && e.Sandbox && !cfg.production() {
+			// The in-memory bank learns again the accounts Paydesk holds
+			// open, so its scheduled credits land on them after a restart.
+			control := strings.TrimSuffix(e.BaseURL, "/"+kotakva.Name) + "/_sandbox/" + kotakva.Name
+			s.workers = append(s.workers, func(ctx context.Context) { restoreSandboxAccounts(ctx, control, s.virtualAccounts, log) })
+		}
+	}
+}
+
+// restoreSandboxAccounts tells the Kotak VA sandbox about the accounts
+// Paydesk holds open (at most 10,000).
+func restoreSandboxAccounts(ctx context.Context, control string, v *db.VirtualAccounts, log *slog.Logger) {
+	var accts []kotakva.PortalAccount
+	for _, st := range []db.VAState{db.VAActive, db.VAClosing} {
+		_ = v.Each(ctx, db.VAFilter{State: st}, func(a db.VirtualAccount) error {
+			if len(accts) == 10_000 {
+				return io.EOF
+			}
+			accts = append(accts, kotakva.PortalAccount{Suffix: a.Suffix, Name: a.Name, Purpose: a.Purpose})
+			return nil
+		})
+	}
+	if err := kotakva.RestoreAccounts(ctx, control, accts); err != nil {
+		log.Warn("sandbox accounts", "err", err)
+	}
 }
 
 // addHousekeeping: expired sessions, old sign-in failures and locks are

@@ -1,8 +1,11 @@
 package kotakva
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 
@@ -19,7 +22,8 @@ import (
 //	GET  /credits                every credit with its batch and acknowledgement
 //	GET  /accounts               every virtual account
 //	POST /accounts               an account made on the bank's portal (Suffix, Name, Purpose…),
-//	                             unknown to the client until it asks
+//	                             unknown to the client until it asks; an array of them restores
+//	                             many (those that exist are left alone)
 //	POST /accounts/refuse        the next create, modify or delete naming the account (Suffix or
 //	                             VirtualAccountNo) fails for it alone, with Code (default 101) and Reason
 //	GET  /refunds                every refund
@@ -295,8 +299,35 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 		sandboxkit.WriteJSON(w, http.StatusOK, s.Accounts())
 	})
 	mux.HandleFunc("POST /accounts", func(w http.ResponseWriter, r *http.Request) {
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
+		if err != nil {
+			failWith(w, http.StatusBadRequest, err)
+			return
+		}
+		// An array restores many accounts at once (RestoreAccounts);
+		// those the bank holds already are left as they are.
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '[' {
+			var many []PortalAccount
+			if err := json.Unmarshal(raw, &many); err != nil {
+				failWith(w, http.StatusBadRequest, err)
+				return
+			}
+			out := map[string]int{"Created": 0, "Existing": 0, "Refused": 0}
+			for _, a := range many {
+				switch _, err := s.AddPortalAccount(a); {
+				case err == nil:
+					out["Created"]++
+				case err.Error() == codes["102"].Desc:
+					out["Existing"]++
+				default:
+					out["Refused"]++
+				}
+			}
+			sandboxkit.WriteJSON(w, http.StatusCreated, out)
+			return
+		}
 		var req PortalAccount
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<12)).Decode(&req); err != nil {
+		if err := json.Unmarshal(raw, &req); err != nil {
 			failWith(w, http.StatusBadRequest, err)
 			return
 		}
@@ -341,4 +372,33 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 			}
 		}
 	})
+}
+
+// RestoreAccounts tells a sandbox at controlURL (its control surface, as
+// "…/_sandbox/kotakva") about accounts the client holds open. A sandbox
+// keeps its accounts in memory: after a restart of `make run` it has none,
+// and without this its scheduled credits would land nowhere and changes of
+// older accounts would be refused as unknown. For sandboxes only.
+func RestoreAccounts(ctx context.Context, controlURL string, accts []PortalAccount) error {
+	if len(accts) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(accts)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, controlURL+"/accounts", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s sandbox: restore accounts: %w", Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("%s sandbox: restore accounts: %s", Name, resp.Status)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package kotakva
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"paydesk/providers"
@@ -74,6 +75,11 @@ func TestRefuseOneAccountOfABatch(t *testing.T) {
 	}
 	if code, _ := e.control(t, "POST", "/accounts", PortalAccount{Suffix: "PORTAL", Name: "Portal made"}); code != 201 {
 		t.Fatalf("portal account: %d", code)
+	}
+	// Restored in bulk: the existing one is left alone.
+	code, body := e.control(t, "POST", "/accounts", []PortalAccount{{Suffix: "PORTAL", Name: "Portal made"}, {Suffix: "BACK1", Name: "Back again"}})
+	if code != 201 || !strings.Contains(string(body), `"Created":1`) || !strings.Contains(string(body), `"Existing":1`) {
+		t.Fatalf("restore: %d %s", code, body)
 	}
 	if code, _ := e.control(t, "POST", "/accounts/refuse", RefuseRequest{Suffix: "X", Code: "000"}); code != 422 {
 		t.Fatalf("success code as a refusal: %d", code)
