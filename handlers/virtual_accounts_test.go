@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"paydesk/db"
+	"paydesk/providers"
 )
 
 // TestVirtualAccountFormRolesAndCSRF: only admins propose accounts, with a
@@ -115,5 +116,61 @@ func TestVirtualAccountUpload200With5BadRows(t *testing.T) {
 	_, page = checker.get(fmt.Sprintf("/virtual-accounts/requests/%d", list[0].ID))
 	if strings.Count(page, "Upload Payer") != 195 {
 		t.Fatalf("%d rows on the request's page", strings.Count(page, "Upload Payer"))
+	}
+}
+
+// TestCreditRefundAndAttachRoutes: a maker proposes a refund beside the
+// credit (above what is left: refused beside the amount); a checker cannot
+// propose one; only an admin attaches an unmatched credit.
+func TestCreditRefundAndAttachRoutes(t *testing.T) {
+	e := newTestEnv(t, false)
+	ctx := context.Background()
+	if _, err := e.srv.VirtualAccounts.StoreBatch(ctx, providers.CreditBatch{BatchID: "B1", Credits: []providers.Credit{
+		{TxnRef: "KVA1", UTR: "UTR1", VirtualAccount: "90909010NOPE", AmountPaise: 1000_00, RemitterName: "Meera Textiles",
+			RemitterAccount: "123456789012", RemitterIFSC: "HDFC0001234", Mode: providers.RailNEFT, CreditedAt: e.clock.Now()},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := e.srv.VirtualAccounts.Credits(ctx, db.CreditFilter{Query: "KVA1"})
+	if err != nil || len(list) != 1 || list[0].State != db.CreditUnmatched {
+		t.Fatalf("%v %+v", err, list)
+	}
+	path := fmt.Sprintf("/credits/%d", list[0].ID)
+	maker, checker, admin := e.client(), e.client(), e.client()
+	maker.signIn("maker")
+	checker.signIn("checker")
+	admin.signIn("admin")
+	maker.get(path)
+	resp, page := maker.post(path+"/refunds", url.Values{"_csrf": {maker.csrf}, "amount": {"1,200"}, "reason": {"Overpaid"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "At most ₹1,000.00 can be refunded") || !strings.Contains(page, `value="Overpaid"`) {
+		t.Fatalf("refund above the credit: %d", resp.StatusCode)
+	}
+	resp, _ = maker.post(path+"/refunds", url.Values{"_csrf": {maker.csrf}, "amount": {"400"}, "reason": {"Overpaid"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "?refund=") {
+		t.Fatalf("refund: %d", resp.StatusCode)
+	}
+	if _, page := maker.get(path); !strings.Contains(page, "₹600.00") || !strings.Contains(page, "waiting for approval") {
+		t.Fatal("the credit page does not show what is left and the refund")
+	}
+	checker.get(path)
+	if resp, _ := checker.post(path+"/refunds", url.Values{"_csrf": {checker.csrf}, "amount": {"1"}, "reason": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("checker proposes a refund: %d", resp.StatusCode)
+	}
+	if resp, _ := maker.post(path+"/attach", url.Values{"_csrf": {maker.csrf}, "contact": {"CTNOPE"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("maker attaches: %d", resp.StatusCode)
+	}
+	admin.get("/credits/unmatched")
+	resp, page = admin.post(path+"/attach", url.Values{"_csrf": {admin.csrf}, "number": {"90909010NOPE"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "No virtual account 90909010NOPE here") {
+		t.Fatalf("attach to an unknown account: %d", resp.StatusCode)
+	}
+	id := e.createContact(t, admin)
+	resp, _ = admin.post(path+"/attach", url.Values{"_csrf": {admin.csrf}, "contact": {id}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("attach: %d", resp.StatusCode)
+	}
+	k, _ := e.srv.VirtualAccounts.Credit(ctx, list[0].ID)
+	if k.State != db.CreditAttached || k.ContactID != id {
+		t.Fatalf("%+v", k)
 	}
 }
