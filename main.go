@@ -32,6 +32,7 @@ import (
 	"paydesk/db"
 	"paydesk/handlers"
 	"paydesk/providers"
+	"paydesk/providers/kotakva"
 	"paydesk/providers/registry"
 	"paydesk/providers/sandboxes"
 	"paydesk/static"
@@ -105,6 +106,7 @@ type config struct {
 	approvalExpiry  time.Duration
 	inquiryEvery    time.Duration
 	pollEvery       time.Duration
+	fetchEvery      time.Duration
 	dispatchWorkers int
 	pageCacheTTL    time.Duration // 0: every page rendered
 	trustedProxies  []netip.Prefix
@@ -137,26 +139,23 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		return c, fmt.Errorf("PAYDESK_ENV must be sandbox or production, not %q", c.env)
 	}
 	var err error
-	if c.idleTimeout, err = envDuration("PAYDESK_IDLE_TIMEOUT", 30*time.Minute); err != nil {
-		return c, err
-	}
-	if c.absoluteTimeout, err = envDuration("PAYDESK_ABSOLUTE_TIMEOUT", 12*time.Hour); err != nil {
-		return c, err
-	}
-	if c.sweepInterval, err = envDuration("PAYDESK_SWEEP_INTERVAL", time.Minute); err != nil {
-		return c, err
-	}
-	if c.creditEvery, err = envDuration("PAYDESK_SANDBOX_CREDIT_EVERY", 2*time.Minute); err != nil {
-		return c, err
-	}
-	if c.approvalExpiry, err = envDuration("PAYDESK_APPROVAL_EXPIRY", 7*24*time.Hour); err != nil {
-		return c, err
-	}
-	if c.inquiryEvery, err = envDuration("PAYDESK_INQUIRY_EVERY", 3*time.Second); err != nil {
-		return c, err
-	}
-	if c.pollEvery, err = envDuration("PAYDESK_POLL_EVERY", 30*time.Second); err != nil {
-		return c, err
+	for _, d := range []struct {
+		dst  *time.Duration
+		name string
+		def  time.Duration
+	}{
+		{&c.idleTimeout, "PAYDESK_IDLE_TIMEOUT", 30 * time.Minute},
+		{&c.absoluteTimeout, "PAYDESK_ABSOLUTE_TIMEOUT", 12 * time.Hour},
+		{&c.sweepInterval, "PAYDESK_SWEEP_INTERVAL", time.Minute},
+		{&c.creditEvery, "PAYDESK_SANDBOX_CREDIT_EVERY", 2 * time.Minute},
+		{&c.approvalExpiry, "PAYDESK_APPROVAL_EXPIRY", 7 * 24 * time.Hour},
+		{&c.inquiryEvery, "PAYDESK_INQUIRY_EVERY", 3 * time.Second},
+		{&c.pollEvery, "PAYDESK_POLL_EVERY", 30 * time.Second},
+		{&c.fetchEvery, "PAYDESK_CREDIT_FETCH_EVERY", 2 * time.Second},
+	} {
+		if *d.dst, err = envDuration(d.name, d.def); err != nil {
+			return c, err
+		}
 	}
 	if v := os.Getenv("PAYDESK_PAGE_CACHE"); v != "off" {
 		if c.pageCacheTTL, err = envDuration("PAYDESK_PAGE_CACHE", time.Second); err != nil {
@@ -179,8 +178,15 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if err := c.logLevel.UnmarshalText([]byte(envOr("PAYDESK_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("PAYDESK_LOG_LEVEL: %w", err)
 	}
+	return c, loadSecurityConfig(&c)
+}
+
+// loadSecurityConfig reads what guards sign-in and sessions: trusted
+// proxies, the second factor, TLS, cookies and the session key.
+func loadSecurityConfig(c *config) error {
+	var err error
 	if c.trustedProxies, err = parseProxies(os.Getenv("PAYDESK_TRUSTED_PROXIES")); err != nil {
-		return c, err
+		return err
 	}
 	switch v := os.Getenv("PAYDESK_REQUIRE_SECOND_FACTOR"); v {
 	case "":
@@ -188,18 +194,18 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	case "true", "false":
 		c.requireSecondFactor = v == "true"
 	default:
-		return c, fmt.Errorf("PAYDESK_REQUIRE_SECOND_FACTOR must be true or false, not %q", v)
+		return fmt.Errorf("PAYDESK_REQUIRE_SECOND_FACTOR must be true or false, not %q", v)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return c, errors.New("set both PAYDESK_TLS_CERT and PAYDESK_TLS_KEY, or neither")
+		return errors.New("set both PAYDESK_TLS_CERT and PAYDESK_TLS_KEY, or neither")
 	}
 	c.secureCookies = c.production() || c.tlsCert != "" || os.Getenv("PAYDESK_SECURE_COOKIES") == "true"
 	if raw := os.Getenv("PAYDESK_SESSION_KEY"); raw != "" {
 		if c.sessionKey, err = decodeKey(raw); err != nil {
-			return c, fmt.Errorf("PAYDESK_SESSION_KEY: %w", err)
+			return fmt.Errorf("PAYDESK_SESSION_KEY: %w", err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // parseProxies reads PAYDESK_TRUSTED_PROXIES: addresses or CIDR prefixes,
@@ -516,6 +522,7 @@ type services struct {
 	collections     *db.Collections
 	balances        *db.Balances
 	gateway         *db.Gateway
+	virtualAccounts *db.VirtualAccounts
 	// inflows are the channels money is collected through, summed on the
 	// balances and home pages.
 	inflows   []db.InflowSource
@@ -532,6 +539,7 @@ func buildServices(cfg config, log *slog.Logger, store *db.DB, reg *registry.Reg
 	s.addPayouts(cfg, log, store, reg)
 	s.addContactsAndCollections(cfg, log, store, reg)
 	s.addBalancesAndGateway(cfg, log, store, reg)
+	s.addVirtualAccounts(cfg, log, store, reg)
 	s.addHousekeeping(cfg, log, store)
 	s.addSecondFactor(cfg, store)
 	return s
@@ -616,6 +624,54 @@ func (s *services) addBalancesAndGateway(cfg config, log *slog.Logger, store *db
 	s.jobQueues = append(s.jobQueues, s.gateway.JobQueue())
 	s.inflows = append(s.inflows, s.gateway)
 	s.workers = append(s.workers, func(ctx context.Context) { s.gateway.Run(ctx, cfg.pollEvery) })
+}
+
+// addVirtualAccounts: Kotak virtual accounts, changed through approvals
+// and River jobs; their credits fetched every few seconds (exactly once) and
+// summed with the other inflows; refunds of credits.
+func (s *services) addVirtualAccounts(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) {
+	var prov providers.VirtualAccounts
+	if p, ok := reg.Get(kotakva.Name); ok {
+		prov, _ = p.(providers.VirtualAccounts)
+	}
+	prefix := os.Getenv("PAYDESK_KOTAKVA_PREFIX")
+	if prefix == "" && !cfg.production() {
+		prefix = kotakva.DemoPrefix
+	}
+	if prefix == "" && prov != nil {
+		log.Warn("PAYDESK_KOTAKVA_PREFIX is not set: virtual account numbers will lack the bank's prefix")
+	}
+	s.virtualAccounts = db.NewVirtualAccounts(store, s.approvals, prov, db.VAOptions{Prefix: prefix, InquiryEvery: cfg.inquiryEvery,
+		Logger: log.With("component", "virtual-accounts")})
+	s.jobQueues = append(s.jobQueues, s.virtualAccounts.JobQueue())
+	s.inflows = append(s.inflows, s.virtualAccounts)
+	s.workers = append(s.workers, func(ctx context.Context) { s.virtualAccounts.Run(ctx, cfg.fetchEvery) })
+	for _, e := range reg.Entries() {
+		if e.Provider.Name() == kotakva.Name && e.Sandbox && !cfg.production() {
+			// The in-memory bank learns again the accounts Paydesk holds
+			// open, so its scheduled credits land on them after a restart.
+			control := strings.TrimSuffix(e.BaseURL, "/"+kotakva.Name) + "/_sandbox/" + kotakva.Name
+			s.workers = append(s.workers, func(ctx context.Context) { restoreSandboxAccounts(ctx, control, s.virtualAccounts, log) })
+		}
+	}
+}
+
+// restoreSandboxAccounts tells the Kotak VA sandbox about the accounts
+// Paydesk holds open (at most 10,000).
+func restoreSandboxAccounts(ctx context.Context, control string, v *db.VirtualAccounts, log *slog.Logger) {
+	var accts []kotakva.PortalAccount
+	for _, st := range []db.VAState{db.VAActive, db.VAClosing} {
+		_ = v.Each(ctx, db.VAFilter{State: st}, func(a db.VirtualAccount) error {
+			if len(accts) == 10_000 {
+				return io.EOF
+			}
+			accts = append(accts, kotakva.PortalAccount{Suffix: a.Suffix, Name: a.Name, Purpose: a.Purpose})
+			return nil
+		})
+	}
+	if err := kotakva.RestoreAccounts(ctx, control, accts); err != nil {
+		log.Warn("sandbox accounts", "err", err)
+	}
 }
 
 // addHousekeeping: expired sessions, old sign-in failures and locks are
@@ -712,6 +768,8 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		Metrics:    ops.metrics,
 
 		SecondFactor: svc.secondFactor,
+
+		VirtualAccounts: svc.virtualAccounts,
 	}, nil
 }
 

@@ -75,3 +75,33 @@ func scanValue[T any](s scanner) (T, error) {
 	err := s.Scan(&v)
 	return v, err
 }
+
+// eachRow runs query and calls fn for every row scanned with scan, from one
+// read: an export streams its rows without holding them all.
+func eachRow[T any](ctx context.Context, q querier, what string, scan func(scanner) (T, error), fn func(T) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("db: %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// eachOf calls fn for every item of list, stopping at its first error.
+func eachOf[T any](list []T, fn func(T) error) error {
+	for _, v := range list {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -72,6 +72,7 @@ func planSuites() []planSuite {
 		balancesPlans,
 		opsPlans,
 		securityPlans,
+		vaPlans,
 	}
 }
 

@@ -114,10 +114,10 @@ func TestFoundation(t *testing.T) {
 			l, _, _ = strings.Cut(strings.TrimSpace(l), "\n")
 			labels = append(labels, strings.TrimSpace(l))
 		}
-		// A checker reads contacts, collections and balances (to judge what
-		// they approve) but has no admin section.
-		if strings.Join(labels, ",") != "Overview,Approval queue,Payouts,Contacts,Collections,Balances,KS Pay" {
-			t.Fatalf("checker navigation = %v, want Overview, Approval queue, Payouts, Contacts, Collections, Balances and KS Pay only", labels)
+		// A checker reads contacts, collections, balances, virtual accounts
+		// and credits (to judge what they approve) but has no admin section.
+		if strings.Join(labels, ",") != "Overview,Approval queue,Payouts,Contacts,Collections,Balances,KS Pay,Virtual accounts,Credits" {
+			t.Fatalf("checker navigation = %v, want Overview, Approval queue, Payouts, Contacts, Collections, Balances, KS Pay, Virtual accounts and Credits only", labels)
 		}
 		carol.expectText(".sidebar .me", "checker")
 		carol.screenshot("overview-checker")

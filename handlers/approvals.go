@@ -56,6 +56,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	if changes == nil {
 		changes = bandChanges(r)
 	}
+	if changes == nil {
+		changes, _ = s.vaChanges(c.UserContext(), r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -442,6 +445,10 @@ func (s *Server) renderApproval(c *fiber.Ctx, id int64, status int, decideErr er
 	if ch := bandChanges(r); ch != nil {
 		p.Changes, p.ChangeTitle = ch, "Step-up band: now → proposed"
 		p.ChangeNote = "Applies when approved: deciding anything above it asks for a fresh code."
+	}
+	if ch, note := s.vaChanges(ctx, r); ch != nil {
+		p.Changes, p.ChangeNote, p.ChangeTitle = ch, note, "Virtual account: now → proposed"
+		p.ContactURL, p.ContactName, p.LinkLabel = "/virtual-accounts/requests/"+strconv.FormatInt(r.ID, 10), "each row with the bank's answer", "Accounts"
 	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)

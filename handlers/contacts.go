@@ -302,6 +302,9 @@ func (s *Server) contactPage(c *fiber.Ctx) error {
 	p := views.ContactPageProps{Shell: s.shell(c, ct.Name(), "/contacts"), C: contactRow(ct), Email: ct.Email, Mobile: ct.Mobile,
 		GSTIN: ct.GSTIN, Created: views.When(ct.CreatedAt), Updated: views.When(ct.UpdatedAt), AllowOld: ct.AllowOldWhilePending,
 		VirtualAccount: ct.VirtualAccountNo, VirtualIFSC: ct.VirtualIFSC, CanEdit: canManageContacts(u), Notice: s.contactNotice(c, ct)}
+	if p.VirtualAccounts, err = s.contactVAs(ctx, ct); err != nil {
+		return err
+	}
 	p.CreatedBy = "imported from PayMate"
 	if ct.CreatedBy != 0 {
 		if who, err := s.DB.User(ctx, ct.CreatedBy); err == nil {

@@ -71,6 +71,8 @@ func newTestEnv(t testing.TB, production bool) *testEnv {
 		// No PayMate: requests are made and wait, queued.
 		Collections:  db.NewCollections(d, nil),
 		SecondFactor: db.NewSecondFactor(d, approvals, []byte(strings.Repeat("s", 32))),
+		// No bank: approved virtual-account changes wait.
+		VirtualAccounts: db.NewVirtualAccounts(d, approvals, nil, db.VAOptions{Prefix: "90909010"}),
 	}
 	for _, u := range []db.NewUser{
 		{Username: "admin", DisplayName: "Admin", Password: testPassword, Roles: []db.Role{db.RoleAdmin}},

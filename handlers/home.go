@@ -101,6 +101,13 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 	}
 	cards = append(cards, views.Card{Label: "Needs attention", Value: views.CountLabel(attention),
 		Hint: "payouts unknown, failed or stuck", Href: "/payouts"})
+	if s.VirtualAccounts != nil {
+		vc, err := s.creditCards(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cards = append(cards, vc...)
+	}
 	if s.Balances != nil {
 		bc, err := s.balanceCards(ctx)
 		return append(cards, bc...), err

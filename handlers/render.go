@@ -67,6 +67,8 @@ var sections = []section{
 	{"Collections", "/collections", nil},
 	{"Balances", "/balances", nil},
 	{"KS Pay", "/gateway", nil},
+	{"Virtual accounts", "/virtual-accounts", []db.Role{db.RoleAdmin, db.RoleChecker}},
+	{"Credits", "/credits", []db.Role{db.RoleAdmin, db.RoleMaker, db.RoleChecker}},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
 	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},

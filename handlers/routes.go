@@ -102,6 +102,27 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/gateway/:id", s.gatewayTxnPage)
 	// Asking KS Pay changes nothing but our copy of its state.
 	signedIn.Post("/gateway/:id/check", s.requireRole(db.RoleAdmin, db.RoleMaker, db.RoleChecker), s.checkGateway)
+	// Virtual accounts, their credits and refunds.
+	manageVAs := s.requireRole(db.VAManagerRoles...)
+	signedIn.Get("/virtual-accounts", s.vaListPage)
+	signedIn.Get("/virtual-accounts.csv", s.vaCSV)
+	signedIn.Get("/virtual-accounts/new", manageVAs, s.newVAPage)
+	signedIn.Post("/virtual-accounts", manageVAs, s.createVA)
+	signedIn.Get("/virtual-accounts/upload", manageVAs, s.vaUploadPage)
+	signedIn.Get("/virtual-accounts/upload/template.csv", manageVAs, s.vaUploadTemplate)
+	signedIn.Post("/virtual-accounts/upload/preview", manageVAs, s.vaUploadPreviewPost)
+	signedIn.Post("/virtual-accounts/upload", manageVAs, s.vaUploadSubmit)
+	signedIn.Get("/virtual-accounts/requests/:id", s.vaRequestPage)
+	signedIn.Get("/virtual-accounts/:number", s.vaPage)
+	signedIn.Get("/virtual-accounts/:number/edit", manageVAs, s.editVAPage)
+	signedIn.Post("/virtual-accounts/:number", manageVAs, s.modifyVA)
+	signedIn.Post("/virtual-accounts/:number/close", manageVAs, s.closeVA)
+	signedIn.Get("/credits", s.creditsPage)
+	signedIn.Get("/credits.csv", s.creditsCSV)
+	signedIn.Get("/credits/unmatched", s.unmatchedPage)
+	signedIn.Get("/credits/:id", s.creditPage)
+	signedIn.Post("/credits/:id/attach", s.requireRole(db.RoleAdmin), s.attachCredit)
+	signedIn.Post("/credits/:id/refunds", s.requireRole(db.VARefundRoles...), s.proposeRefund)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate

@@ -66,6 +66,9 @@ type Server struct {
 
 	// SecondFactor: TOTP enrolment, codes at sign-in and step-up.
 	SecondFactor *db.SecondFactor
+
+	// VirtualAccounts: accounts, their credits and refunds.
+	VirtualAccounts *db.VirtualAccounts
 }
 
 // RecoveryStatus is what the payouts page asks the dispatcher.

@@ -287,16 +287,20 @@ type CreditBatch struct {
 	Credits []Credit
 }
 
-// Refund sends a received credit back to its remitter.
+// Refund sends a received credit back to its remitter. ID is Paydesk's
+// refund id and the idempotency key; a credit may be refunded in parts, each
+// with its own ID, up to its amount.
 type Refund struct {
+	ID          string
 	TxnRef      string
-	AmountPaise int64 // 0: the whole credit
+	AmountPaise int64 // 0: the whole credit (what is left of it)
 	Reason      string
 }
 
 // RefundStatus is the provider's answer about a refund.
 type RefundStatus struct {
 	RefundRef    string
+	ID           string // the ID the refund was sent with, if any
 	State        PayoutState
 	ProviderCode string
 	Message      string

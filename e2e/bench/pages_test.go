@@ -40,6 +40,9 @@ func benchPages() []benchPage {
 		{Name: "kspay", Seed: seedGateway, First: "/gateway", Filtered: "/gateway?status=paid&method=pm_5LR93Agwv", As: "admin"},
 		{Name: "kspay analytics", First: "/gateway/analytics?days=90", Filtered: "/gateway/analytics?days=7&currency=USD", As: "admin",
 			RenderedP99: 50 * time.Millisecond},
+		// Virtual accounts and their credits over 100,000 rows each.
+		{Name: "virtual accounts", Seed: seedVirtualAccounts, First: "/virtual-accounts", Filtered: "/virtual-accounts?state=active&credits=yes", As: "admin"},
+		{Name: "credits", Seed: seedCredits, First: "/credits", Filtered: "/credits?mode=UPI&state=matched", As: "admin"},
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 // PAYDESK_BENCH_REPORT (also write the report to this file),
 // PAYDESK_BENCH_PAGES (only these pages, comma-separated names),
 // PAYDESK_BENCH_ONLY (only these sections, comma-separated: pages, search,
-// bulk, csv, dispatch, binary; the closing table then covers only them),
+// bulk, csv, va, dispatch, binary; the closing table then covers only them),
 // PAYDESK_BENCH_PROFILE (keep the CPU profile of the page runs in this
 // file).
 func envInt(name string, def int) int {
@@ -182,6 +182,11 @@ func TestBenchReport(t *testing.T) {
 		// decisions, so that the copy holds no queued jobs and idle means
 		// idle.
 		r.binary(t, fx)
+	}
+	if run("va") {
+		r.startPhase()
+		r.virtualAccounts(t, fx)
+		r.endPhase("virtual accounts")
 	}
 	if run("dispatch") {
 		// Background dispatch to the in-process sandboxes.

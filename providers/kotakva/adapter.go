@@ -103,7 +103,7 @@ func (a *Adapter) AcknowledgeCredits(ctx context.Context, b providers.CreditBatc
 }
 
 func toRefundStatus(info RefundInfo) providers.RefundStatus {
-	st := providers.RefundStatus{RefundRef: info.RefundRef, ProviderCode: info.Status, Message: info.StatusDesc, UTR: info.UTR, State: providers.StateUnknown}
+	st := providers.RefundStatus{RefundRef: info.RefundRef, ID: info.ID, ProviderCode: info.Status, Message: info.StatusDesc, UTR: info.UTR, State: providers.StateUnknown}
 	if s, ok := RefundState(info.Status); ok {
 		st.State = s
 	}
@@ -111,10 +111,11 @@ func toRefundStatus(info RefundInfo) providers.RefundStatus {
 }
 
 // RefundCredit starts a refund. After ErrOutcomeUnknown call RefundStatus with
-// the credit's TxnRef: only ErrNotFound there allows asking again. With
-// ErrDuplicate the returned status names the refund that already exists.
+// the refund's ID (or, without one, the credit's TxnRef): only ErrNotFound
+// there allows asking again. With ErrDuplicate the returned status names the
+// refund that already exists.
 func (a *Adapter) RefundCredit(ctx context.Context, r providers.Refund) (providers.RefundStatus, error) {
-	info, err := a.c.Refund(ctx, RefundRequest{TxnRef: r.TxnRef, AmountPaise: r.AmountPaise, Reason: r.Reason})
+	info, err := a.c.Refund(ctx, RefundRequest{ID: r.ID, TxnRef: r.TxnRef, AmountPaise: r.AmountPaise, Reason: r.Reason})
 	if err != nil && !errors.Is(err, providers.ErrDuplicate) {
 		return providers.RefundStatus{State: providers.StateUnknown}, err
 	}
@@ -122,10 +123,14 @@ func (a *Adapter) RefundCredit(ctx context.Context, r providers.Refund) (provide
 }
 
 // RefundStatus asks about a refund by its RefundRef; when the bank does not
-// know that reference it is tried as the credit's TxnRef, so a refund whose
-// initiation answer was lost can be found by the credit it refunds.
+// know that reference it is tried as the client's refund ID and then as the
+// credit's TxnRef, so a refund whose initiation answer was lost can be found
+// by the id it was sent with or by the credit it refunds.
 func (a *Adapter) RefundStatus(ctx context.Context, ref string) (providers.RefundStatus, error) {
 	info, err := a.c.RefundStatus(ctx, ref, "")
+	if errors.Is(err, providers.ErrNotFound) {
+		info, err = a.c.RefundStatusByID(ctx, ref)
+	}
 	if errors.Is(err, providers.ErrNotFound) {
 		info, err = a.c.RefundStatus(ctx, "", ref)
 	}

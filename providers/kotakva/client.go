@@ -287,8 +287,11 @@ func decodeStatusResponse(p []byte) (statusResponse, error) {
 	return r, nil
 }
 
-// RefundRequest sends a received credit back; AmountPaise 0 means all of it.
+// RefundRequest sends a received credit back; AmountPaise 0 means all of it
+// (or, with ID, all that is left of it). ID is the client's own refund id:
+// when set it is the idempotency key and a credit may be refunded in parts.
 type RefundRequest struct {
+	ID          string
 	TxnRef      string
 	AmountPaise int64
 	Reason      string
@@ -297,6 +300,7 @@ type RefundRequest struct {
 // RefundInfo is what the bank says about a refund.
 type RefundInfo struct {
 	RefundRef   string
+	ID          string // the client's RefundId, when it gave one
 	TxnRef      string
 	AmountPaise int64
 	Status      string // INITIATED, IN_PROCESS, PROCESSED, FAILED, RETURNED
@@ -306,11 +310,13 @@ type RefundInfo struct {
 }
 
 // Refund asks the bank to refund a credit. Never re-sent by the client; after
-// ErrOutcomeUnknown ask RefundStatus with the TxnRef. A second refund of the
-// same credit is refused with ErrDuplicate, and the answer still carries the
-// existing RefundRef.
+// ErrOutcomeUnknown ask RefundStatus (by ID when given, else the TxnRef).
+// Without ID a second refund of the same credit is refused with
+// ErrDuplicate; with ID, a second request with the same ID is, and parts
+// of one credit may be refunded under different IDs up to its amount. The
+// refused answer still carries the existing RefundRef.
 func (c *Client) Refund(ctx context.Context, r RefundRequest) (RefundInfo, error) {
-	req := refundRequest{ClientCode: c.cfg.ClientCode, ClientName: c.cfg.ClientName, TxnRef: r.TxnRef, Reason: r.Reason}
+	req := refundRequest{ClientCode: c.cfg.ClientCode, ClientName: c.cfg.ClientName, RefundID: r.ID, TxnRef: r.TxnRef, Reason: r.Reason}
 	if r.AmountPaise != 0 {
 		req.Amount = providers.FormatAmount(r.AmountPaise)
 	}
@@ -320,7 +326,7 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (RefundInfo, error
 		return RefundInfo{}, err
 	}
 	amt, _ := providers.ParseAmount(resp.Amount)
-	info := RefundInfo{RefundRef: resp.RefundRef, TxnRef: resp.TxnRef, AmountPaise: amt, Status: resp.Status, StatusDesc: resp.StatusRem}
+	info := RefundInfo{RefundRef: resp.RefundRef, ID: resp.RefundID, TxnRef: resp.TxnRef, AmountPaise: amt, Status: resp.Status, StatusDesc: resp.StatusRem}
 	return info, codeError("Refund", resp.StatusCd, resp.StatusRem)
 }
 
@@ -346,9 +352,18 @@ func decodeRefundResponse(p []byte) (refundResponse, error) {
 // RefundStatus asks about a refund by RefundRef or, when that is empty, by
 // the credit's TxnRef. A read; retried.
 func (c *Client) RefundStatus(ctx context.Context, refundRef, txnRef string) (RefundInfo, error) {
+	return c.refundStatus(ctx, refundStatusRequest{ClientCode: c.cfg.ClientCode, RefundRef: refundRef, TxnRef: txnRef})
+}
+
+// RefundStatusByID asks about a refund by the client's own RefundId: how a
+// refund whose answer was lost is found. A read; retried.
+func (c *Client) RefundStatusByID(ctx context.Context, id string) (RefundInfo, error) {
+	return c.refundStatus(ctx, refundStatusRequest{ClientCode: c.cfg.ClientCode, RefundID: id})
+}
+
+func (c *Client) refundStatus(ctx context.Context, req refundStatusRequest) (RefundInfo, error) {
 	var resp refundStatusResponse
-	err := c.call(ctx, "RefundStatus", PathRefundStatus, true,
-		refundStatusRequest{ClientCode: c.cfg.ClientCode, RefundRef: refundRef, TxnRef: txnRef},
+	err := c.call(ctx, "RefundStatus", PathRefundStatus, true, req,
 		func(p []byte) (err error) { resp, err = decodeRefundStatusResponse(p); return err })
 	if err != nil {
 		return RefundInfo{}, err
@@ -359,7 +374,7 @@ func (c *Client) RefundStatus(ctx context.Context, refundRef, txnRef string) (Re
 	amt, _ := providers.ParseAmount(resp.Amount)
 	at, _ := time.Parse(time.RFC3339, resp.UpdatedAt)
 	return RefundInfo{
-		RefundRef: resp.RefundRef, TxnRef: resp.TxnRef, AmountPaise: amt, Status: resp.Status,
+		RefundRef: resp.RefundRef, ID: resp.RefundID, TxnRef: resp.TxnRef, AmountPaise: amt, Status: resp.Status,
 		StatusDesc: resp.StatusDesc, UTR: resp.UTR, UpdatedAt: at,
 	}, nil
 }

@@ -1,8 +1,11 @@
 package kotakva
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 
@@ -18,6 +21,11 @@ import (
 //	                             active accounts)
 //	GET  /credits                every credit with its batch and acknowledgement
 //	GET  /accounts               every virtual account
+//	POST /accounts               an account made on the bank's portal (Suffix, Name, Purpose…),
+//	                             unknown to the client until it asks; an array of them restores
+//	                             many (those that exist are left alone)
+//	POST /accounts/refuse        the next create, modify or delete naming the account (Suffix or
+//	                             VirtualAccountNo) fails for it alone, with Code (default 101) and Reason
 //	GET  /refunds                every refund
 //	POST /refunds/{ref}/status   force {"Status":"FAILED"} (from INITIATED/IN_PROCESS)
 //	                             or {"Status":"RETURNED"} (from PROCESSED)
@@ -70,9 +78,72 @@ type AccountView struct {
 	Active           bool   `json:"Active"`
 }
 
+// RefuseRequest is the body of POST /accounts/refuse.
+type RefuseRequest struct {
+	Suffix           string `json:"Suffix"`
+	VirtualAccountNo string `json:"VirtualAccountNo"`
+	Code             string `json:"Code"`
+	Reason           string `json:"Reason"`
+}
+
+// PortalAccount is the body of POST /accounts.
+type PortalAccount struct {
+	Suffix  string `json:"Suffix"`
+	Name    string `json:"Name"`
+	Purpose string `json:"Purpose"`
+}
+
+// Refuse arranges for the next request naming one account to fail for it
+// alone, as the bank refuses one row of a batch.
+func (s *Sandbox) Refuse(req RefuseRequest) error {
+	key := req.VirtualAccountNo
+	if key == "" {
+		key = req.Suffix
+	}
+	if key == "" {
+		return fmt.Errorf("Suffix or VirtualAccountNo is required")
+	}
+	if req.Code == "" {
+		req.Code = "101"
+	}
+	c, ok := codes[req.Code]
+	if !ok || c.Kind == nil || len(req.Code) != 3 || req.Code[0] != '1' {
+		return fmt.Errorf("Code must be a per-account code (101–104)")
+	}
+	if req.Reason == "" {
+		req.Reason = c.Desc
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refusals[key] = refusal{code: req.Code, reason: req.Reason}
+	return nil
+}
+
+// AddPortalAccount creates an account as the bank's own portal would.
+func (s *Sandbox) AddPortalAccount(a PortalAccount) (AccountView, error) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := wireAccount{Suffix: a.Suffix, Name: a.Name, Purpose: a.Purpose}
+	if !suffixRE.MatchString(w.Suffix) {
+		return AccountView{}, fmt.Errorf("Suffix must be 1–%d upper-case letters or digits", maxSuffix)
+	}
+	if _, f := s.accountFields(w, true, now); f != "" {
+		return AccountView{}, fmt.Errorf("%s", f)
+	}
+	number := s.cfg.Prefix + w.Suffix
+	if _, ok := s.accounts[number]; ok {
+		return AccountView{}, fmt.Errorf("%s", codes["102"].Desc)
+	}
+	w.VirtualAccountNo, w.Prefix = number, s.cfg.Prefix
+	s.accounts[number] = &vaccount{w: w, createdAt: now}
+	return AccountView{VirtualAccountNo: number, Suffix: w.Suffix, Name: w.Name, Purpose: w.Purpose, Active: true}, nil
+}
+
 // RefundView is the control surface's picture of a refund.
 type RefundView struct {
 	RefundRef   string `json:"RefundRef"`
+	RefundID    string `json:"RefundId,omitempty"`
 	TxnRef      string `json:"TxnRef"`
 	AmountPaise int64  `json:"AmountPaise"`
 	Rail        string `json:"Rail"`
@@ -177,7 +248,7 @@ func (s *Sandbox) Refunds() []RefundView {
 	out := make([]RefundView, 0, len(s.refunds))
 	for _, r := range s.refunds {
 		s.advanceRefund(r, now)
-		out = append(out, RefundView{RefundRef: r.ref, TxnRef: r.txnRef, AmountPaise: r.paise, Rail: r.rail, Status: r.status, UTR: r.utr, Reason: r.reason})
+		out = append(out, RefundView{RefundRef: r.ref, RefundID: r.id, TxnRef: r.txnRef, AmountPaise: r.paise, Rail: r.rail, Status: r.status, UTR: r.utr, Reason: r.reason})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].RefundRef < out[j].RefundRef })
 	return out
@@ -227,6 +298,58 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /accounts", func(w http.ResponseWriter, r *http.Request) {
 		sandboxkit.WriteJSON(w, http.StatusOK, s.Accounts())
 	})
+	mux.HandleFunc("POST /accounts", func(w http.ResponseWriter, r *http.Request) {
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
+		if err != nil {
+			failWith(w, http.StatusBadRequest, err)
+			return
+		}
+		// An array restores many accounts at once (RestoreAccounts);
+		// those the bank holds already are left as they are.
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '[' {
+			var many []PortalAccount
+			if err := json.Unmarshal(raw, &many); err != nil {
+				failWith(w, http.StatusBadRequest, err)
+				return
+			}
+			out := map[string]int{"Created": 0, "Existing": 0, "Refused": 0}
+			for _, a := range many {
+				switch _, err := s.AddPortalAccount(a); {
+				case err == nil:
+					out["Created"]++
+				case err.Error() == codes["102"].Desc:
+					out["Existing"]++
+				default:
+					out["Refused"]++
+				}
+			}
+			sandboxkit.WriteJSON(w, http.StatusCreated, out)
+			return
+		}
+		var req PortalAccount
+		if err := json.Unmarshal(raw, &req); err != nil {
+			failWith(w, http.StatusBadRequest, err)
+			return
+		}
+		v, err := s.AddPortalAccount(req)
+		if err != nil {
+			failWith(w, http.StatusUnprocessableEntity, err)
+			return
+		}
+		sandboxkit.WriteJSON(w, http.StatusCreated, v)
+	})
+	mux.HandleFunc("POST /accounts/refuse", func(w http.ResponseWriter, r *http.Request) {
+		var req RefuseRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<12)).Decode(&req); err != nil {
+			failWith(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.Refuse(req); err != nil {
+			failWith(w, http.StatusUnprocessableEntity, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /refunds", func(w http.ResponseWriter, r *http.Request) {
 		sandboxkit.WriteJSON(w, http.StatusOK, s.Refunds())
 	})
@@ -249,4 +372,33 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 			}
 		}
 	})
+}
+
+// RestoreAccounts tells a sandbox at controlURL (its control surface, as
+// "…/_sandbox/kotakva") about accounts the client holds open. A sandbox
+// keeps its accounts in memory: after a restart of `make run` it has none,
+// and without this its scheduled credits would land nowhere and changes of
+// older accounts would be refused as unknown. For sandboxes only.
+func RestoreAccounts(ctx context.Context, controlURL string, accts []PortalAccount) error {
+	if len(accts) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(accts)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, controlURL+"/accounts", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s sandbox: restore accounts: %w", Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("%s sandbox: restore accounts: %s", Name, resp.Status)
+	}
+	return nil
 }

@@ -65,7 +65,10 @@ type Sandbox struct {
 	outstanding *batch // handed out, not yet acknowledged
 	acked       map[string]*batch
 	refunds     map[string]*refund
-	refundByTxn map[string]*refund
+	refundByTxn map[string]*refund   // the first refund of each credit
+	refundsOf   map[string][]*refund // every refund of each credit
+	refundByID  map[string]*refund   // by the client's RefundId
+	refusals    map[string]refusal   // control: the next request naming an account fails
 	seq         uint64
 	lastGen     time.Time
 }
@@ -93,12 +96,15 @@ type batch struct {
 	start, end int // credits[start:end]
 }
 
+// refusal is a failure the control surface arranged for one account.
+type refusal struct{ code, reason string }
+
 type refund struct {
-	ref, txnRef, rail, utr, reason string
-	paise                          int64
-	remitterAcct, remitterIFSC     string
-	status                         string
-	createdAt, updatedAt           time.Time
+	ref, id, txnRef, rail, utr, reason string
+	paise                              int64
+	remitterAcct, remitterIFSC         string
+	status                             string
+	createdAt, updatedAt               time.Time
 }
 
 // NewSandbox builds a sandbox; it panics on an unusable key.
@@ -118,6 +124,9 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		acked:       map[string]*batch{},
 		refunds:     map[string]*refund{},
 		refundByTxn: map[string]*refund{},
+		refundsOf:   map[string][]*refund{},
+		refundByID:  map[string]*refund{},
+		refusals:    map[string]refusal{},
 		lastGen:     cfg.Now(),
 	}
 	route := func(path string, answer func([]byte) any) {
@@ -253,9 +262,28 @@ func (s *Sandbox) perAccount(body []byte, one func(a wireAccount, now time.Time)
 	defer s.mu.Unlock()
 	results := make([]wireResult, 0, len(req.Accounts))
 	for _, a := range req.Accounts {
+		if r, ok := s.refused(a); ok {
+			results = append(results, r)
+			continue
+		}
 		results = append(results, one(a, now))
 	}
 	return summarise(results)
+}
+
+// refused answers an account the control surface arranged to fail, once.
+// Caller holds mu.
+func (s *Sandbox) refused(a wireAccount) (wireResult, bool) {
+	for _, key := range []string{a.VirtualAccountNo, a.Suffix, s.cfg.Prefix + a.Suffix} {
+		if key == "" {
+			continue
+		}
+		if r, ok := s.refusals[key]; ok {
+			delete(s.refusals, key)
+			return fail(a.VirtualAccountNo, a.Suffix, r.code, r.reason), true
+		}
+	}
+	return wireResult{}, false
 }
 
 func (s *Sandbox) create(body []byte) accountsResponse {
@@ -596,6 +624,7 @@ func (s *Sandbox) refund(body []byte) refundResponse {
 	if f := kotak.FirstFault(
 		kotak.FieldLen("ClientName", req.ClientName, 1, maxClientName),
 		kotak.FieldLen("TxnRef", req.TxnRef, 1, maxTxnRef),
+		kotak.FieldLen("RefundId", req.RefundID, 0, maxTxnRef),
 		kotak.FieldLen("Reason", req.Reason, 1, maxReason),
 	); f != "" {
 		return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
@@ -623,33 +652,60 @@ func (s *Sandbox) refund(body []byte) refundResponse {
 	if !ok {
 		return refundResponse{StatusCd: "301", StatusRem: codes["301"].Desc, TxnRef: req.TxnRef}
 	}
-	if prev, ok := s.refundByTxn[req.TxnRef]; ok {
+	// The idempotency key: the client's RefundId when given, else the
+	// credit itself (one refund per credit).
+	prev, dup := s.refundByTxn[req.TxnRef]
+	if req.RefundID != "" {
+		prev, dup = s.refundByID[req.RefundID]
+	}
+	if dup {
+		if prev.txnRef != req.TxnRef {
+			return refundResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": RefundId " + req.RefundID + " belongs to another transaction"}
+		}
 		s.advanceRefund(prev, now)
-		return refundResponse{StatusCd: "302", StatusRem: codes["302"].Desc + ": " + prev.ref, RefundRef: prev.ref,
+		return refundResponse{StatusCd: "302", StatusRem: codes["302"].Desc + ": " + prev.ref, RefundRef: prev.ref, RefundID: prev.id,
 			TxnRef: prev.txnRef, Amount: providers.FormatAmount(prev.paise), Status: prev.status}
 	}
-	if paise == 0 {
-		paise = c.paise
+	// What earlier refunds took and did not give back.
+	var taken int64
+	for _, r := range s.refundsOf[req.TxnRef] {
+		s.advanceRefund(r, now)
+		if r.status != "FAILED" {
+			taken += r.paise
+		}
 	}
-	if paise > c.paise {
-		return refundResponse{StatusCd: "303", StatusRem: fmt.Sprintf("%s (%s)", codes["303"].Desc, c.rec.Amount), TxnRef: req.TxnRef}
+	left := c.paise - taken
+	if paise == 0 {
+		paise = left
+	}
+	if paise > left || paise <= 0 {
+		return refundResponse{StatusCd: "303", StatusRem: fmt.Sprintf("%s (%s; %s left to refund)", codes["303"].Desc, c.rec.Amount,
+			providers.FormatAmount(max(left, 0))), TxnRef: req.TxnRef}
 	}
 	s.seq++
 	r := &refund{
-		ref: fmt.Sprintf("RF%s%08d", now.In(kotak.IST).Format("060102"), s.seq), txnRef: req.TxnRef,
+		ref: fmt.Sprintf("RF%s%08d", now.In(kotak.IST).Format("060102"), s.seq), id: req.RefundID, txnRef: req.TxnRef,
 		rail: refundRail(c.rec.Mode, paise), reason: req.Reason, paise: paise,
 		remitterAcct: c.rec.RemitterAccount, remitterIFSC: c.rec.RemitterIFSC,
 		status: "INITIATED", createdAt: now, updatedAt: now,
 	}
 	r.utr = kotak.UTR(r.rail, now, s.seq)
 	s.refunds[r.ref] = r
-	s.refundByTxn[r.txnRef] = r
+	if _, ok := s.refundByTxn[r.txnRef]; !ok {
+		s.refundByTxn[r.txnRef] = r
+	}
+	s.refundsOf[r.txnRef] = append(s.refundsOf[r.txnRef], r)
+	ledgerRef := r.txnRef
+	if r.id != "" {
+		s.refundByID[r.id] = r
+		ledgerRef = r.id
+	}
 	// The money leaves the collection account now: the one execution.
 	s.Ledger().Record(sandboxkit.Execution{
-		Provider: Name, Kind: "refund", Ref: r.txnRef, AmountPaise: r.paise, Account: r.remitterAcct,
+		Provider: Name, Kind: "refund", Ref: ledgerRef, AmountPaise: r.paise, Account: r.remitterAcct,
 		IFSC: r.remitterIFSC, Rail: r.rail, UTR: r.utr, At: now,
 	})
-	return refundResponse{StatusCd: "000", StatusRem: "Refund initiated", RefundRef: r.ref, TxnRef: r.txnRef,
+	return refundResponse{StatusCd: "000", StatusRem: "Refund initiated", RefundRef: r.ref, RefundID: r.id, TxnRef: r.txnRef,
 		Amount: providers.FormatAmount(r.paise), Status: r.status}
 }
 
@@ -661,17 +717,22 @@ func (s *Sandbox) refundStatus(body []byte) refundStatusResponse {
 	if code, rem := s.header(req.ClientCode, "", false); code != "" {
 		return refundStatusResponse{StatusCd: code, StatusRem: rem}
 	}
-	if req.RefundRef == "" && req.TxnRef == "" {
-		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": RefundRef or TxnRef is required"}
+	if req.RefundRef == "" && req.TxnRef == "" && req.RefundID == "" {
+		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": RefundRef, RefundId or TxnRef is required"}
 	}
-	if f := kotak.FirstFault(kotak.FieldLen("RefundRef", req.RefundRef, 0, maxTxnRef), kotak.FieldLen("TxnRef", req.TxnRef, 0, maxTxnRef)); f != "" {
+	if f := kotak.FirstFault(kotak.FieldLen("RefundRef", req.RefundRef, 0, maxTxnRef), kotak.FieldLen("RefundId", req.RefundID, 0, maxTxnRef),
+		kotak.FieldLen("TxnRef", req.TxnRef, 0, maxTxnRef)); f != "" {
 		return refundStatusResponse{StatusCd: "001", StatusRem: codes["001"].Desc + ": " + f}
 	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.refunds[req.RefundRef]
-	if !ok && req.RefundRef == "" {
+	switch {
+	case ok || req.RefundRef != "":
+	case req.RefundID != "":
+		r, ok = s.refundByID[req.RefundID]
+	default:
 		r, ok = s.refundByTxn[req.TxnRef]
 	}
 	if !ok {
@@ -679,7 +740,7 @@ func (s *Sandbox) refundStatus(body []byte) refundStatusResponse {
 	}
 	s.advanceRefund(r, now)
 	out := refundStatusResponse{
-		StatusCd: "000", StatusRem: "Success", RefundRef: r.ref, TxnRef: r.txnRef, Amount: providers.FormatAmount(r.paise),
+		StatusCd: "000", StatusRem: "Success", RefundRef: r.ref, RefundID: r.id, TxnRef: r.txnRef, Amount: providers.FormatAmount(r.paise),
 		Status: r.status, StatusDesc: refundStatuses[r.status].Desc, UpdatedAt: r.updatedAt.In(kotak.IST).Format(time.RFC3339),
 	}
 	if r.status == "PROCESSED" || r.status == "RETURNED" {

@@ -14,10 +14,11 @@ package kotakva
 //	                                                                   RemitterName, RemitterAccount,
 //	                                                                   RemitterIFSC, Mode, CreditedAt)
 //	transactions/ack ClientCode, BatchId, TxnRefs[]                   StatusCd, StatusRem
-//	refund           ClientCode, ClientName, TxnRef, Amount?, Reason  StatusCd, StatusRem, RefundRef, TxnRef,
-//	                                                                   Amount, Status (INITIATED)
-//	refund/status    ClientCode, RefundRef | TxnRef                   StatusCd, StatusRem, RefundRef, TxnRef,
-//	                                                                   Amount, Status, StatusDesc, UTR, UpdatedAt
+//	refund           ClientCode, ClientName, RefundId?, TxnRef,       StatusCd, StatusRem, RefundRef, RefundId?,
+//	                 Amount?, Reason                                  TxnRef, Amount, Status (INITIATED)
+//	refund/status    ClientCode, RefundRef | RefundId | TxnRef        StatusCd, StatusRem, RefundRef, RefundId?,
+//	                                                                   TxnRef, Amount, Status, StatusDesc, UTR,
+//	                                                                   UpdatedAt
 
 type wireAccount struct {
 	VirtualAccountNo string `json:"VirtualAccountNo,omitempty"`
@@ -94,6 +95,7 @@ type statusResponse struct {
 type refundRequest struct {
 	ClientCode string `json:"ClientCode"`
 	ClientName string `json:"ClientName"`
+	RefundID   string `json:"RefundId,omitempty"`
 	TxnRef     string `json:"TxnRef"`
 	Amount     string `json:"Amount,omitempty"`
 	Reason     string `json:"Reason"`
@@ -103,6 +105,7 @@ type refundResponse struct {
 	StatusCd  string `json:"StatusCd"`
 	StatusRem string `json:"StatusRem"`
 	RefundRef string `json:"RefundRef,omitempty"`
+	RefundID  string `json:"RefundId,omitempty"`
 	TxnRef    string `json:"TxnRef,omitempty"`
 	Amount    string `json:"Amount,omitempty"`
 	Status    string `json:"Status,omitempty"`
@@ -111,6 +114,7 @@ type refundResponse struct {
 type refundStatusRequest struct {
 	ClientCode string `json:"ClientCode"`
 	RefundRef  string `json:"RefundRef,omitempty"`
+	RefundID   string `json:"RefundId,omitempty"`
 	TxnRef     string `json:"TxnRef,omitempty"`
 }
 
@@ -118,6 +122,7 @@ type refundStatusResponse struct {
 	StatusCd   string `json:"StatusCd"`
 	StatusRem  string `json:"StatusRem"`
 	RefundRef  string `json:"RefundRef,omitempty"`
+	RefundID   string `json:"RefundId,omitempty"`
 	TxnRef     string `json:"TxnRef,omitempty"`
 	Amount     string `json:"Amount,omitempty"`
 	Status     string `json:"Status,omitempty"`
