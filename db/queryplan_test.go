@@ -70,6 +70,7 @@ func planSuites() []planSuite {
 		sessionPlans,
 		bankSidePlans,
 		balancesPlans,
+		linksPlans,
 	}
 }
 

@@ -54,6 +54,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	if changes == nil {
 		changes = s.thresholdChanges(r)
 	}
+	if changes == nil {
+		changes, _ = s.linkCancelChanges(r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -390,6 +393,14 @@ func (s *Server) approvalPage(c *fiber.Ctx) error {
 	if ch := s.thresholdChanges(r); ch != nil {
 		p.Changes, p.ChangeTitle = ch, "Threshold: now → proposed"
 		p.ChangeNote = "Applies when approved; the balances page and the queue warn below it."
+	}
+	if ch, note := s.linkCancelChanges(r); ch != nil {
+		p.Changes, p.ChangeNote, p.ChangeTitle = ch, note, "Payment link: now → approved"
+		if id, invoice, customer, _, _, ok := db.LinkCancelOf(r); ok {
+			p.LinkURL, p.LinkName = "/links/"+id, invoice+" · "+customer
+		} else {
+			p.ChangeTitle = "Link cancellation threshold: now → proposed"
+		}
 	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)

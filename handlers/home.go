@@ -48,6 +48,11 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 	}
 	cards = append(cards, views.Card{Label: "Needs attention", Value: views.CountLabel(attention),
 		Hint: "payouts unknown, failed or stuck", Href: "/payouts"})
+	lc, err := s.linkCards(c)
+	if err != nil {
+		return nil, err
+	}
+	cards = append(cards, lc...)
 	if s.Balances != nil {
 		bc, err := s.balanceCards(ctx)
 		return append(cards, bc...), err

@@ -44,6 +44,9 @@ type Server struct {
 	Balances *db.Balances
 	Inflows  []db.InflowSource
 	Gateway  *db.Gateway
+
+	// Links: invoice templates and payment links (NTT DATA).
+	Links *db.Links
 }
 
 // NewApp returns a Fiber app with Paydesk's error handler and every route.

@@ -35,6 +35,8 @@ func benchPages() []benchPage {
 		{Name: "balances", Seed: seedBalanceHistory, First: "/balances?days=90", Filtered: "/balances?days=7", As: "admin"},
 		{Name: "kspay", Seed: seedGateway, First: "/gateway", Filtered: "/gateway?status=paid&method=pm_5LR93Agwv", As: "admin"},
 		{Name: "kspay analytics", First: "/gateway/analytics?days=90", Filtered: "/gateway/analytics?days=7&currency=USD", As: "admin"},
+		// Payment links over 100,000 links, with their totals.
+		{Name: "payment links", Seed: seedLinks, First: "/links", Filtered: "/links?state=sent&template=1002", As: "maker"},
 	}
 }
 

@@ -176,6 +176,11 @@ func TestBenchReport(t *testing.T) {
 		r.csv(t, sessions.byName["maker"])
 		r.endPhase("CSV validation")
 	}
+	if run("links-csv") {
+		r.startPhase()
+		r.linksCSV(t, fx, sessions.byName["maker"])
+		r.endPhase("payment link CSV")
+	}
 	if run("dispatch") {
 		// Background dispatch to the in-process sandboxes.
 		r.startPhase()
