@@ -27,11 +27,36 @@ func (a *app) sandboxPost(t *testing.T, provider, path string) {
 	}
 }
 
-// selectOption picks value in a select (an htmx one re-renders the form).
+// selectOption picks value in a select whose change re-renders the form
+// through htmx, and waits until htmx has settled the new form (its
+// elements are live again only then).
 func (s *session) selectOption(selector, value string) {
 	s.t.Helper()
+	if _, err := s.page.Evaluate(`() => {
+		window.__settled = 0;
+		if (!window.__settleHook) {
+			document.body.addEventListener('htmx:afterSettle', () => { window.__settled++ });
+			window.__settleHook = true;
+		}
+	}`); err != nil {
+		s.t.Fatal(err)
+	}
 	if _, err := s.page.Locator(selector).SelectOption(playwright.SelectOptionValues{Values: &[]string{value}}); err != nil {
 		s.t.Fatalf("select %s in %s: %v", value, selector, err)
+	}
+	// WaitForFunction would evaluate a string, which the CSP forbids.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := s.page.Evaluate(`() => window.__settled`)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if v, ok := n.(int); ok && v > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.failShot()
+			s.t.Fatalf("the form did not re-render after choosing %s in %s", value, selector)
+		}
 	}
 }
 

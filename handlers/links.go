@@ -54,6 +54,14 @@ func linkRow(k db.PaymentLink) views.LinkRow {
 	return r
 }
 
+// linkCount counts links in words: "1 link", "2,000 links".
+func linkCount(n int) string {
+	if n == 1 {
+		return "1 link"
+	}
+	return views.Count(n) + " links"
+}
+
 func refusal(code, msg string) string {
 	if code == "" {
 		return msg
@@ -185,7 +193,7 @@ func (s *Server) linksPage(c *fiber.Ctx) error {
 		}
 		paid, open := t.ByState[db.LinkPaid], t.Outstanding()
 		p.Totals = views.LinkTotalsView{Links: views.Count(t.Links), Amount: views.INR(t.AmountPaise), Paid: views.INR(paid.Paise),
-			PaidCount: views.Count(paid.Count), Outstanding: views.INR(open.Paise), OpenCount: views.Count(open.Count), Capped: t.Capped}
+			PaidCount: linkCount(paid.Count), Outstanding: views.INR(open.Paise), OpenCount: linkCount(open.Count), Capped: t.Capped}
 	}
 	return s.render(c, status, views.LinksPage(p), nil)
 }
@@ -537,7 +545,13 @@ func (s *Server) renderLink(c *fiber.Ctx, k db.PaymentLink, events []db.Event, s
 	if !k.PaidAt.IsZero() {
 		p.Paid = views.When(k.PaidAt)
 	}
-	if k.Resends > 0 && k.SendBy != providers.SendNone {
+	switch k.State {
+	case db.LinkCancelled:
+		p.SendBy = "Cancelled: this link no longer takes payment."
+	case db.LinkExpired:
+		p.SendBy = "Expired: this link no longer takes payment."
+	}
+	if k.Resends > 0 && k.SendBy != providers.SendNone && k.State.Open() {
 		p.SendBy += "; resent once"
 		if k.Resends > 1 {
 			p.SendBy = sendByDone[k.SendBy] + "; resent " + strconv.Itoa(k.Resends) + " times"
@@ -704,9 +718,9 @@ func (s *Server) linkCards(c *fiber.Ctx) ([]views.Card, error) {
 		return nil, err
 	}
 	return []views.Card{
-		{Label: "Links paid today", Value: views.INR(paid.Paise), Hint: views.Count(paid.Count) + " payment links paid",
+		{Label: "Links paid today", Value: views.INR(paid.Paise), Hint: linkCount(paid.Count) + " paid",
 			Href: "/links?state=paid"},
-		{Label: "Links due this week", Value: views.INR(due.Paise), Hint: views.Count(due.Count) + " open links due by " + weekEnd,
+		{Label: "Links due this week", Value: views.INR(due.Paise), Hint: linkCount(due.Count) + " open, due by " + weekEnd,
 			Href: "/links?due_from=" + today + "&due_to=" + weekEnd},
 	}, nil
 }
