@@ -56,9 +56,14 @@ type LinkJobArgs struct {
 func (LinkJobArgs) Kind() string { return "link_step" }
 
 // InsertOpts keeps one job per link and action while one waits or runs.
-func (LinkJobArgs) InsertOpts() river.InsertOpts {
+func (LinkJobArgs) InsertOpts() river.InsertOpts { return uniqueWhileActive(LinksQueue) }
+
+// uniqueWhileActive is an area's job options: one job per arguments while
+// one waits or runs (a finished one does not count), and River's attempt
+// limit high, as the step itself decides when to give up.
+func uniqueWhileActive(queue string) river.InsertOpts {
 	return river.InsertOpts{
-		Queue:       LinksQueue,
+		Queue:       queue,
 		MaxAttempts: 1000,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,

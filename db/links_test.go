@@ -355,3 +355,40 @@ func TestLinksCreatedOnceUnderFaults(t *testing.T) {
 	}
 	t.Logf("%d links: faults %v (%.0f%% of %d requests), %d create attempts", n, counts, 100*float64(injected)/float64(total), total, attempts)
 }
+
+// TestOverdueLinksExpire: a link past its due date with no payment moves
+// to expired here; the provider's expiry notification does the same; a
+// payment NTT DATA notifies afterwards still counts.
+func TestOverdueLinksExpire(t *testing.T) {
+	e := newLinksEnv(t, 2*time.Second)
+	ctx := context.Background()
+	due := e.create(t, "Asha Traders", "700")
+	due = e.waitLink(t, due.ID, 5*time.Second, sentState)
+	notified := e.waitLink(t, e.create(t, "Ravi Stores", "800").ID, 5*time.Second, sentState)
+	if n, err := e.l.ExpireOverdue(ctx); err != nil || n != 0 {
+		t.Fatalf("expired %d before the due date: %v", n, err)
+	}
+	later := time.Now().AddDate(0, 0, 9)
+	e.d.Now = func() time.Time { return later }
+	if n, err := e.l.ExpireOverdue(ctx); err != nil || n != 2 {
+		t.Fatalf("expired %d: %v", n, err)
+	}
+	k, _, _ := e.l.Get(ctx, due.ID)
+	if k.State != LinkExpired || k.FinalAt.IsZero() {
+		t.Fatalf("%+v", k)
+	}
+	if d, err := e.l.DueBetween(ctx, ISTDay(time.Now()), ISTDay(later)); err != nil || d.Count != 0 {
+		t.Fatalf("still due: %+v %v", d, err)
+	}
+	// The customer paid at the last minute; NTT DATA's notice comes late.
+	inv, err := e.sb.MarkPaid(notified.InvoiceNo, "LATE1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.l.Notify(ctx, signedNotification(t, inv, "NTF-LATE", linkpay.InvoicePaid, later), "test"); err != nil || !res.Changed {
+		t.Fatalf("late payment: %+v %v", res, err)
+	}
+	if k, _, _ := e.l.Get(ctx, notified.ID); k.State != LinkPaid || k.BankRef != "LATE1" {
+		t.Fatalf("%+v", k)
+	}
+}

@@ -304,7 +304,7 @@ func (s *Server) refreshTemplates(c *fiber.Ctx) error {
 	return redirect(c, "/templates?refreshing=1")
 }
 
-var fieldTypeLabels = map[string]string{providers.FieldText: "text", providers.FieldNumber: "whole number",
+var fieldTypeLabels = map[string]string{providers.FieldText: "text", providers.FieldNumber: "a whole number",
 	providers.FieldDate: "date", providers.FieldEmail: "email address"}
 
 func (s *Server) templatePage(c *fiber.Ctx) error {
@@ -410,34 +410,37 @@ func (s *Server) linkForm(c *fiber.Ctx, in db.LinkInput, errs map[string]string,
 		if x.Label == "" {
 			x.Label = tf.Name
 		}
-		var hint []string
-		switch tf.Type {
-		case providers.FieldNumber:
-			x.Type = "number"
-			hint = append(hint, "a whole number")
-		case providers.FieldDate:
-			x.Type = "date"
-		case providers.FieldEmail:
-			x.Type = "email"
-		default:
+		x.Type = map[string]string{providers.FieldNumber: "number", providers.FieldDate: "date", providers.FieldEmail: "email"}[tf.Type]
+		if x.Type == "" {
 			x.Type = "text"
 		}
-		if tf.MaxLength > 0 && tf.Type != providers.FieldDate {
-			hint = append(hint, "up to "+strconv.Itoa(tf.MaxLength)+" characters")
-		}
-		switch {
-		case tf.Required:
-			hint = append(hint, "required by the template")
-		case tf.UseDefault:
-			hint = append(hint, "left empty, NTT DATA uses “"+tf.Default+"”")
-		default:
-			hint = append(hint, "optional")
-		}
-		x.Hint = strings.Join(hint, " · ")
+		x.Hint = strings.Join(fieldRules(tf), " · ")
 		x.Hint = strings.ToUpper(x.Hint[:1]) + x.Hint[1:]
 		f.Fields = append(f.Fields, x)
 	}
 	return f, nil
+}
+
+// fieldRules are the provider's rules for a template field, in words: its
+// type, its length limit, and whether it must be filled. The form shows
+// them beside the field; the bulk CSV documents its column with them.
+func fieldRules(tf providers.TemplateField) []string {
+	var out []string
+	if tf.Type != providers.FieldText {
+		out = append(out, fieldTypeLabels[tf.Type])
+	}
+	if tf.MaxLength > 0 && tf.Type != providers.FieldDate {
+		out = append(out, "up to "+strconv.Itoa(tf.MaxLength)+" characters")
+	}
+	switch {
+	case tf.Required:
+		out = append(out, "required by the template")
+	case tf.UseDefault:
+		out = append(out, "left empty, NTT DATA uses “"+tf.Default+"”")
+	default:
+		out = append(out, "optional")
+	}
+	return out
 }
 
 // templateFieldsOf reads the template fields from the form (f_<name>).

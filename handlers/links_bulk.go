@@ -3,7 +3,6 @@ package handlers
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,23 +40,8 @@ func linkUpload(t db.LinkTemplate) (csvUpload, map[string]string) {
 			name = "field_" + name
 		}
 		byColumn[name] = f.Name
-		var rules []string
-		if f.Label != "" {
-			rules = append(rules, f.Label+":")
-		}
-		rules = append(rules, fieldTypeLabels[f.Type])
-		if f.MaxLength > 0 && f.Type != providers.FieldDate {
-			rules = append(rules, "up to "+strconv.Itoa(f.MaxLength)+" characters")
-		}
-		switch {
-		case f.Required:
-			rules = append(rules, "required by the template.")
-		case f.UseDefault:
-			rules = append(rules, "empty: NTT DATA uses “"+f.Default+"”.")
-		default:
-			rules = append(rules, "may be empty.")
-		}
-		u.columns = append(u.columns, views.CSVColumn{Name: name, Required: f.Required, Rules: strings.Join(rules, " "), Example: f.Default})
+		rules := f.Label + ": " + strings.Join(fieldRules(f), "; ") + "."
+		u.columns = append(u.columns, views.CSVColumn{Name: name, Required: f.Required, Rules: rules, Example: f.Default})
 	}
 	return u, byColumn
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -209,5 +210,46 @@ func TestLinkNotificationSignature(t *testing.T) {
 	}
 	if paidEvents != 1 {
 		t.Fatalf("%d paid events: %+v", paidEvents, events)
+	}
+}
+
+// TestLinkBulkUpload: the template's CSV carries its columns; a file with
+// a bad row is previewed row by row, and submitting makes the valid rows
+// links together, which NTT DATA then creates in the background.
+func TestLinkBulkUpload(t *testing.T) {
+	e := newLinksEnv(t)
+	c := e.client()
+	c.signIn("maker")
+	resp, body := c.get("/links/bulk/template.csv?template=1001")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body,
+		"customer_name,customer_email,customer_mobile,amount,due_date,send_by,contact_id,invoicetitle,description,gstin,ponumber\n") {
+		t.Fatalf("template CSV: %d %q", resp.StatusCode, body)
+	}
+	due := db.ISTDay(time.Now().AddDate(0, 0, 5))
+	file := "customer_name,customer_email,amount,due_date,description,ponumber\n" +
+		"Lotus Pharma,accounts@lotus.example,\"5,000.00\"," + due + ",October supplies,PO-1\n" +
+		"Ravi Stores,ravi@ravi.example,1200.5," + due + ",,PO-2\n" +
+		"Kaveri Steel,kaveri@steel.example,999," + due + ",November supplies,PO-3-THAT-IS-FAR-TOO-LONG-FOR-THE-TEMPLATE\n" +
+		"Meera Exports,meera@exports.example,2500," + due + ",Freight,\n"
+	_, page := c.bulkPost("/links/bulk/preview?template=1001", nil, "links.csv", file)
+	for _, want := range []string{"description: Description is required by the template.", "ponumber: At most 30 characters",
+		`<div class="label">Valid</div>`, "Create 2 payment links"} {
+		if !strings.Contains(html.UnescapeString(page), want) {
+			t.Fatalf("preview lacks %q:\n%s", want, page)
+		}
+	}
+	resp, page = c.bulkPost("/links/bulk?template=1001", map[string]string{"csv": file, "file_name": "links.csv", "expect_valid": "2"}, "", "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "2 payment links created") {
+		t.Fatalf("submit: %d %s", resp.StatusCode, page)
+	}
+	list, _, err := e.srv.Links.List(context.Background(), db.LinkFilter{})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("%d links, %v", len(list), err)
+	}
+	for _, k := range list {
+		e.waitLink(t, k.ID, func(k db.PaymentLink) bool { return k.State == db.LinkSent })
+	}
+	if n := len(e.sb.Invoices()); n != 2 {
+		t.Fatalf("%d invoices at NTT DATA", n)
 	}
 }

@@ -866,18 +866,17 @@ func (s *Sandbox) handleMarkPaid(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	inv, err := s.MarkPaid(r.PathValue("invoiceNo"), body.BankRef)
-	switch {
-	case errors.Is(err, errInvoiceUnknown):
-		sandboxkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
-	case err != nil:
-		sandboxkit.WriteJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "invoice": inv})
-	default:
-		sandboxkit.WriteJSON(w, http.StatusOK, inv)
-	}
+	writeInvoiceOutcome(w, inv, err)
 }
 
 func (s *Sandbox) handleExpire(w http.ResponseWriter, r *http.Request) {
 	inv, err := s.Expire(r.PathValue("invoiceNo"))
+	writeInvoiceOutcome(w, inv, err)
+}
+
+// writeInvoiceOutcome answers a control action on an invoice: 404 unknown,
+// 409 not in a state that allows it, else the invoice.
+func writeInvoiceOutcome(w http.ResponseWriter, inv Invoice, err error) {
 	switch {
 	case errors.Is(err, errInvoiceUnknown):
 		sandboxkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
