@@ -5,6 +5,8 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -213,9 +215,32 @@ func TestPaymentLinks(t *testing.T) {
 		maker.screenshot("link-resend-refused")
 	})
 
+	run("a CSV for the template: rows checked, the valid ones become links", func(t *testing.T) {
+		due := time.Now().AddDate(0, 0, 10).Format("2006-01-02")
+		file := filepath.Join(t.TempDir(), "links.csv")
+		csv := "customer_name,customer_email,amount,due_date,description,ponumber\n" +
+			"Kaveri Steel,accounts@kaveri.example,\"12,500.00\"," + due + ",Steel rods,PO-9\n" +
+			"Ravi Stores,ravi@ravi.example,1200," + due + ",,PO-10\n"
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		maker.goto_("/links/bulk?template=1001")
+		maker.expectText("main", "ponumber")
+		if err := maker.page.Locator("input[type=file]").SetInputFiles(file); err != nil {
+			t.Fatal(err)
+		}
+		maker.click("#link-bulk-upload button[type=submit]")
+		maker.expectText("#link-bulk-invalid", "description: Description is required by the template")
+		maker.expectText("#link-bulk-submit button[type=submit]", "Create 1 payment link")
+		maker.screenshot("links-bulk-preview")
+		maker.click("#link-bulk-submit button[type=submit]")
+		maker.expectText("#link-bulk-done", "1 payment link created")
+		maker.screenshot("links-bulk-done")
+	})
+
 	run("the list's totals, the contact's links and the home page", func(t *testing.T) {
 		maker.goto_("/links")
-		maker.expectText("#link-totals", "₹2,05,000.00")
+		maker.expectText("#link-totals", "₹2,17,500.00")
 		maker.expectText("#link-totals", "₹5,000.00")
 		maker.expectText("#link-rows", "Lotus Pharma")
 		maker.screenshot("links-list")

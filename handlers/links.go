@@ -54,12 +54,17 @@ func linkRow(k db.PaymentLink) views.LinkRow {
 	return r
 }
 
-// linkCount counts links in words: "1 link", "2,000 links".
-func linkCount(n int) string {
-	if n == 1 {
-		return "1 link"
+// linkCount counts links in words: "1 link", "2,000 links"; noun is what
+// kind ("payment link").
+func linkCount(n int, noun ...string) string {
+	what := "link"
+	if len(noun) > 0 {
+		what = noun[0]
 	}
-	return views.Count(n) + " links"
+	if n == 1 {
+		return "1 " + what
+	}
+	return views.Count(n) + " " + what + "s"
 }
 
 func refusal(code, msg string) string {

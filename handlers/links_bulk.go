@@ -245,7 +245,7 @@ func (s *Server) linkBulkChecked(c *fiber.Ctx, t db.LinkTemplate, u csvUpload, b
 	p.ValidNote = views.INR(res.total) + " in all"
 	p.SubmitNote = "The file is checked again when you submit, and the valid rows become links together or not at all. " +
 		"Paydesk then asks NTT DATA for each invoice in the background; the links list shows them as they are made."
-	p.SubmitLabel = fmt.Sprintf("Create %d payment links", p.Valid)
+	p.SubmitLabel = "Create " + linkCount(p.Valid, "payment link")
 	p.Submitting = "Creating links… this takes a few seconds for thousands of rows."
 	status := fiber.StatusOK
 	if p.Valid == 0 {
@@ -271,7 +271,8 @@ func (s *Server) linkBulkChecked(c *fiber.Ctx, t db.LinkTemplate, u csvUpload, b
 		return s.renderLinkBulk(c, t, fiber.StatusUnprocessableEntity, &p, nil)
 	}
 	done := views.CSVDone{ID: u.id, FileName: name, Left: len(res.invalid),
-		Message: fmt.Sprintf("%d payment links created for %s; NTT DATA makes their invoices in the background.", len(b.LinkIDs), views.INR(b.TotalPaise)),
+		Message: fmt.Sprintf("%s created for %s; NTT DATA makes their invoices in the background.", linkCount(len(b.LinkIDs), "payment link"),
+			views.INR(b.TotalPaise)),
 		Cards: []views.CSVCard{{Label: "Links", Value: views.Itoa(len(b.LinkIDs))}, {Label: "Total", Value: views.INR(b.TotalPaise)},
 			{Label: "Batch", Value: b.ID, Code: true}},
 		Links: []views.CSVLink{{Href: "/links?template=" + t.ID, Label: "See the links"},
