@@ -568,6 +568,10 @@ func (s *Server) renderLink(c *fiber.Ctx, k db.PaymentLink, events []db.Event, s
 	if k.State == db.LinkCreating || k.Action != "" {
 		p.LastError = k.LastError
 	}
+	if k.State == db.LinkFailed && p.Error == "" {
+		p.Error = "NTT DATA refused to create this invoice: " + refusal(k.ProviderCode, k.ProviderMessage) +
+			". Nothing was sent to the customer; make a new link with the details corrected."
+	}
 	for _, f := range k.Fields {
 		p.Fields = append(p.Fields, views.LinkFieldView{Label: f.Label, Value: f.Value})
 	}
