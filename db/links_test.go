@@ -253,6 +253,12 @@ func TestTemplateChangeKeepsOldLinks(t *testing.T) {
 			{FieldName: "projectCode", FieldLabel: "Project code", FieldType: "text", Mandatory: true, MaxLength: 12},
 			{FieldName: "description", FieldLabel: "Work done", FieldType: "text", MaxLength: 80},
 		}})
+	// Made from the cached (old) fields before Paydesk has read the change:
+	// NTT DATA refuses it, and the link says why in the provider's words.
+	stale := e.waitLink(t, e.create(t, "Ravi Stores", "900").ID, 5*time.Second, func(k PaymentLink) bool { return k.State == LinkFailed })
+	if stale.ProviderCode != "OTS1006" || !strings.Contains(stale.ProviderMessage, "projectCode") {
+		t.Fatalf("refusal not kept: %+v", stale)
+	}
 	if err := e.l.RefreshTemplates(ctx); err != nil {
 		t.Fatal(err)
 	}
