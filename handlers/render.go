@@ -66,7 +66,7 @@ var sections = []section{
 	{"Collections", "/collections", nil},
 	{"Balances", "/balances", nil},
 	{"KS Pay", "/gateway", nil},
-	{"Payment links", "/links", []db.Role{db.RoleAdmin, db.RoleMaker, db.RoleChecker}},
+	{"Payment links", "/links", []db.Role{db.RoleAdmin, db.RoleMaker}},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
 	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},
