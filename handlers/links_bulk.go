@@ -146,7 +146,7 @@ func (s *Server) renderLinkBulk(c *fiber.Ctx, t db.LinkTemplate, status int, pre
 	}
 	for _, o := range ts {
 		if o.Usable() && o.ID != t.ID {
-			p.Links = append(p.Links, views.CSVLink{Href: "/links/bulk?template=" + o.ID, Label: o.Name, Secondary: true})
+			p.Links = append(p.Links, views.CSVLink{Href: "/links/bulk?template=" + o.ID, Label: "Use " + o.Name, Secondary: true})
 		}
 	}
 	return s.render(c, status, views.CSVUploadPage(p), views.CSVResult(preview, done))
