@@ -489,7 +489,7 @@ func newMetrics(cfg config, log *slog.Logger) (*handlers.Metrics, error) {
 func connectProviders(bg *background, cfg config, log *slog.Logger, metrics *handlers.Metrics) (*registry.Registry, error) {
 	sandboxRoot := ""
 	if !cfg.production() {
-		set := sandboxes.New(sandboxes.Options{CreditEvery: cfg.creditEvery})
+		set := sandboxes.New(sandboxes.Options{CreditEvery: cfg.creditEvery, LinkNotifyURL: publicURL(cfg) + "/links/notify"})
 		var err error
 		if sandboxRoot, err = startSandboxes(bg, set, cfg.sandboxAddr, log); err != nil {
 			return nil, err
@@ -523,6 +523,7 @@ type services struct {
 	balances        *db.Balances
 	gateway         *db.Gateway
 	virtualAccounts *db.VirtualAccounts
+	links           *db.Links
 	// inflows are the channels money is collected through, summed on the
 	// balances and home pages.
 	inflows   []db.InflowSource
@@ -540,6 +541,7 @@ func buildServices(cfg config, log *slog.Logger, store *db.DB, reg *registry.Reg
 	s.addContactsAndCollections(cfg, log, store, reg)
 	s.addBalancesAndGateway(cfg, log, store, reg)
 	s.addVirtualAccounts(cfg, log, store, reg)
+	s.addLinks(cfg, log, store, reg)
 	s.addHousekeeping(cfg, log, store)
 	s.addSecondFactor(cfg, store)
 	return s
@@ -618,8 +620,7 @@ func (s *services) addBalancesAndGateway(cfg config, log *slog.Logger, store *db
 	if p, ok := reg.Get("kspay"); ok {
 		gatewayProvider, _ = p.(providers.Gateway)
 	}
-	publicURL := strings.TrimSuffix(envOr("PAYDESK_PUBLIC_URL", "http://"+cfg.addr), "/")
-	s.gateway = db.NewGateway(store, gatewayProvider, db.GatewayOptions{RedirectURL: publicURL + "/gateway/return",
+	s.gateway = db.NewGateway(store, gatewayProvider, db.GatewayOptions{RedirectURL: publicURL(cfg) + "/gateway/return",
 		Logger: log.With("component", "gateway")})
 	s.jobQueues = append(s.jobQueues, s.gateway.JobQueue())
 	s.inflows = append(s.inflows, s.gateway)
@@ -672,6 +673,26 @@ func restoreSandboxAccounts(ctx context.Context, control string, v *db.VirtualAc
 	if err := kotakva.RestoreAccounts(ctx, control, accts); err != nil {
 		log.Warn("sandbox accounts", "err", err)
 	}
+}
+
+// addLinks: invoice templates and payment links at NTT DATA, created,
+// resent and cancelled by River jobs; the templates are read every hour,
+// overdue links expire, and the provider's notifications arrive at
+// /links/notify (publicURL, which the sandbox is given in connectProviders).
+func (s *services) addLinks(cfg config, log *slog.Logger, store *db.DB, reg *registry.Registry) {
+	var prov providers.PaymentLinks
+	if p, ok := reg.Get("linkpay"); ok {
+		prov, _ = p.(providers.PaymentLinks)
+	}
+	s.links = db.NewLinks(store, s.approvals, prov, db.LinksOptions{Logger: log.With("component", "links")})
+	s.jobQueues = append(s.jobQueues, s.links.JobQueue())
+	s.inflows = append(s.inflows, s.links)
+	s.workers = append(s.workers, func(ctx context.Context) { s.links.Run(ctx, cfg.pollEvery) })
+}
+
+// publicURL is where the providers reach Paydesk (PAYDESK_PUBLIC_URL).
+func publicURL(cfg config) string {
+	return strings.TrimSuffix(envOr("PAYDESK_PUBLIC_URL", "http://"+cfg.addr), "/")
 }
 
 // addHousekeeping: expired sessions, old sign-in failures and locks are
@@ -770,6 +791,7 @@ func newWebServer(cfg config, log *slog.Logger, store *db.DB, hasher *db.Hasher,
 		SecondFactor: svc.secondFactor,
 
 		VirtualAccounts: svc.virtualAccounts,
+		Links:           svc.links,
 	}, nil
 }
 

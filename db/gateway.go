@@ -23,7 +23,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"paydesk/providers"
 )
@@ -41,16 +40,7 @@ type GatewayStepArgs struct {
 func (GatewayStepArgs) Kind() string { return "gateway_step" }
 
 // InsertOpts keeps one job per transaction while one waits or runs.
-func (GatewayStepArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{
-		Queue:       GatewayQueue,
-		MaxAttempts: 1000,
-		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-			rivertype.JobStateRunning, rivertype.JobStateScheduled,
-		}},
-	}
-}
+func (GatewayStepArgs) InsertOpts() river.InsertOpts { return uniqueWhileActive(GatewayQueue) }
 
 // GatewayStatus is a gateway transaction's state in Paydesk.
 type GatewayStatus string

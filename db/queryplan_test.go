@@ -73,6 +73,7 @@ func planSuites() []planSuite {
 		opsPlans,
 		securityPlans,
 		vaPlans,
+		linksPlans,
 	}
 }
 

@@ -345,3 +345,22 @@ func (s *session) checkAccessibility(name string) {
 		s.t.Errorf("accessibility (%s, %s) on %s [%s]: %s\n  %s", v.Impact, v.ID, name, s.page.URL(), v.Help, strings.Join(v.Nodes, "\n  "))
 	}
 }
+
+// sandboxPost sends a control request to a provider's sandbox and decodes
+// its answer into out (nil: ignored).
+func (a *app) sandboxPost(t *testing.T, provider, path, body string, out any) {
+	t.Helper()
+	resp, err := http.Post(a.SandboxURL+"/_sandbox/"+provider+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("sandbox POST %s%s: %s", provider, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,25 +15,6 @@ import (
 
 	"github.com/playwright-community/playwright-go"
 )
-
-// sandboxPost sends a control request to a provider's sandbox and decodes
-// its answer into out (nil: ignored).
-func (a *app) sandboxPost(t *testing.T, provider, path, body string, out any) {
-	t.Helper()
-	resp, err := http.Post(a.SandboxURL+"/_sandbox/"+provider+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("sandbox POST %s%s: %s", provider, path, resp.Status)
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // writeVACSV writes n accounts to create, five of them bad, and returns the
 // file and the bad rows' lines.

@@ -59,6 +59,9 @@ func (s *Server) queueRow(c *fiber.Ctx, r db.ApprovalRequest) views.QueueRow {
 	if changes == nil {
 		changes, _ = s.vaChanges(c.UserContext(), r)
 	}
+	if changes == nil {
+		changes, _ = s.linkCancelChanges(r)
+	}
 	return views.QueueRow{
 		ID: r.ID, KindLabel: s.kindLabel(r.Kind), Summary: r.Summary, Amount: amountText(r.AmountPaise),
 		Maker: r.MakerName, Age: since(s.DB.Now(), r.CreatedAt), Progress: progress(r),
@@ -449,6 +452,14 @@ func (s *Server) renderApproval(c *fiber.Ctx, id int64, status int, decideErr er
 	if ch, note := s.vaChanges(ctx, r); ch != nil {
 		p.Changes, p.ChangeNote, p.ChangeTitle = ch, note, "Virtual account: now → proposed"
 		p.ContactURL, p.ContactName, p.LinkLabel = "/virtual-accounts/requests/"+strconv.FormatInt(r.ID, 10), "each row with the bank's answer", "Accounts"
+	}
+	if ch, note := s.linkCancelChanges(r); ch != nil {
+		p.Changes, p.ChangeNote, p.ChangeTitle = ch, note, "Payment link: now → approved"
+		if id, invoice, customer, _, _, ok := db.LinkCancelOf(r); ok {
+			p.LinkURL, p.LinkName = "/links/"+id, invoice+" · "+customer
+		} else {
+			p.ChangeTitle = "Link cancellation threshold: now → proposed"
+		}
 	}
 	if r.Kind == db.ContactBankKind {
 		p.Changes, p.ChangeNote = s.contactChanges(r)

@@ -349,6 +349,9 @@ func (s *Server) contactPage(c *fiber.Ctx) error {
 	if p.Requests, err = s.contactRequests(ctx, ct.ID); err != nil {
 		return err
 	}
+	if p.Links, err = s.contactLinks(c, ct.ID); err != nil {
+		return err
+	}
 	entries, more, err := s.DB.ListAudit(ctx, db.AuditFilter{Target: "contact:" + ct.ID, Limit: 10})
 	if err != nil {
 		return err

@@ -108,6 +108,11 @@ func (s *Server) overviewCards(c *fiber.Ctx, u db.User) ([]views.Card, error) {
 		}
 		cards = append(cards, vc...)
 	}
+	lc, err := s.linkCards(c)
+	if err != nil {
+		return nil, err
+	}
+	cards = append(cards, lc...)
 	if s.Balances != nil {
 		bc, err := s.balanceCards(ctx)
 		return append(cards, bc...), err

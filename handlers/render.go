@@ -69,6 +69,7 @@ var sections = []section{
 	{"KS Pay", "/gateway", nil},
 	{"Virtual accounts", "/virtual-accounts", []db.Role{db.RoleAdmin, db.RoleChecker}},
 	{"Credits", "/credits", []db.Role{db.RoleAdmin, db.RoleMaker, db.RoleChecker}},
+	{"Payment links", "/links", []db.Role{db.RoleAdmin, db.RoleMaker}},
 	{"Users", "/admin/users", []db.Role{db.RoleAdmin}},
 	{"Approval rules", "/admin/rules", []db.Role{db.RoleAdmin}},
 	{"Audit log", "/admin/audit", []db.Role{db.RoleAdmin}},

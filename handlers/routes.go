@@ -20,6 +20,10 @@ func Routes(app *fiber.App, s *Server) {
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metrics)
 	app.Get("/static/:name", s.staticAsset)
+	// NTT DATA's notification that a link was paid or expired: no session
+	// and no CSRF token (the provider has neither); its signature is the
+	// proof (links.go).
+	app.Post("/links/notify", s.linkNotify)
 
 	web := app.Group("", s.loadSession, s.auditRefusals, s.checkCSRF)
 	web.Get("/login", s.loginPage)
@@ -123,6 +127,23 @@ func Routes(app *fiber.App, s *Server) {
 	signedIn.Get("/credits/:id", s.creditPage)
 	signedIn.Post("/credits/:id/attach", s.requireRole(db.RoleAdmin), s.attachCredit)
 	signedIn.Post("/credits/:id/refunds", s.requireRole(db.VARefundRoles...), s.proposeRefund)
+	// Payment links and the invoice templates they are made from.
+	linkMakers := s.requireRole(db.LinkRoles...)
+	signedIn.Get("/templates", s.templatesPage)
+	signedIn.Post("/templates/refresh", linkMakers, s.refreshTemplates)
+	signedIn.Get("/templates/:id", s.templatePage)
+	signedIn.Get("/links", s.linksPage)
+	signedIn.Get("/links.csv", s.linksCSV)
+	signedIn.Get("/links/new", linkMakers, s.newLinkPage)
+	signedIn.Post("/links", linkMakers, s.createLink)
+	signedIn.Get("/links/bulk", linkMakers, s.linkBulkPage)
+	signedIn.Get("/links/bulk/template.csv", linkMakers, s.linkBulkTemplate)
+	signedIn.Post("/links/bulk/preview", linkMakers, s.linkBulkPreview)
+	signedIn.Post("/links/bulk", linkMakers, s.linkBulkSubmit)
+	signedIn.Post("/links/threshold", s.requireRole(db.RoleAdmin), s.setLinkThreshold)
+	signedIn.Get("/links/:id", s.linkPage)
+	signedIn.Post("/links/:id/resend", linkMakers, s.resendLink)
+	signedIn.Post("/links/:id/cancel", linkMakers, s.cancelLink)
 	// Approve, reject and withdraw are open to every signed-in user on
 	// purpose: the approval engine checks role and four-eyes inside the
 	// deciding transaction and audits every refusal, which a route gate

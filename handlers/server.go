@@ -69,6 +69,9 @@ type Server struct {
 
 	// VirtualAccounts: accounts, their credits and refunds.
 	VirtualAccounts *db.VirtualAccounts
+
+	// Links: invoice templates and payment links (NTT DATA).
+	Links *db.Links
 }
 
 // RecoveryStatus is what the payouts page asks the dispatcher.

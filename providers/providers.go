@@ -81,6 +81,22 @@ var (
 	ErrInsufficientFunds = errors.New("insufficient funds at provider")
 )
 
+// CodedError is a provider's answer carrying its own code and words.
+type CodedError interface {
+	error
+	ProviderCode() string
+	ProviderMessage() string
+}
+
+// CodeOf returns the provider's code and words err carries, if any.
+func CodeOf(err error) (code, message string) {
+	var c CodedError
+	if errors.As(err, &c) {
+		return c.ProviderCode(), c.ProviderMessage()
+	}
+	return "", ""
+}
+
 // MaxContactPayoutIDLen is the longest payout id a provider takes when it
 // pays a registered contact (PayMate's BookPaymentsByXpressID limits OrderID
 // to 10 characters, 20 elsewhere). Paydesk gives payouts to contacts ids
@@ -325,19 +341,48 @@ type TemplateSummary struct {
 	Name string
 }
 
-// TemplateField is one field of an invoice template.
+// Template field types: how a value is typed and checked.
+const (
+	FieldText   = "text"
+	FieldNumber = "number" // a whole number
+	FieldDate   = "date"   // YYYY-MM-DD
+	FieldEmail  = "email"
+)
+
+// TemplateField is one field of an invoice template, with the provider's
+// rules for its value.
 type TemplateField struct {
-	Name     string
-	Label    string
+	Name  string
+	Label string
+	Type  string // FieldText, FieldNumber, FieldDate or FieldEmail
+	// Required: the request must fill it (mandatory at the provider and no
+	// default the provider applies).
 	Required bool
 	Default  string
+	// UseDefault: left empty, the provider fills Default.
+	UseDefault bool
+	// MaxLength is the longest value the provider takes (characters).
+	MaxLength int
 }
 
-// Template is an invoice template with its fields.
+// Template is an invoice template with its fields and amount rules.
 type Template struct {
 	TemplateSummary
-	Fields []TemplateField
+	Currency string
+	Fields   []TemplateField
+	// MinAmountPaise and MaxAmountPaise bound an invoice's amount (0: the
+	// provider's general limits only).
+	MinAmountPaise int64
+	MaxAmountPaise int64
 }
+
+// How a payment link reaches the customer.
+const (
+	SendEmail    = "email"
+	SendSMS      = "sms"
+	SendEmailSMS = "email_sms"
+	SendNone     = "none" // the merchant shows or shares the link itself
+)
 
 // LinkRequest creates an invoice with a payment link from a template.
 type LinkRequest struct {
@@ -347,6 +392,7 @@ type LinkRequest struct {
 	CustomerName  string
 	CustomerEmail string
 	CustomerPhone string
+	SendBy        string // SendEmail, SendSMS, SendEmailSMS or SendNone
 	Fields        map[string]string
 	DueDate       time.Time
 }
@@ -356,17 +402,49 @@ type Link struct {
 	ID           string
 	InvoiceNo    string
 	URL          string
+	AmountPaise  int64
 	ProviderCode string
 	Message      string
+}
+
+// Link states the provider reports.
+const (
+	LinkPaid      = "paid"
+	LinkExpired   = "expired"
+	LinkCancelled = "cancelled"
+)
+
+// LinkEvent is what the provider tells the merchant about an invoice (its
+// notification to the merchant's URL): paid or expired.
+type LinkEvent struct {
+	// NotificationID is the provider's id of the event, the same on every
+	// retry of its delivery.
+	NotificationID string
+	LinkID         string // the merchant transaction id (Paydesk's id)
+	InvoiceNo      string
+	Status         string // LinkPaid or LinkExpired
+	AmountPaise    int64
+	BankRef        string
+	At             time.Time // when it was paid or expired
+	// SentAt is when this delivery was signed; a receiver refuses one too
+	// old (a replay).
+	SentAt time.Time
 }
 
 // PaymentLinks creates and manages invoice payment links.
 type PaymentLinks interface {
 	Templates(ctx context.Context) ([]TemplateSummary, error)
 	Template(ctx context.Context, id string) (Template, error)
+	// CreateLink creates the invoice for r.ID. It is idempotent by r.ID: a
+	// second call returns the invoice the first made, so after
+	// ErrOutcomeUnknown the caller calls it again (the provider has no
+	// status inquiry; its duplicate guard answers instead).
 	CreateLink(ctx context.Context, r LinkRequest) (Link, error)
 	ResendLink(ctx context.Context, invoiceNo string) error
 	CancelLink(ctx context.Context, invoiceNo string) error
+	// ParseNotification verifies a notification's signature and reads it.
+	// A forged or tampered one is an error wrapping ErrAuth.
+	ParseNotification(body []byte) (LinkEvent, error)
 }
 
 // Currency is one currency a payment gateway accepts.

@@ -43,6 +43,8 @@ func benchPages() []benchPage {
 		// Virtual accounts and their credits over 100,000 rows each.
 		{Name: "virtual accounts", Seed: seedVirtualAccounts, First: "/virtual-accounts", Filtered: "/virtual-accounts?state=active&credits=yes", As: "admin"},
 		{Name: "credits", Seed: seedCredits, First: "/credits", Filtered: "/credits?mode=UPI&state=matched", As: "admin"},
+		// Payment links over 100,000 links, with their totals.
+		{Name: "payment links", Seed: seedLinks, First: "/links", Filtered: "/links?state=sent&template=1002", As: "maker"},
 	}
 }
 

@@ -188,6 +188,11 @@ func TestBenchReport(t *testing.T) {
 		r.virtualAccounts(t, fx)
 		r.endPhase("virtual accounts")
 	}
+	if run("links-csv") {
+		r.startPhase()
+		r.linksCSV(t, fx, sessions.byName["maker"])
+		r.endPhase("payment link CSV")
+	}
 	if run("dispatch") {
 		// Background dispatch to the in-process sandboxes.
 		r.startPhase()

@@ -3,6 +3,7 @@ package linkpay
 import (
 	"context"
 	"errors"
+	"time"
 
 	"paydesk/providers"
 )
@@ -40,17 +41,29 @@ func (a *Adapter) Templates(ctx context.Context) ([]providers.TemplateSummary, e
 }
 
 // Template reads one template with its fields. A field is Required when the
-// request must fill it: mandatory and without a default the console applies.
+// request must fill it: mandatory and without a default the console applies,
+// or flagged "use default" with no default set (left empty, OTS1007).
 func (a *Adapter) Template(ctx context.Context, id string) (providers.Template, error) {
 	t, err := a.c.GetTemplateDetails(ctx, id)
 	if err != nil {
 		return providers.Template{}, err
 	}
-	out := providers.Template{TemplateSummary: providers.TemplateSummary{ID: t.ID, Name: t.Name}}
+	out := providers.Template{TemplateSummary: providers.TemplateSummary{ID: t.ID, Name: t.Name}, Currency: t.Currency,
+		MinAmountPaise: t.MinAmountPaise, MaxAmountPaise: t.MaxAmountPaise}
 	for _, f := range t.Fields {
+		limit := f.MaxLength
+		if limit <= 0 {
+			limit = maxFieldValue
+		}
+		typ := f.Type
+		switch typ {
+		case providers.FieldNumber, providers.FieldDate, providers.FieldEmail:
+		default:
+			typ = providers.FieldText
+		}
 		out.Fields = append(out.Fields, providers.TemplateField{
-			Name: f.Name, Label: f.Label, Default: f.Default,
-			Required: f.Mandatory && !(f.UseDefault && f.Default != ""),
+			Name: f.Name, Label: f.Label, Type: typ, Default: f.Default, UseDefault: f.UseDefault && f.Default != "",
+			MaxLength: limit, Required: (f.Mandatory || f.UseDefault) && !(f.UseDefault && f.Default != ""),
 		})
 	}
 	return out, nil
@@ -64,7 +77,7 @@ func (a *Adapter) CreateLink(ctx context.Context, r providers.LinkRequest) (prov
 	res, err := a.c.CreatePaymentLink(ctx, CreateLinkParams{
 		MerchantTxnID: r.ID, TemplateID: r.TemplateID, AmountPaise: r.AmountPaise,
 		CustomerName: r.CustomerName, CustomerEmail: r.CustomerEmail, CustomerMobile: providers.NormalizeMobile(r.CustomerPhone),
-		DueDate: r.DueDate, Fields: r.Fields,
+		DueDate: r.DueDate, Fields: r.Fields, NotifyBy: notifyByOf(r.SendBy),
 	})
 	if err != nil {
 		var e *Error
@@ -75,7 +88,56 @@ func (a *Adapter) CreateLink(ctx context.Context, r providers.LinkRequest) (prov
 			return providers.Link{}, err
 		}
 	}
-	return providers.Link{ID: res.MerchantTxnID, InvoiceNo: res.InvoiceNo, URL: res.PaymentLink, ProviderCode: res.Code, Message: res.Message}, nil
+	return providers.Link{ID: res.MerchantTxnID, InvoiceNo: res.InvoiceNo, URL: res.PaymentLink, AmountPaise: res.AmountPaise,
+		ProviderCode: res.Code, Message: res.Message}, nil
+}
+
+func notifyByOf(sendBy string) string {
+	switch sendBy {
+	case providers.SendEmail:
+		return notifyEmail
+	case providers.SendSMS:
+		return notifySMS
+	case providers.SendEmailSMS:
+		return notifyEmailSMS
+	case providers.SendNone:
+		return notifyNone
+	}
+	return ""
+}
+
+// ParseNotification verifies and reads the provider's notification that an
+// invoice was paid or expired.
+func (a *Adapter) ParseNotification(body []byte) (providers.LinkEvent, error) {
+	n, err := a.c.ParseNotification(body)
+	if err != nil {
+		return providers.LinkEvent{}, err
+	}
+	bad := func(msg string) (providers.LinkEvent, error) {
+		return providers.LinkEvent{}, &Error{Op: "Notification", Code: CodeMalformed, Message: msg, kind: providers.ErrRejected}
+	}
+	ev := providers.LinkEvent{NotificationID: n.NotificationID, LinkID: n.MerchantTxnID, InvoiceNo: n.InvoiceNo, BankRef: n.BankRef}
+	switch n.InvoiceStatus {
+	case InvoicePaid:
+		ev.Status = providers.LinkPaid
+	case InvoiceExpired:
+		ev.Status = providers.LinkExpired
+	default:
+		return bad("unknown invoiceStatus " + n.InvoiceStatus)
+	}
+	if ev.AmountPaise, err = providers.ParseAmount(n.Amount); err != nil || ev.AmountPaise <= 0 {
+		return bad("amount " + n.Amount + " is not an amount")
+	}
+	if ev.At, err = time.Parse(time.RFC3339, n.EventAt); err != nil {
+		return bad("eventAt is not RFC 3339")
+	}
+	if ev.SentAt, err = time.Parse(time.RFC3339, n.SentAt); err != nil {
+		return bad("sentAt is not RFC 3339")
+	}
+	if ev.NotificationID == "" || ev.LinkID == "" || ev.InvoiceNo == "" {
+		return bad("notificationId, merchantTxnId and invoiceNo are required")
+	}
+	return ev, nil
 }
 
 // ResendLink mails/texts the link again.

@@ -94,12 +94,16 @@ type TemplateField struct {
 	MaxLength  int
 }
 
-// TemplateDetails is a template with its fields.
+// TemplateDetails is a template with its fields and amount rules.
 type TemplateDetails struct {
 	ID       string
 	Name     string
 	Currency string
 	Fields   []TemplateField
+	// MinAmountPaise and MaxAmountPaise are the console's amount rules (0:
+	// none).
+	MinAmountPaise int64
+	MaxAmountPaise int64
 }
 
 // GetTemplate lists the merchant's invoice templates.
@@ -137,6 +141,19 @@ func (c *Client) GetTemplateDetails(ctx context.Context, templateID string) (Tem
 		return TemplateDetails{}, &Error{Op: op, Code: CodeMalformed, Message: "answer is about another template", kind: providers.ErrTransient}
 	}
 	t := TemplateDetails{ID: r.Template.TemplateID, Name: r.Template.TemplateName, Currency: r.Template.Currency}
+	for _, b := range []struct {
+		text string
+		dst  *int64
+	}{{r.Template.MinAmount, &t.MinAmountPaise}, {r.Template.MaxAmount, &t.MaxAmountPaise}} {
+		if b.text == "" {
+			continue
+		}
+		v, err := providers.ParseAmount(b.text)
+		if err != nil || v < 0 {
+			return TemplateDetails{}, &Error{Op: op, Code: CodeMalformed, Message: "amount rule " + b.text + " is not an amount", kind: providers.ErrTransient}
+		}
+		*b.dst = v
+	}
 	for _, f := range r.Template.Fields {
 		t.Fields = append(t.Fields, TemplateField{
 			Name: f.FieldName, Label: f.FieldLabel, Type: f.FieldType, Mandatory: f.Mandatory,
@@ -157,7 +174,10 @@ type CreateLinkParams struct {
 	CustomerEmail  string
 	CustomerMobile string
 	DueDate        time.Time // zero: the provider's default validity
-	Fields         map[string]string
+	// NotifyBy is how the provider sends the link: "EMAIL", "SMS",
+	// "EMAIL_SMS" or "NONE" (empty: every channel given).
+	NotifyBy string
+	Fields   map[string]string
 }
 
 // LinkResult is an invoice the provider made (or already had).
@@ -191,6 +211,7 @@ func (c *Client) CreatePaymentLink(ctx context.Context, p CreateLinkParams) (Lin
 		CustomerName:   p.CustomerName,
 		CustomerEmail:  p.CustomerEmail,
 		CustomerMobile: p.CustomerMobile,
+		NotifyBy:       p.NotifyBy,
 		Fields:         sortedFields(p.Fields),
 		Signature:      Sign(c.cfg.RequestHashKey, createSigString(c.cfg.MerchantID, c.cfg.Password, amount, p.MerchantTxnID)),
 	}
@@ -251,6 +272,22 @@ func (c *Client) invoiceAction(ctx context.Context, op, path, invoiceNo string) 
 		return InvoiceResult{}, &Error{Op: op, Code: CodeMalformed, Message: "answer is about another invoice", kind: providers.ErrOutcomeUnknown}
 	}
 	return InvoiceResult{InvoiceNo: r.InvoiceNo, Status: r.InvoiceStatus, Code: r.StatusCode, Message: r.StatusDesc}, nil
+}
+
+// ParseNotification verifies a notification the provider sent to the
+// merchant's URL and returns it. A notification that is not signed by the
+// response hash key for this merchant is an *Error wrapping
+// providers.ErrAuth; one that does not parse wraps providers.ErrRejected.
+func (c *Client) ParseNotification(body []byte) (Notification, error) {
+	const op = "Notification"
+	var n Notification
+	if err := parseStrict(body, &n); err != nil {
+		return n, &Error{Op: op, Code: CodeMalformed, Message: "not a notification", kind: providers.ErrRejected, err: err}
+	}
+	if n.MerchID != c.cfg.MerchantID || !Verify(c.cfg.ResponseHashKey, notificationSigString(&n), n.Signature) {
+		return n, &Error{Op: op, Code: CodeBadSignature, Message: "notification signature missing or mismatched", kind: providers.ErrAuth}
+	}
+	return n, nil
 }
 
 func linkResult(r *Response) LinkResult {

@@ -120,6 +120,19 @@ func (e *Error) Error() string {
 	return s
 }
 
+// ProviderCode is the OTS code (or the client's marker).
+func (e *Error) ProviderCode() string { return e.Code }
+
+// ProviderMessage is the provider's words for the code.
+func (e *Error) ProviderMessage() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return Describe(e.Code)
+}
+
+var _ providers.CodedError = (*Error)(nil)
+
 // Unwrap exposes the providers sentinel and the underlying cause.
 func (e *Error) Unwrap() []error {
 	var out []error

@@ -46,6 +46,36 @@ const defaultLinkTTL = 7 * 24 * time.Hour
 // caller whose create timed out can send it again to learn what happened.
 const codeDuplicateTxn = "OTS1014"
 
+// Decision: how the link reaches the customer (notifyBy). Absent: by every
+// channel the request gives (email and/or mobile), as before the field
+// existed. NONE sends nothing: the merchant shows or shares the link itself,
+// and neither email nor mobile is needed.
+const (
+	notifyEmail    = "EMAIL"
+	notifyEmailSMS = "EMAIL_SMS"
+	notifySMS      = "SMS"
+	notifyNone     = "NONE"
+)
+
+// Decision: the provider tells the merchant that an invoice was paid or
+// expired by POSTing a signed Notification (JSON) to the notification URL
+// configured in the merchant console. Any 2xx acknowledges it; otherwise, or
+// without an answer within notifyTimeout, it is delivered again after 1 s,
+// 2 s, 4 s … (notifyAttempts in all). Every delivery of one event carries the
+// same notificationId and a new sentAt, and is signed afresh.
+const (
+	notifyAttempts = 8
+	notifyTimeout  = 10 * time.Second
+	notifyBackoff  = time.Second
+)
+
+// notificationSigString is what a notification's signature covers (decision):
+// every member but the signature, in the order of the struct, under the
+// response hash key.
+func notificationSigString(n *Notification) string {
+	return n.MerchID + n.NotificationID + n.MerchantTxnID + n.InvoiceNo + n.Amount + n.InvoiceStatus + n.BankRef + n.EventAt + n.SentAt
+}
+
 // Patterns of the values the sandbox checks.
 var (
 	reMerchantTxnID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,35}$`)

@@ -37,6 +37,9 @@ type Merchant struct {
 	ResponseHashKey string
 	Active          bool
 	Templates       []TemplateWire
+	// NotifyURL is the notification URL set in the merchant console: paid
+	// and expired invoices are notified there (empty: nowhere).
+	NotifyURL string
 }
 
 // SandboxConfig tunes the sandbox. Zero values give the demo setup.
@@ -51,6 +54,18 @@ type SandboxConfig struct {
 	LinkBaseURL string
 	// Merchants replaces the demo merchants (see DemoMerchants).
 	Merchants []Merchant
+	// NotifyURL is the demo merchant's notification URL (the console
+	// setting; PUT /notify-url changes it).
+	NotifyURL string
+	// NotifyClient delivers notifications (default: a client with
+	// notifyTimeout); NotifyBackoff is the first pause between deliveries
+	// of one event, doubling (default 1 s).
+	NotifyClient  *http.Client
+	NotifyBackoff time.Duration
+	// ExpireEvery makes the sandbox look for invoices past their expiry
+	// this often, so that their notification goes out without anyone
+	// calling it (0: only when the sandbox is used).
+	ExpireEvery time.Duration
 }
 
 // Demo credentials: the sandbox's active merchant, an inactive one (OTS1003)
@@ -89,13 +104,13 @@ func DemoMerchants() []Merchant {
 					{FieldName: "gstin", FieldLabel: "Customer GSTIN", FieldType: "text", MaxLength: 15},
 					{FieldName: "poNumber", FieldLabel: "PO number", FieldType: "text", MaxLength: 30},
 				}},
-				{TemplateID: "1002", TemplateName: "School Fee", Currency: currencyINR, Fields: []FieldWire{
+				{TemplateID: "1002", TemplateName: "School Fee", Currency: currencyINR, MaxAmount: "500000.00", Fields: []FieldWire{
 					{FieldName: "studentName", FieldLabel: "Student name", FieldType: "text", Mandatory: true, MaxLength: 80},
 					{FieldName: "class", FieldLabel: "Class", FieldType: "text", Mandatory: true, MaxLength: 10},
 					{FieldName: "academicYear", FieldLabel: "Academic year", FieldType: "text", Mandatory: true, UseDefault: true, DefaultValue: "2025-26", MaxLength: 7},
 					{FieldName: "feeHead", FieldLabel: "Fee head", FieldType: "text", UseDefault: true, DefaultValue: "Tuition", MaxLength: 40},
 				}},
-				{TemplateID: "1003", TemplateName: "Subscription Renewal", Currency: currencyINR, Fields: []FieldWire{
+				{TemplateID: "1003", TemplateName: "Subscription Renewal", Currency: currencyINR, MinAmount: "100.00", MaxAmount: "100000.00", Fields: []FieldWire{
 					{FieldName: "plan", FieldLabel: "Plan", FieldType: "text", Mandatory: true, UseDefault: true, DefaultValue: "Basic", MaxLength: 20},
 					{FieldName: "seats", FieldLabel: "Seats", FieldType: "number", UseDefault: true, DefaultValue: "1", MaxLength: 5},
 					{FieldName: "renewalDate", FieldLabel: "Renewal date", FieldType: "date"},
@@ -133,6 +148,7 @@ type Invoice struct {
 	PaidAt        time.Time         `json:"paidAt,omitzero"`
 	CancelledAt   time.Time         `json:"cancelledAt,omitzero"`
 	BankRef       string            `json:"bankRef,omitempty"`
+	NotifyBy      string            `json:"notifyBy,omitempty"`
 }
 
 // Sandbox is an in-memory link-payments provider.
@@ -146,6 +162,12 @@ type Sandbox struct {
 	invoices  map[string]*Invoice // by invoiceNo
 	byTxn     map[string]*Invoice // by MID + "\x00" + merchantTxnId
 	seq       int64
+	// nextExpiry is the earliest expiry of a SENT invoice: the sweep does
+	// nothing before it.
+	nextExpiry time.Time
+	notices    []*Delivery
+	noticeSeq  int64
+	delivering sync.WaitGroup
 }
 
 var _ sandboxkit.Sandbox = (*Sandbox)(nil)
@@ -164,6 +186,12 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	if cfg.Merchants == nil {
 		cfg.Merchants = DemoMerchants()
 	}
+	if cfg.NotifyClient == nil {
+		cfg.NotifyClient = &http.Client{Timeout: notifyTimeout}
+	}
+	if cfg.NotifyBackoff <= 0 {
+		cfg.NotifyBackoff = notifyBackoff
+	}
 	s := &Sandbox{
 		Base: sandboxkit.NewBase(Name), cfg: cfg, now: cfg.Now,
 		merchants: map[string]*Merchant{},
@@ -173,6 +201,9 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	}
 	for i := range cfg.Merchants {
 		m := cfg.Merchants[i]
+		if m.MID == DemoMID && m.NotifyURL == "" {
+			m.NotifyURL = cfg.NotifyURL
+		}
 		s.merchants[m.MID] = &m
 	}
 	mux := http.NewServeMux()
@@ -186,11 +217,25 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	})
 	// The control surface: the shared /faults and /ledger, plus
 	//
-	//	GET  /invoices                   every invoice and its state
-	//	POST /invoices/{invoiceNo}/paid  the customer paid (body optional {"bankRef"})
+	//	GET  /invoices                    every invoice and its state
+	//	POST /invoices/{invoiceNo}/paid   the customer paid (body optional {"bankRef"})
+	//	POST /invoices/{invoiceNo}/expire the invoice's time runs out now
+	//	PUT  /notify-url                  the console's notification URL {"url"}
+	//	GET  /notifications               every notification and its deliveries
 	ctl := s.Attach(mux)
 	ctl.HandleFunc("GET /invoices", s.handleListInvoices)
 	ctl.HandleFunc("POST /invoices/{invoiceNo}/paid", s.handleMarkPaid)
+	ctl.HandleFunc("POST /invoices/{invoiceNo}/expire", s.handleExpire)
+	ctl.HandleFunc("PUT /notify-url", s.handleNotifyURL)
+	ctl.HandleFunc("GET /notifications", s.handleListNotifications)
+	if cfg.ExpireEvery > 0 {
+		// The sandbox lives as long as the process, as the provider would.
+		go func() {
+			for range time.Tick(cfg.ExpireEvery) {
+				s.ExpireDue()
+			}
+		}()
+	}
 	return s
 }
 
@@ -200,6 +245,7 @@ func (s *Sandbox) Invoices() []Invoice {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.expireDue(now)
 	out := make([]Invoice, 0, len(s.invoices))
 	for _, inv := range s.invoices {
 		s.advance(inv, now)
@@ -235,6 +281,7 @@ func (s *Sandbox) MarkPaid(invoiceNo, bankRef string) (Invoice, error) {
 		Provider: "linkpay", Ref: inv.MerchantTxnID, AmountPaise: inv.AmountPaise,
 		Account: inv.MID, Rail: "LINK", UTR: bankRef, At: now,
 	})
+	s.notify(inv, now)
 	c := *inv
 	c.Fields = copyMap(inv.Fields)
 	return c, nil
@@ -242,17 +289,87 @@ func (s *Sandbox) MarkPaid(invoiceNo, bankRef string) (Invoice, error) {
 
 var errInvoiceUnknown = errors.New("no such invoice")
 
+// SetTemplate adds or replaces a template of merchant mid, as a change in
+// the merchant console would. Invoices already made keep their values.
+func (s *Sandbox) SetTemplate(mid string, t TemplateWire) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.merchants[mid]
+	if !ok {
+		return
+	}
+	t.Fields = append([]FieldWire(nil), t.Fields...)
+	for i := range m.Templates {
+		if m.Templates[i].TemplateID == t.TemplateID {
+			m.Templates[i] = t
+			return
+		}
+	}
+	m.Templates = append(m.Templates, t)
+}
+
 func (inv *Invoice) seqNo() int64 {
 	n, _ := strconv.ParseInt(strings.TrimPrefix(inv.InvoiceNo, "INV"), 10, 64)
 	return n
 }
 
 // advance applies the passage of time: a sent invoice past its expiry is
-// expired. Callers hold s.mu.
+// expired, and the merchant is told. Callers hold s.mu.
 func (s *Sandbox) advance(inv *Invoice, now time.Time) {
 	if inv.Status == InvoiceSent && !now.Before(inv.ExpiresAt) {
 		inv.Status = InvoiceExpired
+		s.notify(inv, inv.ExpiresAt)
 	}
+}
+
+// ExpireDue expires every sent invoice past its expiry now, notifying the
+// merchant of each; it returns how many.
+func (s *Sandbox) ExpireDue() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expireDue(s.now())
+}
+
+// expireDue is ExpireDue with s.mu held. It looks at the invoices only once
+// the earliest expiry has passed.
+func (s *Sandbox) expireDue(now time.Time) int {
+	if s.nextExpiry.IsZero() || now.Before(s.nextExpiry) {
+		return 0
+	}
+	n := 0
+	s.nextExpiry = time.Time{}
+	for _, inv := range s.invoices {
+		if inv.Status != InvoiceSent {
+			continue
+		}
+		s.advance(inv, now)
+		if inv.Status == InvoiceExpired {
+			n++
+		} else if s.nextExpiry.IsZero() || inv.ExpiresAt.Before(s.nextExpiry) {
+			s.nextExpiry = inv.ExpiresAt
+		}
+	}
+	return n
+}
+
+// Expire ends invoiceNo's payability now, as its due date passing would.
+func (s *Sandbox) Expire(invoiceNo string) (Invoice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv, ok := s.invoices[invoiceNo]
+	if !ok {
+		return Invoice{}, errInvoiceUnknown
+	}
+	now := s.now()
+	s.advance(inv, now)
+	if inv.Status != InvoiceSent {
+		return *inv, fmt.Errorf("invoice is %s", inv.Status)
+	}
+	inv.ExpiresAt = now
+	s.advance(inv, now)
+	c := *inv
+	c.Fields = copyMap(inv.Fields)
+	return c, nil
 }
 
 // ---- provider endpoints ----
@@ -337,21 +454,29 @@ func (s *Sandbox) handleGetTemplate(w http.ResponseWriter, r *http.Request) {
 	if !s.checkSig(w, m, templateListSigString(req.MerchID, req.Password), req.Signature) {
 		return
 	}
-	if len(m.Templates) == 0 {
+	s.mu.Lock()
+	templates := append([]TemplateWire(nil), m.Templates...)
+	s.mu.Unlock()
+	if len(templates) == 0 {
 		writeOTS(w, &Response{StatusCode: CodeTemplateNotFound, MerchID: m.MID}, m)
 		return
 	}
 	resp := &Response{StatusCode: CodeOK, MerchID: m.MID}
-	for _, t := range m.Templates {
+	for _, t := range templates {
 		resp.Templates = append(resp.Templates, TemplateSummaryWire{TemplateID: t.TemplateID, TemplateName: t.TemplateName})
 	}
 	writeOTS(w, resp, m)
 }
 
-func findTemplate(m *Merchant, id string) *TemplateWire {
+// findTemplate returns a copy of m's template id, or nil.
+func (s *Sandbox) findTemplate(m *Merchant, id string) *TemplateWire {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := range m.Templates {
 		if m.Templates[i].TemplateID == id {
-			return &m.Templates[i]
+			t := m.Templates[i]
+			t.Fields = append([]FieldWire(nil), t.Fields...)
+			return &t
 		}
 	}
 	return nil
@@ -370,7 +495,7 @@ func (s *Sandbox) handleGetTemplateDetails(w http.ResponseWriter, r *http.Reques
 	if !s.checkSig(w, m, templateDetailsSigString(req.MerchID, req.Password, req.TemplateID), req.Signature) {
 		return
 	}
-	t := findTemplate(m, req.TemplateID)
+	t := s.findTemplate(m, req.TemplateID)
 	if t == nil {
 		writeOTS(w, &Response{StatusCode: CodeTemplateNotFound, MerchID: m.MID}, m)
 		return
@@ -379,9 +504,7 @@ func (s *Sandbox) handleGetTemplateDetails(w http.ResponseWriter, r *http.Reques
 		writeOTS(w, &Response{StatusCode: CodeTemplateDetails, MerchID: m.MID}, m)
 		return
 	}
-	c := *t
-	c.Fields = append([]FieldWire(nil), t.Fields...)
-	writeOTS(w, &Response{StatusCode: CodeOK, MerchID: m.MID, Template: &c}, m)
+	writeOTS(w, &Response{StatusCode: CodeOK, MerchID: m.MID, Template: t}, m)
 }
 
 func (s *Sandbox) handleCreate(w http.ResponseWriter, r *http.Request) {
@@ -401,8 +524,19 @@ func (s *Sandbox) handleCreate(w http.ResponseWriter, r *http.Request) {
 		refuse(CodeParamsMissing, miss)
 		return
 	}
-	if req.CustomerEmail == "" && req.CustomerMobile == "" {
-		refuse(CodeParamsMissing, "customerEmail or customerMobile")
+	switch req.NotifyBy {
+	case "":
+		if req.CustomerEmail == "" && req.CustomerMobile == "" {
+			refuse(CodeParamsMissing, "customerEmail or customerMobile")
+			return
+		}
+	case notifyEmail, notifySMS, notifyEmailSMS, notifyNone:
+		if miss := missingFor(req.NotifyBy, req.CustomerEmail, req.CustomerMobile); miss != "" {
+			refuse(CodeParamsMissing, miss+" (notifyBy "+req.NotifyBy+")")
+			return
+		}
+	default:
+		refuse(CodeBadRequest, "notifyBy must be EMAIL, SMS, EMAIL_SMS or NONE")
 		return
 	}
 	if !s.checkSig(w, m, createSigString(req.MerchID, req.Password, req.Amount, req.MerchantTxnID), req.Signature) {
@@ -412,6 +546,7 @@ func (s *Sandbox) handleCreate(w http.ResponseWriter, r *http.Request) {
 	// its invoice even if the console's template changed meanwhile.
 	now := s.now()
 	s.mu.Lock()
+	s.expireDue(now)
 	if inv, ok := s.byTxn[m.MID+"\x00"+req.MerchantTxnID]; ok {
 		s.advance(inv, now)
 		resp := invoiceResponse(codeDuplicateTxn, inv)
@@ -427,13 +562,17 @@ func (s *Sandbox) handleCreate(w http.ResponseWriter, r *http.Request) {
 		refuse(CodeBadRequest, detail)
 		return
 	}
-	t := findTemplate(m, req.TemplateID)
+	t := s.findTemplate(m, req.TemplateID)
 	if t == nil {
 		refuse(CodeTemplateNotFound, "")
 		return
 	}
 	if len(t.Fields) == 0 {
 		refuse(CodeTemplateDetails, "")
+		return
+	}
+	if detail := checkAmountRules(t, paise); detail != "" {
+		refuse(CodeBadRequest, detail)
 		return
 	}
 	fields, code, detail := fillFields(t, req.Fields)
@@ -464,13 +603,43 @@ func (s *Sandbox) handleCreate(w http.ResponseWriter, r *http.Request) {
 		Amount: req.Amount, AmountPaise: paise, CustomerName: req.CustomerName,
 		Email: req.CustomerEmail, Mobile: req.CustomerMobile, Fields: fields,
 		PaymentLink: strings.TrimRight(s.cfg.LinkBaseURL, "/") + "/" + hex.EncodeToString(sum[:12]),
-		Status:      InvoiceSent, Sends: 1, CreatedAt: now, ExpiresAt: expires,
+		Status:      InvoiceSent, Sends: 1, CreatedAt: now, ExpiresAt: expires, NotifyBy: req.NotifyBy,
+	}
+	if req.NotifyBy == notifyNone {
+		inv.Sends = 0 // the merchant shares the link itself
 	}
 	s.invoices[no] = inv
 	s.byTxn[key] = inv
+	if s.nextExpiry.IsZero() || expires.Before(s.nextExpiry) {
+		s.nextExpiry = expires
+	}
 	resp := invoiceResponse(CodeLinkSent, inv)
 	s.mu.Unlock()
 	writeOTS(w, resp, m)
+}
+
+// missingFor names what notifyBy needs and the request lacks.
+func missingFor(notifyBy, email, mobile string) string {
+	switch notifyBy {
+	case notifyEmail:
+		return missing("customerEmail", email)
+	case notifySMS:
+		return missing("customerMobile", mobile)
+	case notifyEmailSMS:
+		return missing("customerEmail", email, "customerMobile", mobile)
+	}
+	return ""
+}
+
+// checkAmountRules applies the template's amount rules (OTS1009).
+func checkAmountRules(t *TemplateWire, paise int64) string {
+	if minP, err := providers.ParseAmount(t.MinAmount); err == nil && t.MinAmount != "" && paise < minP {
+		return "amount is below the template's minimum " + t.MinAmount
+	}
+	if maxP, err := providers.ParseAmount(t.MaxAmount); err == nil && t.MaxAmount != "" && paise > maxP {
+		return "amount is above the template's maximum " + t.MaxAmount
+	}
+	return ""
 }
 
 // validateCreate checks formats; it returns the amount in paise, or a
@@ -600,6 +769,9 @@ func (s *Sandbox) handleResend(w http.ResponseWriter, r *http.Request) {
 		case InvoiceCancelled:
 			return CodeCancelledInvoice
 		case InvoiceSent:
+			if inv.Email == "" && inv.Mobile == "" {
+				return CodeParamsMissing // nowhere to send it
+			}
 			inv.Sends++
 			return CodeLinkSent
 		}
@@ -636,6 +808,7 @@ func (s *Sandbox) invoiceAction(w http.ResponseWriter, r *http.Request, act func
 		return
 	}
 	s.mu.Lock()
+	s.expireDue(s.now())
 	inv, ok := s.invoices[req.InvoiceNo]
 	if !ok || inv.MID != m.MID || len(req.InvoiceNo) > maxInvoiceNo {
 		s.mu.Unlock()
@@ -645,8 +818,11 @@ func (s *Sandbox) invoiceAction(w http.ResponseWriter, r *http.Request, act func
 	s.advance(inv, s.now())
 	code := act(inv)
 	resp := invoiceResponse(code, inv)
-	if code == CodeRequestFailed {
+	switch code {
+	case CodeRequestFailed:
 		resp.StatusDesc = Describe(code) + ": invoice is " + inv.Status
+	case CodeParamsMissing:
+		resp.StatusDesc = Describe(code) + ": the invoice has no customerEmail or customerMobile to send to"
 	}
 	s.mu.Unlock()
 	writeOTS(w, resp, m)
@@ -690,6 +866,17 @@ func (s *Sandbox) handleMarkPaid(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	inv, err := s.MarkPaid(r.PathValue("invoiceNo"), body.BankRef)
+	writeInvoiceOutcome(w, inv, err)
+}
+
+func (s *Sandbox) handleExpire(w http.ResponseWriter, r *http.Request) {
+	inv, err := s.Expire(r.PathValue("invoiceNo"))
+	writeInvoiceOutcome(w, inv, err)
+}
+
+// writeInvoiceOutcome answers a control action on an invoice: 404 unknown,
+// 409 not in a state that allows it, else the invoice.
+func writeInvoiceOutcome(w http.ResponseWriter, inv Invoice, err error) {
 	switch {
 	case errors.Is(err, errInvoiceUnknown):
 		sandboxkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
@@ -698,6 +885,22 @@ func (s *Sandbox) handleMarkPaid(w http.ResponseWriter, r *http.Request) {
 	default:
 		sandboxkit.WriteJSON(w, http.StatusOK, inv)
 	}
+}
+
+func (s *Sandbox) handleNotifyURL(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		URL string `json:"url"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<12)).Decode(&body); err != nil {
+		sandboxkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.SetNotifyURL(DemoMID, body.URL)
+	sandboxkit.WriteJSON(w, http.StatusOK, map[string]string{"url": body.URL})
+}
+
+func (s *Sandbox) handleListNotifications(w http.ResponseWriter, r *http.Request) {
+	sandboxkit.WriteJSON(w, http.StatusOK, s.Notifications())
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -43,7 +43,8 @@ type CreateLinkRequest struct {
 	CustomerName   string       `json:"customerName"`
 	CustomerEmail  string       `json:"customerEmail,omitempty"`
 	CustomerMobile string       `json:"customerMobile,omitempty"`
-	DueDate        string       `json:"dueDate,omitempty"` // YYYY-MM-DD
+	DueDate        string       `json:"dueDate,omitempty"`  // YYYY-MM-DD
+	NotifyBy       string       `json:"notifyBy,omitempty"` // EMAIL, SMS, EMAIL_SMS, NONE (decision)
 	Fields         []FieldValue `json:"fields,omitempty"`
 	Signature      string       `json:"signature"`
 }
@@ -78,10 +79,14 @@ type FieldWire struct {
 
 // TemplateWire is the Get Template Details answer's template.
 type TemplateWire struct {
-	TemplateID   string      `json:"templateId"`
-	TemplateName string      `json:"templateName"`
-	Currency     string      `json:"currency,omitempty"`
-	Fields       []FieldWire `json:"fields"`
+	TemplateID   string `json:"templateId"`
+	TemplateName string `json:"templateName"`
+	Currency     string `json:"currency,omitempty"`
+	// MinAmount and MaxAmount are the console's amount rules for invoices
+	// made from the template (decision), two decimals; absent: none.
+	MinAmount string      `json:"minAmount,omitempty"`
+	MaxAmount string      `json:"maxAmount,omitempty"`
+	Fields    []FieldWire `json:"fields"`
 }
 
 // Response is the one envelope every call answers with.
@@ -98,6 +103,21 @@ type Response struct {
 	InvoiceStatus string                `json:"invoiceStatus,omitempty"`
 	ExpiresOn     string                `json:"expiresOn,omitempty"`
 	Signature     string                `json:"signature,omitempty"`
+}
+
+// Notification is what the provider POSTs to the merchant's notification URL
+// when an invoice is paid or expires (decision; see decisions.go).
+type Notification struct {
+	MerchID        string `json:"merchId"`
+	NotificationID string `json:"notificationId"`
+	MerchantTxnID  string `json:"merchantTxnId"`
+	InvoiceNo      string `json:"invoiceNo"`
+	Amount         string `json:"amount"`
+	InvoiceStatus  string `json:"invoiceStatus"` // PAID or EXPIRED
+	BankRef        string `json:"bankRef,omitempty"`
+	EventAt        string `json:"eventAt"` // RFC 3339, IST
+	SentAt         string `json:"sentAt"`  // RFC 3339, this delivery
+	Signature      string `json:"signature"`
 }
 
 // errNoStatus: the body parsed as JSON but is not one of the provider's

@@ -26,6 +26,10 @@ type Options struct {
 	CreditEvery time.Duration
 	// Now is the sandboxes' clock; nil: time.Now.
 	Now func() time.Time
+	// LinkNotifyURL is where the link-payments sandbox notifies paid and
+	// expired invoices (Paydesk's /links/notify); empty: nowhere. Invoices
+	// past their due date are looked for every minute.
+	LinkNotifyURL string
 }
 
 // Set is the five sandboxes.
@@ -51,9 +55,16 @@ func New(o Options) *Set {
 		KotakCMS: kotakcms.NewSandbox(cms),
 		KotakVA:  kotakva.NewSandbox(va),
 		PayMate:  paymate.NewSandbox(paymate.SandboxConfig{Now: o.Now}),
-		LinkPay:  linkpay.NewSandbox(linkpay.SandboxConfig{Now: o.Now}),
+		LinkPay:  linkpay.NewSandbox(linkpay.SandboxConfig{Now: o.Now, NotifyURL: o.LinkNotifyURL, ExpireEvery: linkExpireEvery(o)}),
 		KSPay:    kspay.NewSandbox(kspay.SandboxConfig{Now: o.Now, Seed: o.Seed}),
 	}
+}
+
+func linkExpireEvery(o Options) time.Duration {
+	if o.LinkNotifyURL == "" {
+		return 0
+	}
+	return time.Minute
 }
 
 // All lists the sandboxes by name.
