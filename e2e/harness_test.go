@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,12 +204,23 @@ func (s *session) signIn(username, password string) {
 	s.goto_("/login")
 	s.fill("#username", username)
 	s.fill("#password", password)
-	// Wait for the answer, so the next step never races the sign-in.
-	_, err := s.page.ExpectResponse(regexp.MustCompile(`/login$`), func() error {
+	// Wait for the answer, and when it sends the browser on (HX-Redirect),
+	// for the page it sends it to: a next step that navigated meanwhile
+	// would be interrupted by that redirect.
+	resp, err := s.page.ExpectResponse(regexp.MustCompile(`/login$`), func() error {
 		return s.page.Locator("#login-form button[type=submit]").Click()
 	})
 	if err != nil {
 		s.t.Fatalf("sign in as %s: %v", username, err)
+	}
+	if target := resp.Headers()["hx-redirect"]; target != "" {
+		path, _, _ := strings.Cut(target, "?")
+		if err := s.page.WaitForURL(func(u string) bool {
+			at, err := url.Parse(u)
+			return err == nil && at.Path == path
+		}); err != nil {
+			s.t.Fatalf("sign in as %s: not sent on to %s: %v", username, target, err)
+		}
 	}
 }
 

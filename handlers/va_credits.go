@@ -253,7 +253,7 @@ func (s *Server) creditCards(ctx context.Context) ([]views.Card, error) {
 		return nil, err
 	}
 	return []views.Card{
-		{Label: "Credits today", Value: views.INR(today.Paise), Hint: views.Count(today.Count) + " credit(s) to virtual accounts", Href: "/credits"},
+		{Label: "Credits today", Value: views.INR(today.Paise), Hint: views.CountOf(today.Count, "credit", "credits") + " to virtual accounts", Href: "/credits"},
 		{Label: "Unmatched credits", Value: views.CountLabel(unmatched), Hint: "waiting to be attached to an account", Href: "/credits/unmatched"},
 	}, nil
 }

@@ -104,7 +104,7 @@ func TestVirtualAccountUpload200With5BadRows(t *testing.T) {
 		}
 	}
 	resp, page = admin.bulkPost("/virtual-accounts/upload", map[string]string{"csv": b.String(), "file_name": "accounts.csv", "expect_valid": "195"}, "", "")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "195 accounts proposed in 1 approval request(s).") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "195 accounts proposed in 1 approval request.") {
 		t.Fatalf("submit: %d", resp.StatusCode)
 	}
 	list, _, err := e.srv.Approvals.Queue(context.Background(), mustUser(t, e, "checker"), db.QueueFilter{Kind: db.VACreateKind})

@@ -213,7 +213,8 @@ func (s *Server) vaUploadSubmit(c *fiber.Ctx) error {
 		return s.renderVAUpload(c, fiber.StatusUnprocessableEntity, &p, nil)
 	}
 	done := views.CSVDone{ID: vaUpload.id, FileName: fileName, Left: len(res.invalid),
-		Message: fmt.Sprintf("%d accounts proposed in %d approval request(s).", len(out.Numbers), len(out.Requests)),
+		Message: fmt.Sprintf("%s proposed in %s.", views.CountOf(len(out.Numbers), "account", "accounts"),
+			views.CountOf(len(out.Requests), "approval request", "approval requests")),
 		Cards:   []views.CSVCard{{Label: "Proposed", Value: views.Itoa(len(out.Numbers))}}}
 	for _, r := range out.Requests {
 		done.Cards = append(done.Cards, views.CSVCard{Label: s.kindLabel(r.Kind), Value: fmt.Sprintf("#%d", r.ID), Code: true,
