@@ -215,7 +215,7 @@ func (s *Server) vaUploadSubmit(c *fiber.Ctx) error {
 	done := views.CSVDone{ID: vaUpload.id, FileName: fileName, Left: len(res.invalid),
 		Message: fmt.Sprintf("%s proposed in %s.", views.CountOf(len(out.Numbers), "account", "accounts"),
 			views.CountOf(len(out.Requests), "approval request", "approval requests")),
-		Cards:   []views.CSVCard{{Label: "Proposed", Value: views.Itoa(len(out.Numbers))}}}
+		Cards: []views.CSVCard{{Label: "Proposed", Value: views.Itoa(len(out.Numbers))}}}
 	for _, r := range out.Requests {
 		done.Cards = append(done.Cards, views.CSVCard{Label: s.kindLabel(r.Kind), Value: fmt.Sprintf("#%d", r.ID), Code: true,
 			Note: "waiting for a checker"})
