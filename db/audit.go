@@ -334,3 +334,9 @@ func (d *DB) AuditRefusal(ctx context.Context, actor Actor, action string, detai
 	}
 	return tx.Commit()
 }
+
+// CountAuditSince counts the audit entries written since t (up to
+// MaxWaitingCount), for the overview.
+func (d *DB) CountAuditSince(ctx context.Context, t time.Time) (int, error) {
+	return d.cappedCount(ctx, MaxWaitingCount, `SELECT 1 FROM audit_log WHERE at >= ?`, t.UnixMilli())
+}

@@ -630,6 +630,12 @@ func (g *Gateway) lookupRefs(ctx context.Context, q string) ([]string, error) {
 
 // ---- money collected (InflowSource) ----
 
+// CountAwaitingPayer counts the transactions waiting for their payer (up
+// to MaxWaitingCount), for the overview.
+func (g *Gateway) CountAwaitingPayer(ctx context.Context) (int, error) {
+	return g.db.cappedCount(ctx, MaxWaitingCount, `SELECT 1 FROM gateway_transactions WHERE status = ?`, string(GatewayPending))
+}
+
 // InflowName is the channel as a person reads it.
 func (g *Gateway) InflowName() string { return "KS Pay collections" }
 

@@ -103,14 +103,15 @@ func (d *DB) PendingRequests(ctx context.Context, kind string, limit int) (int, 
 	return d.cappedCount(ctx, limit, `SELECT 1 FROM approval_requests WHERE state = 'pending_approval' AND kind = ?`, kind)
 }
 
-// cappedCount counts the rows of query, up to limit.
+// cappedCount counts the rows of query, up to limit: a figure for a page or
+// a scrape that reads at most limit index entries.
 func (d *DB) cappedCount(ctx context.Context, limit int, query string, args ...any) (int, error) {
 	var n int
 	if err := d.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+fmt.Sprint(limit)+`)`, args...).Scan(&n); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
 		}
-		return 0, fmt.Errorf("db: metrics count: %w", err)
+		return 0, fmt.Errorf("db: count: %w", err)
 	}
 	return n, nil
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // opsPlans: what /metrics reads at each scrape, the overview's section
@@ -31,6 +32,15 @@ func opsPlans(t *testing.T, fx *planFixture) []planCase {
 		}},
 		{Name: "home: collections open", Run: func(ctx context.Context) error {
 			_, err := c.CountOpen(ctx)
+			return err
+		}},
+		{Name: "home: KS Pay payments waiting for their payers", Run: func(ctx context.Context) error {
+			_, err := NewGateway(fx.DB, nil, GatewayOptions{}).CountAwaitingPayer(ctx)
+			return err
+		}},
+		{Name: "home: audit entries today", Allow: walk("SEARCH audit_log USING COVERING INDEX audit_at (at>?)",
+			"today's entries, in time order, counted up to the cap"), Run: func(ctx context.Context) error {
+			_, err := fx.DB.CountAuditSince(ctx, fx.DB.Now().Add(-24*time.Hour))
 			return err
 		}},
 		{Name: "collections: CSV export page", Allow: map[string]string{

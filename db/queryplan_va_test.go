@@ -154,6 +154,10 @@ func vaPlans(t *testing.T, fx *planFixture) []planCase {
 		{Name: "credits: search UTR", Allow: creditSearch, Run: credits(CreditFilter{Query: "UTR000000042"})},
 		{Name: "credits: search remitter", Allow: creditSearch, Run: credits(CreditFilter{Query: "Meera"})},
 		{Name: "credits export: mode=NEFT", Allow: exports, Run: eachCredit(CreditFilter{Mode: "NEFT"})},
+		{Name: "home: accounts waiting for a checker or refused", Run: func(ctx context.Context) error {
+			_, err := v.CountToReview(ctx)
+			return err
+		}},
 		{Name: "credits: unmatched count, today", Run: func(ctx context.Context) error {
 			if _, err := v.CountUnmatched(ctx); err != nil {
 				return err

@@ -1327,6 +1327,12 @@ func (v *VirtualAccounts) search(ctx context.Context, q string) ([]string, error
 
 // ---- the background loop ----
 
+// CountToReview counts the accounts waiting for a checker or refused by
+// the bank (up to MaxWaitingCount), for the overview.
+func (v *VirtualAccounts) CountToReview(ctx context.Context) (int, error) {
+	return v.db.cappedCount(ctx, MaxWaitingCount, `SELECT 1 FROM virtual_accounts WHERE state IN (?, ?)`, string(VAPending), string(VAFailed))
+}
+
 // Run fetches credits every interval (and on Kick), and sweeps: jobs lost
 // or left running by a dead process are put back. It returns when ctx ends.
 func (v *VirtualAccounts) Run(ctx context.Context, every time.Duration) {

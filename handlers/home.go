@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,13 +27,16 @@ func (s *Server) home(c *fiber.Ctx) error {
 	}
 	p.Roles = p.Shell.Roles
 	for _, n := range p.Shell.Nav {
-		if n.Href != "/" && n.Href != "/queue" && n.Href != "/payouts" {
-			card, err := s.sectionCard(c.UserContext(), n, len(p.Low))
-			if err != nil {
-				return err
-			}
-			p.Sections = append(p.Sections, card)
+		// The first row's cards carry these sections' figures already.
+		switch n.Href {
+		case "/", "/queue", "/payouts", "/credits", "/links":
+			continue
 		}
+		card, err := s.sectionCard(c.UserContext(), n, len(p.Low))
+		if err != nil {
+			return err
+		}
+		p.Sections = append(p.Sections, card)
 	}
 	return s.render(c, fiber.StatusOK, views.HomePage(p), nil)
 }
@@ -79,9 +83,34 @@ func (s *Server) sectionCard(ctx context.Context, n views.NavItem, lowBalances i
 		figure(active, "active user", "active users")
 	case "/admin/rules":
 		figure(len(s.Approvals.Kinds()), "kind of request with rules", "kinds of request with rules")
+	case "/gateway":
+		if s.Gateway == nil {
+			break
+		}
+		open, err := s.Gateway.CountAwaitingPayer(ctx)
+		if err != nil {
+			return card, err
+		}
+		figure(open, "payment waiting for its payer", "payments waiting for their payers")
+	case "/virtual-accounts":
+		if s.VirtualAccounts == nil {
+			break
+		}
+		review, err := s.VirtualAccounts.CountToReview(ctx)
+		if err != nil {
+			return card, err
+		}
+		figure(review, "account waiting for a checker or refused by the bank", "accounts waiting for a checker or refused by the bank")
+	case "/admin/audit":
+		now := s.DB.Now().In(db.IST)
+		today, err := s.DB.CountAuditSince(ctx, time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, db.IST))
+		if err != nil {
+			return card, err
+		}
+		figure(today, "entry written today", "entries written today")
 	}
 	if card.Value == "" {
-		card.Value, card.Hint = "Open", "No figure here: open "+n.Label+" for the details"
+		card.Value, card.Hint = "Open", "Open "+n.Label+" for the details"
 	}
 	return card, nil
 }

@@ -12,7 +12,7 @@ func TestHomeTilesCarryFigures(t *testing.T) {
 	admin := e.client()
 	admin.signIn("admin")
 	_, page := admin.get("/")
-	for _, want := range []string{"contact changes waiting on a checker", "payment requests open", "active users"} {
+	for _, want := range []string{"contact changes waiting on a checker", "payment requests open", "active users", "written today"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("home lacks the figure %q", want)
 		}
