@@ -128,7 +128,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		// argon2id is CPU work: one hash per core at a time, two at least.
 		hashConcurrency: min(4, max(2, runtime.GOMAXPROCS(0))),
 		memoryLimit:     48 << 20,
-		dispatchWorkers: 32,
+		dispatchWorkers: db.DefaultDispatchWorkers,
 	}
 	fs.StringVar(&c.addr, "addr", c.addr, "listen address (PAYDESK_ADDR)")
 	fs.StringVar(&c.dbPath, "db", c.dbPath, "SQLite database file (PAYDESK_DB)")

@@ -154,8 +154,13 @@ type JobQueue struct {
 	Periodic []*river.PeriodicJob
 }
 
+// DefaultDispatchWorkers is how many jobs of the payouts queue run at once
+// unless configured (PAYDESK_DISPATCH_WORKERS): each mostly waits on its
+// bank, and their state changes share commits.
+const DefaultDispatchWorkers = 64
+
 func (o DispatchOptions) withDefaults() DispatchOptions {
-	o.Workers = cmp.Or(o.Workers, 8)
+	o.Workers = cmp.Or(o.Workers, DefaultDispatchWorkers)
 	o.PollInterval = cmp.Or(o.PollInterval, time.Second)
 	o.InquiryEvery = cmp.Or(o.InquiryEvery, 30*time.Second)
 	o.MaxAttempts = cmp.Or(o.MaxAttempts, 25)
@@ -222,7 +227,9 @@ func NewDispatcher(d *DB, p *Payouts, provs map[string]providers.Payouts, opts D
 		j.Register(workers)
 		periodic = append(periodic, j.Periodic...)
 	}
-	cooldown := min(opts.PollInterval, 100*time.Millisecond)
+	// A freed worker takes the next job within 20 ms: with a hundred
+	// milliseconds between fetches, workers sat idle while jobs waited.
+	cooldown := min(opts.PollInterval, 20*time.Millisecond)
 	// A job's Work is bounded well below StuckAfter, so a job still running
 	// is never rescued from under itself.
 	jobTimeout := opts.StuckAfter / 2

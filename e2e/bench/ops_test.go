@@ -146,7 +146,7 @@ func (r *report) dispatch(t *testing.T, fx *fixture) {
 		}
 		provs[name] = &firstCallsFor{rec: rec, Payouts: p}
 	}
-	ds, err := db.NewDispatcher(fx.DB, fx.Srv.Payouts, provs, db.DispatchOptions{Workers: 32, PollInterval: 100 * time.Millisecond,
+	ds, err := db.NewDispatcher(fx.DB, fx.Srv.Payouts, provs, db.DispatchOptions{Workers: db.DefaultDispatchWorkers, PollInterval: 100 * time.Millisecond,
 		InquiryEvery: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -229,8 +229,8 @@ func (r *report) dispatch(t *testing.T, fx *fixture) {
 	rec.mu.Unlock()
 	slices.Sort(waits)
 	sendRate := float64(len(waits)) / max(lastSend.Sub(firstSend).Seconds(), 0.001)
-	r.printf("\n== Background dispatch: %d payouts approved in one ApproveMany (%s), dispatcher with 32 workers on the in-process sandboxes\n",
-		n, approved.Sub(t0).Round(time.Millisecond))
+	r.printf("\n== Background dispatch: %d payouts approved in one ApproveMany (%s), dispatcher with %d workers (production's default) on the in-process sandboxes\n",
+		n, approved.Sub(t0).Round(time.Millisecond), db.DefaultDispatchWorkers)
 	r.printf("sent: %d; approval committed → first provider call: p50 %s, p99 %s, max %s\n", len(waits),
 		ms(quantile(waits, 0.5)), ms(quantile(waits, 0.99)), ms(quantile(waits, 1)))
 	r.printf("first calls made at %.0f payouts/s (first to last); %d of %d final %s after approval\n", sendRate, final, n, allFinal.Round(time.Millisecond))
