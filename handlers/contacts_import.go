@@ -131,8 +131,11 @@ func (s *Server) renderContactImport(c *fiber.Ctx, status int, preview *views.CS
 	return s.render(c, status, views.ContactsImportPage(p), views.CSVResult(preview, done))
 }
 
-func (s *Server) contactImportError(c *fiber.Ctx, fileName, msg string) error {
-	return s.renderContactImport(c, fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: contactImport.id, FileName: fileName, Error: msg}, nil)
+// contactImportRenderer renders the import page of this request.
+func (s *Server) contactImportRenderer(c *fiber.Ctx) uploadRenderer {
+	return func(status int, preview *views.CSVPreview, done *views.CSVDone) error {
+		return s.renderContactImport(c, status, preview, done)
+	}
 }
 
 func (s *Server) contactsImportPage(c *fiber.Ctx) error {
@@ -146,37 +149,23 @@ func (s *Server) contactsImportTemplate(c *fiber.Ctx) error {
 }
 
 func (s *Server) contactsImportPreview(c *fiber.Ctx) error {
-	fileName, text, problem, err := contactImport.read(c)
-	if err != nil {
+	render := s.contactImportRenderer(c)
+	name, text, rows, answered, err := contactImport.rows(c, false, render)
+	if answered || err != nil {
 		return err
-	}
-	if problem != "" {
-		return s.contactImportError(c, fileName, problem)
-	}
-	rows, err := contactImport.parse(text)
-	if err != nil {
-		return s.contactImportError(c, fileName, err.Error())
 	}
 	res, err := s.contactImportCheck(c.UserContext(), text, rows, nil)
 	if err != nil {
 		return err
 	}
-	p := s.contactImportPreview(c, fileName, res)
-	status := fiber.StatusOK
-	if p.Valid == 0 {
-		status = fiber.StatusUnprocessableEntity
-	}
-	return s.renderContactImport(c, status, &p, nil)
+	return showPreview(render, s.contactImportPreview(c, name, res))
 }
 
 func (s *Server) contactsImportSubmit(c *fiber.Ctx) error {
-	fileName, text, problem := contactImport.carried(c)
-	if problem != "" {
-		return s.contactImportError(c, fileName, problem)
-	}
-	rows, err := contactImport.parse(text)
-	if err != nil {
-		return s.contactImportError(c, fileName, err.Error())
+	render := s.contactImportRenderer(c)
+	fileName, text, rows, answered, err := contactImport.rows(c, true, render)
+	if answered || err != nil {
+		return err
 	}
 	ctx := c.UserContext()
 	res, err := s.contactImportCheck(ctx, text, rows, nil)
@@ -184,13 +173,8 @@ func (s *Server) contactsImportSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	p := s.contactImportPreview(c, fileName, res)
-	if len(res.valid) == 0 {
-		p.Error = "None of the rows is valid, so nothing was imported. Fix the rows below and upload the file again."
-		return s.renderContactImport(c, fiber.StatusUnprocessableEntity, &p, nil)
-	}
-	if msg, changed := changedSinceCheck(c, len(res.valid)); changed {
-		p.Error = msg
-		return s.renderContactImport(c, fiber.StatusUnprocessableEntity, &p, nil)
+	if refused, err := refuseSubmit(c, render, &p, len(res.valid), "imported"); refused || err != nil {
+		return err
 	}
 	out, err := s.Contacts.Import(ctx, *auth(c).user, res.valid)
 	if err != nil {

@@ -251,6 +251,55 @@ func (u *csvUpload) carried(c *fiber.Ctx) (name, text, problem string) {
 	return name, text, ""
 }
 
+// uploadRenderer renders one kind of upload's page: the checked preview or
+// the outcome of a submit.
+type uploadRenderer func(status int, preview *views.CSVPreview, done *views.CSVDone) error
+
+// rows reads the file (a preview: the upload; a submit: the text the form
+// carried back) and parses it. answered is true when a problem with the
+// file as a whole (none, too large, not CSV, wrong columns) was shown
+// beside the upload instead; the caller then returns err as it is.
+func (u *csvUpload) rows(c *fiber.Ctx, submit bool, render uploadRenderer) (name, text string, rows []csvRow, answered bool, err error) {
+	var problem string
+	if submit {
+		name, text, problem = u.carried(c)
+	} else if name, text, problem, err = u.read(c); err != nil {
+		return name, "", nil, false, err
+	}
+	if problem == "" {
+		if rows, err = u.parse(text); err != nil {
+			problem, err = err.Error(), nil
+		}
+	}
+	if problem != "" {
+		return name, text, nil, true, render(fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: u.id, FileName: name, Error: problem}, nil)
+	}
+	return name, text, rows, false, nil
+}
+
+// showPreview renders a checked file's preview: 422 when no row is valid.
+func showPreview(render uploadRenderer, p views.CSVPreview) error {
+	status := fiber.StatusOK
+	if p.Valid == 0 {
+		status = fiber.StatusUnprocessableEntity
+	}
+	return render(status, &p, nil)
+}
+
+// refuseSubmit shows the preview again with why a submit cannot go on (no
+// valid row: nothing was done, in the upload's own verb; or rows that check
+// differently than the preview said) and reports whether it did.
+func refuseSubmit(c *fiber.Ctx, render uploadRenderer, p *views.CSVPreview, valid int, nothingWas string) (bool, error) {
+	if valid == 0 {
+		p.Error = "None of the rows is valid, so nothing was " + nothingWas + ". Fix the rows below and upload the file again."
+	} else if msg, changed := changedSinceCheck(c, valid); changed {
+		p.Error = msg
+	} else {
+		return false, nil
+	}
+	return true, render(fiber.StatusUnprocessableEntity, p, nil)
+}
+
 // changedSinceCheck reports whether the submit's rows check differently
 // than the preview the person agreed to (a date passed, the text was
 // changed), with the preview's message for it; they look again first.

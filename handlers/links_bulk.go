@@ -200,40 +200,27 @@ func (s *Server) linkBulkTemplate(c *fiber.Ctx) error {
 }
 
 func (s *Server) linkBulkPreview(c *fiber.Ctx) error {
-	t, err := s.bulkTemplate(c)
-	if err != nil {
-		return err
-	}
-	u, byColumn := linkUpload(t)
-	name, text, problem, err := u.read(c)
-	if err != nil {
-		return err
-	}
-	if problem != "" {
-		return s.renderLinkBulk(c, t, fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: u.id, FileName: name, Error: problem}, nil)
-	}
-	return s.linkBulkChecked(c, t, u, byColumn, name, text, false)
+	return s.linkBulkChecked(c, false)
 }
 
 func (s *Server) linkBulkSubmit(c *fiber.Ctx) error {
+	return s.linkBulkChecked(c, true)
+}
+
+// linkBulkChecked checks the template's file and shows the preview, or, on
+// submit, makes the links when the rows still check as the preview said.
+func (s *Server) linkBulkChecked(c *fiber.Ctx, submit bool) error {
 	t, err := s.bulkTemplate(c)
 	if err != nil {
 		return err
 	}
 	u, byColumn := linkUpload(t)
-	name, text, problem := u.carried(c)
-	if problem != "" {
-		return s.renderLinkBulk(c, t, fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: u.id, FileName: name, Error: problem}, nil)
+	render := func(status int, preview *views.CSVPreview, done *views.CSVDone) error {
+		return s.renderLinkBulk(c, t, status, preview, done)
 	}
-	return s.linkBulkChecked(c, t, u, byColumn, name, text, true)
-}
-
-// linkBulkChecked checks the file and shows the preview, or, on submit,
-// makes the links when the rows still check as the preview said.
-func (s *Server) linkBulkChecked(c *fiber.Ctx, t db.LinkTemplate, u csvUpload, byColumn map[string]string, name, text string, submit bool) error {
-	rows, err := u.parse(text)
-	if err != nil {
-		return s.renderLinkBulk(c, t, fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: u.id, FileName: name, Error: err.Error()}, nil)
+	name, text, rows, answered, err := u.rows(c, submit, render)
+	if answered || err != nil {
+		return err
 	}
 	res, err := s.linkBulkCheck(c, t, u, byColumn, text, rows)
 	if err != nil {
@@ -247,20 +234,11 @@ func (s *Server) linkBulkChecked(c *fiber.Ctx, t db.LinkTemplate, u csvUpload, b
 		"Paydesk then asks NTT DATA for each invoice in the background; the links list shows them as they are made."
 	p.SubmitLabel = "Create " + linkCount(p.Valid, "payment link")
 	p.Submitting = "Creating links… this takes a few seconds for thousands of rows."
-	status := fiber.StatusOK
-	if p.Valid == 0 {
-		status = fiber.StatusUnprocessableEntity
-	}
 	if !submit {
-		return s.renderLinkBulk(c, t, status, &p, nil)
+		return showPreview(render, p)
 	}
-	if len(res.valid) == 0 {
-		p.Error = "None of the rows is valid, so nothing was created. Fix the rows below and upload the file again."
-		return s.renderLinkBulk(c, t, fiber.StatusUnprocessableEntity, &p, nil)
-	}
-	if msg, changed := changedSinceCheck(c, len(res.valid)); changed {
-		p.Error = msg
-		return s.renderLinkBulk(c, t, fiber.StatusUnprocessableEntity, &p, nil)
+	if refused, err := refuseSubmit(c, render, &p, len(res.valid), "created"); refused || err != nil {
+		return err
 	}
 	b, err := s.Links.CreateBatch(c.UserContext(), *auth(c).user, t.ID, res.valid)
 	if err != nil {

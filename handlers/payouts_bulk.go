@@ -120,8 +120,11 @@ func (s *Server) renderBulk(c *fiber.Ctx, status int, preview *views.CSVPreview,
 	return s.render(c, status, views.BulkUploadPage(p), views.CSVResult(preview, done))
 }
 
-func (s *Server) bulkError(c *fiber.Ctx, fileName, msg string) error {
-	return s.renderBulk(c, fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: bulkUpload.id, FileName: fileName, Error: msg}, nil)
+// bulkRenderer renders the bulk upload page of this request.
+func (s *Server) bulkRenderer(c *fiber.Ctx) uploadRenderer {
+	return func(status int, preview *views.CSVPreview, done *views.CSVDone) error {
+		return s.renderBulk(c, status, preview, done)
+	}
 }
 
 func (s *Server) bulkPayoutsPage(c *fiber.Ctx) error {
@@ -135,37 +138,23 @@ func (s *Server) bulkPayoutsTemplate(c *fiber.Ctx) error {
 }
 
 func (s *Server) bulkPayoutsPreview(c *fiber.Ctx) error {
-	fileName, text, problem, err := bulkUpload.read(c)
-	if err != nil {
+	render := s.bulkRenderer(c)
+	name, text, rows, answered, err := bulkUpload.rows(c, false, render)
+	if answered || err != nil {
 		return err
-	}
-	if problem != "" {
-		return s.bulkError(c, fileName, problem)
-	}
-	rows, err := bulkUpload.parse(text)
-	if err != nil {
-		return s.bulkError(c, fileName, err.Error())
 	}
 	res, err := s.bulkCheck(c.UserContext(), text, rows, s.DB.Now())
 	if err != nil {
 		return err
 	}
-	p := s.bulkPreview(c, fileName, res)
-	status := fiber.StatusOK
-	if p.Valid == 0 {
-		status = fiber.StatusUnprocessableEntity
-	}
-	return s.renderBulk(c, status, &p, nil)
+	return showPreview(render, s.bulkPreview(c, name, res))
 }
 
 func (s *Server) bulkPayoutsSubmit(c *fiber.Ctx) error {
-	fileName, text, problem := bulkUpload.carried(c)
-	if problem != "" {
-		return s.bulkError(c, fileName, problem)
-	}
-	rows, err := bulkUpload.parse(text)
-	if err != nil {
-		return s.bulkError(c, fileName, err.Error())
+	render := s.bulkRenderer(c)
+	fileName, text, rows, answered, err := bulkUpload.rows(c, true, render)
+	if answered || err != nil {
+		return err
 	}
 	res, err := s.bulkCheck(c.UserContext(), text, rows, s.DB.Now())
 	if err != nil {
@@ -174,13 +163,8 @@ func (s *Server) bulkPayoutsSubmit(c *fiber.Ctx) error {
 	p := s.bulkPreview(c, fileName, res)
 	token := c.FormValue("submit_token")
 	p.SubmitToken = token
-	if len(res.valid) == 0 {
-		p.Error = "None of the rows is valid, so nothing was submitted. Fix the rows below and upload the file again."
-		return s.renderBulk(c, fiber.StatusUnprocessableEntity, &p, nil)
-	}
-	if msg, changed := changedSinceCheck(c, len(res.valid)); changed {
-		p.Error = msg
-		return s.renderBulk(c, fiber.StatusUnprocessableEntity, &p, nil)
+	if refused, err := refuseSubmit(c, render, &p, len(res.valid), "submitted"); refused || err != nil {
+		return err
 	}
 	inputs := make([]db.PayoutInput, len(res.valid))
 	for i, row := range res.valid {

@@ -137,8 +137,11 @@ func (s *Server) renderVAUpload(c *fiber.Ctx, status int, preview *views.CSVPrev
 	return s.render(c, status, views.VAUploadPage(p), views.CSVResult(preview, done))
 }
 
-func (s *Server) vaUploadError(c *fiber.Ctx, fileName, msg string) error {
-	return s.renderVAUpload(c, fiber.StatusUnprocessableEntity, &views.CSVPreview{ID: vaUpload.id, FileName: fileName, Error: msg}, nil)
+// vaUploadRenderer renders the upload page of this request.
+func (s *Server) vaUploadRenderer(c *fiber.Ctx) uploadRenderer {
+	return func(status int, preview *views.CSVPreview, done *views.CSVDone) error {
+		return s.renderVAUpload(c, status, preview, done)
+	}
 }
 
 func (s *Server) vaUploadPage(c *fiber.Ctx) error {
@@ -152,37 +155,23 @@ func (s *Server) vaUploadTemplate(c *fiber.Ctx) error {
 }
 
 func (s *Server) vaUploadPreviewPost(c *fiber.Ctx) error {
-	fileName, text, problem, err := vaUpload.read(c)
-	if err != nil {
+	render := s.vaUploadRenderer(c)
+	name, text, rows, answered, err := vaUpload.rows(c, false, render)
+	if answered || err != nil {
 		return err
-	}
-	if problem != "" {
-		return s.vaUploadError(c, fileName, problem)
-	}
-	rows, err := vaUpload.parse(text)
-	if err != nil {
-		return s.vaUploadError(c, fileName, err.Error())
 	}
 	res, err := s.vaUploadCheck(c.UserContext(), text, rows, nil)
 	if err != nil {
 		return err
 	}
-	p := s.vaUploadPreview(c, fileName, res)
-	status := fiber.StatusOK
-	if p.Valid == 0 {
-		status = fiber.StatusUnprocessableEntity
-	}
-	return s.renderVAUpload(c, status, &p, nil)
+	return showPreview(render, s.vaUploadPreview(c, name, res))
 }
 
 func (s *Server) vaUploadSubmit(c *fiber.Ctx) error {
-	fileName, text, problem := vaUpload.carried(c)
-	if problem != "" {
-		return s.vaUploadError(c, fileName, problem)
-	}
-	rows, err := vaUpload.parse(text)
-	if err != nil {
-		return s.vaUploadError(c, fileName, err.Error())
+	render := s.vaUploadRenderer(c)
+	fileName, text, rows, answered, err := vaUpload.rows(c, true, render)
+	if answered || err != nil {
+		return err
 	}
 	ctx := c.UserContext()
 	res, err := s.vaUploadCheck(ctx, text, rows, nil)
@@ -190,13 +179,8 @@ func (s *Server) vaUploadSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	p := s.vaUploadPreview(c, fileName, res)
-	if len(res.valid) == 0 {
-		p.Error = "None of the rows is valid, so nothing was proposed. Fix the rows below and upload the file again."
-		return s.renderVAUpload(c, fiber.StatusUnprocessableEntity, &p, nil)
-	}
-	if msg, changed := changedSinceCheck(c, len(res.valid)); changed {
-		p.Error = msg
-		return s.renderVAUpload(c, fiber.StatusUnprocessableEntity, &p, nil)
+	if refused, err := refuseSubmit(c, render, &p, len(res.valid), "proposed"); refused || err != nil {
+		return err
 	}
 	out, err := s.VirtualAccounts.Propose(ctx, *auth(c).user, res.valid, fileName)
 	if err != nil {
