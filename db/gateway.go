@@ -532,21 +532,7 @@ func (g *Gateway) Each(ctx context.Context, f GatewayFilter, fn func(GatewayTxn)
 	if matches == nil {
 		q += ` ORDER BY ` + order
 	}
-	rows, err := g.db.read.QueryContext(ctx, q, w.args...)
-	if err != nil {
-		return fmt.Errorf("db: gateway export: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		t, err := scanGatewayTxn(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, g.db.read, "gateway export", scanGatewayTxn, fn, q, w.args...)
 }
 
 // listQuery builds List's conditions and order; matches are the ids an
@@ -561,12 +547,7 @@ func (g *Gateway) listQuery(ctx context.Context, f GatewayFilter) (conditions, s
 		if matches, err = g.lookupRefs(ctx, q); err != nil || len(matches) == 0 {
 			return w, "", nil, err
 		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(matches)), ",")
-		args := make([]any, len(matches))
-		for i, id := range matches {
-			args[i] = id
-		}
-		w.add("t.id IN ("+marks+")", args...)
+		addIn(&w, "t.id", matches)
 	}
 	if f.Status != "" {
 		w.add("t.status = ?", string(f.Status))

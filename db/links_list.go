@@ -75,21 +75,7 @@ func (l *Links) Each(ctx context.Context, f LinkFilter, fn func(PaymentLink) err
 	if matches == nil {
 		q += ` ORDER BY ` + order
 	}
-	rows, err := l.db.read.QueryContext(ctx, q, w.args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		k, err := scanLink(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(k); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, l.db.read, "payment links export", scanLink, fn, q, w.args...)
 }
 
 func (l *Links) listQuery(ctx context.Context, f LinkFilter) (conditions, string, []string, error) {
@@ -100,12 +86,7 @@ func (l *Links) listQuery(ctx context.Context, f LinkFilter) (conditions, string
 		if matches, err = l.lookup(ctx, q); err != nil || len(matches) == 0 {
 			return w, "", nil, err
 		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(matches)), ",")
-		args := make([]any, len(matches))
-		for i, id := range matches {
-			args[i] = id
-		}
-		w.add("k.id IN ("+marks+")", args...)
+		addIn(&w, "k.id", matches)
 	}
 	if f.State != "" {
 		w.add("k.state = ?", string(f.State))

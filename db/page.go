@@ -47,6 +47,16 @@ func (c *conditions) add(cond string, args ...any) {
 	c.args = append(c.args, args...)
 }
 
+// addIn appends "column IN (…)" for the given values: the few rows an
+// exact search named.
+func addIn[T any](c *conditions, column string, values []T) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	c.add(column+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(values)), ",")+")", args...)
+}
+
 // where is " WHERE a AND b …", or "" without conditions.
 func (c *conditions) where() string {
 	if len(c.conds) == 0 {

@@ -413,12 +413,7 @@ func (v *VirtualAccounts) creditQuery(ctx context.Context, f CreditFilter) (cond
 		if matches, err = v.searchCredits(ctx, q); err != nil || len(matches) == 0 {
 			return w, nil, err
 		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(matches)), ",")
-		args := make([]any, len(matches))
-		for i, id := range matches {
-			args[i] = id
-		}
-		w.add("k.id IN ("+marks+")", args...)
+		addIn(&w, "k.id", matches)
 	}
 	if f.Account != "" {
 		w.add("k.account = ?", f.Account)

@@ -1249,12 +1249,7 @@ func (v *VirtualAccounts) listQuery(ctx context.Context, f VAFilter) (conditions
 		if matches, err = v.search(ctx, q); err != nil || len(matches) == 0 {
 			return w, nil, err
 		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(matches)), ",")
-		args := make([]any, len(matches))
-		for i, n := range matches {
-			args[i] = n
-		}
-		w.add("a.number IN ("+marks+")", args...)
+		addIn(&w, "a.number", matches)
 	}
 	if f.State != "" {
 		w.add("a.state = ?", string(f.State))
