@@ -13,7 +13,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"paydesk/db"
-	"paydesk/providers"
 	"paydesk/views"
 )
 
@@ -75,21 +74,7 @@ func queueFilter(c *fiber.Ctx, now time.Time) (db.QueueFilter, views.QueueFilter
 	form := views.QueueFilterForm{Q: strings.TrimSpace(c.Query("q")), Kind: c.Query("kind"), Min: c.Query("min"), Max: c.Query("max"), Maker: c.Query("maker"),
 		Age: c.Query("age"), Sort: c.Query("sort", "newest"), Errors: map[string]string{}}
 	f := db.QueueFilter{Query: form.Q, Kind: form.Kind, Sort: db.QueueSort(form.Sort), Limit: 50}
-	for _, b := range []struct {
-		text  string
-		field string
-		dst   **int64
-	}{{form.Min, "min", &f.MinPaise}, {form.Max, "max", &f.MaxPaise}} {
-		if b.text == "" {
-			continue
-		}
-		p, err := providers.ParseAmount(b.text)
-		if err != nil {
-			form.Errors[b.field] = "Enter an amount in rupees, like 50000 or 1,00,000.50."
-			continue
-		}
-		*b.dst = &p
-	}
+	f.MinPaise, f.MaxPaise = amountRange(form.Min, form.Max, form.Errors)
 	f.MakerID, _ = strconv.ParseInt(form.Maker, 10, 64)
 	if d, err := time.ParseDuration(form.Age); err == nil && d > 0 {
 		f.CreatedBefore = now.Add(-d)

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"paydesk/db"
+	"paydesk/providers"
 	"paydesk/views"
 )
 
@@ -106,6 +107,32 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// amountRange reads a "min" and a "max" amount typed in rupees (exact
+// paise, Indian grouping allowed), putting a message beside the field that
+// is wrong; nil where nothing (or nothing valid) was typed.
+func amountRange(minText, maxText string, errs map[string]string) (lo, hi *int64) {
+	read := func(text, field string) *int64 {
+		if text == "" {
+			return nil
+		}
+		v, err := providers.ParseAmount(text)
+		if err != nil || v < 0 {
+			errs[field] = "Enter an amount in rupees, like 50000 or 1,00,000.50."
+			return nil
+		}
+		return &v
+	}
+	return read(minText, "min"), read(maxText, "max")
+}
+
+// orZero is the amount, or 0 (no bound) for nil.
+func orZero(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // dateRange reads a "from" and an inclusive "to" date typed as YYYY-MM-DD into

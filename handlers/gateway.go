@@ -66,19 +66,8 @@ func gatewayFilter(c *fiber.Ctx) (db.GatewayFilter, views.GatewayListFilter) {
 	}
 	f := db.GatewayFilter{Query: form.Query, Status: db.GatewayStatus(form.Status), MethodID: form.Method, Currency: form.Currency,
 		After: c.Query("after"), Limit: 50}
-	for _, b := range []struct {
-		text, field string
-		dst         *int64
-	}{{form.Min, "min", &f.MinMinor}, {form.Max, "max", &f.MaxMinor}} {
-		if b.text == "" {
-			continue
-		}
-		v, err := providers.ParseAmount(b.text)
-		if err != nil {
-			form.Errors[b.field] = "Enter an amount, like 1499.50."
-		}
-		*b.dst = v
-	}
+	lo, hi := amountRange(form.Min, form.Max, form.Errors)
+	f.MinMinor, f.MaxMinor = orZero(lo), orZero(hi)
 	from, to := dateRange(form.From, form.To, form.Errors)
 	// Dates are Indian days.
 	if !from.IsZero() {

@@ -85,20 +85,8 @@ func linkFilter(c *fiber.Ctx) (db.LinkFilter, views.LinkFilterForm) {
 	}
 	f := db.LinkFilter{Query: form.Query, State: db.LinkState(form.State), TemplateID: form.Template, ContactID: form.Contact,
 		After: c.Query("after"), Limit: 50}
-	for _, b := range []struct {
-		text, field string
-		dst         *int64
-	}{{form.Min, "min", &f.MinPaise}, {form.Max, "max", &f.MaxPaise}} {
-		if b.text == "" {
-			continue
-		}
-		v, err := providers.ParseAmount(b.text)
-		if err != nil || v < 0 {
-			form.Errors[b.field] = "Enter an amount in rupees, like 5000 or 5,000.00."
-			continue
-		}
-		*b.dst = v
-	}
+	lo, hi := amountRange(form.Min, form.Max, form.Errors)
+	f.MinPaise, f.MaxPaise = orZero(lo), orZero(hi)
 	from, to := dateRange(form.DueFrom, form.DueTo, form.Errors)
 	if !from.IsZero() {
 		f.DueFrom = from.Format("2006-01-02")

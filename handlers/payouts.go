@@ -209,20 +209,8 @@ func payoutFilter(c *fiber.Ctx) (db.PayoutFilter, views.PayoutListFilter) {
 	form := views.PayoutListFilter{State: c.Query("state"), Source: c.Query("source"), Min: c.Query("min"), Max: c.Query("max"),
 		From: c.Query("from"), To: c.Query("to"), Batch: c.Query("batch"), Errors: map[string]string{}}
 	f := db.PayoutFilter{State: providers.PayoutState(form.State), Source: form.Source, BatchID: form.Batch, After: c.Query("after"), Limit: 50}
-	if form.Min != "" {
-		v, err := providers.ParseAmount(form.Min)
-		if err != nil {
-			form.Errors["min"] = "Enter rupees, like 50000."
-		}
-		f.MinPaise = v
-	}
-	if form.Max != "" {
-		v, err := providers.ParseAmount(form.Max)
-		if err != nil {
-			form.Errors["max"] = "Enter rupees, like 50000."
-		}
-		f.MaxPaise = v
-	}
+	lo, hi := amountRange(form.Min, form.Max, form.Errors)
+	f.MinPaise, f.MaxPaise = orZero(lo), orZero(hi)
 	f.From, f.To = dateRange(form.From, form.To, form.Errors)
 	return f, form
 }
