@@ -654,7 +654,11 @@ func (ds *Dispatcher) step(ctx context.Context, id string) error {
 			if err != nil || done {
 				return err
 			}
-			continue
+			// Sent: the job goes back behind the payouts approved before
+			// it was, whose first sends then come before this one's
+			// follow-up. Its next run begins with an inquiry, as every run
+			// after a send does.
+			return river.JobSnooze(time.Millisecond)
 		}
 		st, err := prov.PayoutStatus(ctx, po.OrderID())
 		switch {
