@@ -1062,7 +1062,9 @@ func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (f
 			return "", "", "", nil, err
 		}
 		for _, m := range rest {
-			w.add(`EXISTS (SELECT 1 FROM approval_words aw WHERE aw.request_id = w.request_id AND aw.word >= ? AND aw.word < ?)`, m.lo, m.hi)
+			// A word of the request starts with m: the row carries its
+			// request's words, each after a space.
+			w.add(`instr(w.words, ?) > 0`, " "+m.lo)
 		}
 		if driver != nil {
 			// The rarest word has few requests: they drive the query

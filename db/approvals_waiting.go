@@ -14,9 +14,17 @@ import (
 
 // addWaitingSQL lists a new request for everyone who may decide it: the
 // enabled holders of its required role, except its maker.
-const addWaitingSQL = `INSERT INTO approval_waiting (user_id, request_id, kind, amount_sort, created_at, expires_at)
-	SELECT ur.user_id, ?1, ?2, ?3, ?4, ?5 FROM user_roles ur JOIN users u ON u.id = ur.user_id
+// The request's words, indexed just before (indexWords), ride along for
+// the queue's text filter.
+var addWaitingSQL = `INSERT INTO approval_waiting (user_id, request_id, kind, amount_sort, created_at, expires_at, words)
+	SELECT ur.user_id, ?1, ?2, ?3, ?4, ?5, ` + waitingWordsOf("?1") + ` FROM user_roles ur JOIN users u ON u.id = ur.user_id
 	WHERE ur.role = ?6 AND u.disabled = 0 AND u.id <> ?7`
+
+// waitingWordsOf is a request's words as approval_waiting keeps them: " a b
+// c", so that instr(words, ' ' || w) finds a word that starts with w.
+func waitingWordsOf(requestID string) string {
+	return `coalesce((SELECT ' ' || group_concat(word, ' ') FROM approval_words aw WHERE aw.request_id = ` + requestID + `), '')`
+}
 
 // waitingRequest is what approval_waiting keeps of a new request.
 type waitingRequest struct {
@@ -66,8 +74,8 @@ func refreshWaiting(ctx context.Context, tx *sql.Tx, userID int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_waiting WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("db: refresh waiting: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_waiting (user_id, request_id, kind, amount_sort, created_at, expires_at)
-		SELECT u.id, r.id, r.kind, coalesce(r.amount_paise, -1), r.created_at, r.expires_at
+	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_waiting (user_id, request_id, kind, amount_sort, created_at, expires_at, words)
+		SELECT u.id, r.id, r.kind, coalesce(r.amount_paise, -1), r.created_at, r.expires_at, `+waitingWordsOf("r.id")+`
 		FROM users u JOIN user_roles ur ON ur.user_id = u.id
 		JOIN approval_requests r ON r.state = 'pending_approval' AND r.required_role = ur.role
 		WHERE u.id = ? AND u.disabled = 0 AND r.maker_id <> u.id
