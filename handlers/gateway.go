@@ -123,13 +123,7 @@ func (s *Server) gatewayPage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for _, t := range list {
-			p.Rows = append(p.Rows, gatewayRow(t))
-		}
-		if more {
-			q.Set("after", list[len(list)-1].ID)
-			p.NextURL = "/gateway?" + q.Encode()
-		}
+		p.Rows, p.NextURL = onePage(q, "/gateway", list, more, gatewayRow, func(t db.GatewayTxn) string { return t.ID })
 	}
 	return s.render(c, status, views.GatewayPage(p), nil)
 }

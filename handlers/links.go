@@ -173,13 +173,7 @@ func (s *Server) linksPage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for _, k := range list {
-			p.Rows = append(p.Rows, linkRow(k))
-		}
-		if more {
-			q.Set("after", list[len(list)-1].ID)
-			p.NextURL = "/links?" + q.Encode()
-		}
+		p.Rows, p.NextURL = onePage(q, "/links", list, more, linkRow, func(k db.PaymentLink) string { return k.ID })
 		t, err := s.Links.Totals(ctx, f)
 		if err != nil {
 			return err

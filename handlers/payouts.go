@@ -243,13 +243,7 @@ func (s *Server) payoutsPage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for _, x := range list {
-			p.Rows = append(p.Rows, payoutRow(x))
-		}
-		if more {
-			q.Set("after", list[len(list)-1].ID)
-			p.NextURL = "/payouts?" + q.Encode()
-		}
+		p.Rows, p.NextURL = onePage(q, "/payouts", list, more, payoutRow, func(x db.Payout) string { return x.ID })
 	}
 	if f.After == "" {
 		attention, n, err := s.Payouts.NeedsAttention(ctx, attentionAfter, attentionShown)

@@ -141,6 +141,21 @@ func (s *Server) waiting(c *fiber.Ctx, u db.User) (int, error) {
 // localWaiting is the request-scoped key of waiting's count.
 const localWaiting = "paydesk.waiting"
 
+// onePage turns one page of a list into its rows, and, when more follow,
+// the address of the next page: the same filters (q), after the last
+// item's cursor.
+func onePage[T, R any](q url.Values, path string, list []T, more bool, row func(T) R, cursor func(T) string) ([]R, string) {
+	rows := make([]R, len(list))
+	for i, it := range list {
+		rows[i] = row(it)
+	}
+	if !more || len(list) == 0 {
+		return rows, ""
+	}
+	q.Set("after", cursor(list[len(list)-1]))
+	return rows, path + "?" + q.Encode()
+}
+
 // redirect sends the browser to target: HX-Redirect for htmx, 303 otherwise.
 func redirect(c *fiber.Ctx, target string) error {
 	if c.Get("HX-Request") == "true" {

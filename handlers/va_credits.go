@@ -84,13 +84,7 @@ func (s *Server) creditsPage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for _, k := range list {
-			p.Rows = append(p.Rows, creditRow(k))
-		}
-		if more {
-			q.Set("after", strconv.FormatInt(list[len(list)-1].ID, 10))
-			p.NextURL = "/credits?" + q.Encode()
-		}
+		p.Rows, p.NextURL = onePage(q, "/credits", list, more, creditRow, func(k db.Credit) string { return strconv.FormatInt(k.ID, 10) })
 		t, err := s.VirtualAccounts.CreditTotals(ctx, f)
 		if err != nil {
 			return err

@@ -96,13 +96,7 @@ func (s *Server) vaListPage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range list {
-			p.Rows = append(p.Rows, vaRow(a))
-		}
-		if more {
-			q.Set("after", list[len(list)-1].Number)
-			p.NextURL = "/virtual-accounts?" + q.Encode()
-		}
+		p.Rows, p.NextURL = onePage(q, "/virtual-accounts", list, more, vaRow, func(a db.VirtualAccount) string { return a.Number })
 	}
 	return s.render(c, status, views.VAListPage(p), nil)
 }
