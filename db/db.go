@@ -38,6 +38,8 @@ type DB struct {
 	userMemo    versionMemo[int64, User]
 	// group shares one commit between writes made at the same time.
 	group groupCommit
+	// checkpoints copies the write-ahead log back in the background.
+	checkpoints *checkpointer
 	// Now is the clock every timestamp is taken from; tests replace it.
 	Now func() time.Time
 	// Login is the sign-in throttle.
@@ -59,6 +61,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("db: create directory: %w", err)
 		}
 	}
+	if err := useStablePlans(); err != nil {
+		return nil, err
+	}
 	common := url.Values{}
 	common.Set("_journal_mode", "WAL")
 	common.Set("_busy_timeout", "5000")
@@ -75,7 +80,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// The writer is always wrapped: every statement and commit moves the
 	// data version once it has finished (Version).
 	write := sql.OpenDB(&tracedConnector{dsn: "file:" + path + "?" + w.Encode(), pool: "write", log: o.log,
-		wrote: func() { d.version.Add(1) }, drv: &sqlite3.SQLiteDriver{}})
+		wrote: func() { d.version.Add(1) }, drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec(noAutoCheckpoint, nil)
+			return err
+		}}})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -106,6 +114,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("db: optimize: %w", err)
 	}
+	ckpt := cloneValues(common)
+	ckpt.Set("_synchronous", "FULL")
+	if d.checkpoints, err = d.startCheckpointer("file:" + path + "?" + ckpt.Encode()); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -127,6 +141,11 @@ func cloneValues(v url.Values) url.Values {
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	if d.checkpoints != nil {
+		if err := d.checkpoints.stop(); err != nil {
+			return err
+		}
+	}
 	rerr := d.read.Close()
 	werr := d.write.Close()
 	if werr != nil {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -80,10 +81,17 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 		{"all matching ₹100–₹2,50,000, up to 10,000 (checker2)", s.byName["checker2"],
 			url.Values{"decision": {"approve"}, "all_matching": {"1"}, "f_min": {"100"}, "f_max": {"250000"}, "f_sort": {"oldest"}}, 10_000},
 	}
+	var firstRun []db.Statement
 	for i, run := range runs {
+		if i == 0 {
+			fx.Log.Start()
+		}
 		t0 := time.Now()
 		status, body, err := run.c.postForm(ctx, "/queue/bulk", run.form)
 		d := time.Since(t0)
+		if i == 0 {
+			firstRun = fx.Log.Stop()
+		}
 		if err != nil || status != 200 {
 			t.Fatalf("bulk %s: %d %v %.300s", run.how, status, err, body)
 		}
@@ -98,6 +106,41 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 	tw.Flush()
 	r.printf("(one write transaction per POST, synchronous=FULL: each approval writes its decision, state, payout event, audit entries\n")
 	r.printf(" and, when it completes the request, the dispatch job)\n")
+	r.statementMix("the 1,000 selected ids", firstRun)
+}
+
+// statementMix prints what one request's statements cost, grouped by their
+// text: how many ran and their total time, costliest first.
+func (r *report) statementMix(what string, stmts []db.Statement) {
+	type group struct {
+		sql  string
+		n    int
+		took time.Duration
+	}
+	byText := map[string]*group{}
+	var total time.Duration
+	for _, s := range stmts {
+		g := byText[s.SQL]
+		if g == nil {
+			g = &group{sql: s.SQL}
+			byText[s.SQL] = g
+		}
+		g.n++
+		g.took += s.Took
+		total += s.Took
+	}
+	groups := make([]*group, 0, len(byText))
+	for _, g := range byText {
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, func(a, b *group) int { return cmp.Compare(b.took, a.took) })
+	r.printf("\nstatements of %s: %d in all, %s inside SQLite calls (costliest first)\n", what, len(stmts), ms(total))
+	tw := tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "runs\ttotal\tper run\tstatement\n")
+	for _, g := range groups[:min(len(groups), 20)] {
+		fmt.Fprintf(tw, "%d\t%s\t%.1f µs\t%s\n", g.n, ms(g.took), float64(g.took.Nanoseconds())/float64(g.n)/1000, clip(oneLine(g.sql), 110))
+	}
+	tw.Flush()
 }
 
 func (r *report) csv(t *testing.T, c *client) {

@@ -38,11 +38,16 @@ func nowMS() int64 { return time.Now().UnixMilli() }
 const maxServerConns = 64
 
 type phaseRSS struct {
-	name       string
-	peakKB     int64 // VmHWM at the end of the phase (reset at its start when possible)
-	rssKB      int64 // VmRSS at the end
-	heapInuse  uint64
-	goroutines int
+	name      string
+	peakKB    int64 // VmHWM at the end of the phase (reset at its start when possible)
+	rssKB     int64 // VmRSS at the end
+	heapInuse uint64
+	// goHeldKB is what the Go runtime holds from the OS (Sys less what it
+	// returned); anonKB and fileKB split RSS at the end into anonymous
+	// memory (Go's and C's: SQLite's caches, malloc) and file pages (the
+	// binary's code).
+	goHeldKB, anonKB, fileKB int64
+	goroutines               int
 }
 
 // figure is one line of the closing table: what was measured against its
@@ -68,6 +73,7 @@ func (r *report) endPhase(name string) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r.phases = append(r.phases, phaseRSS{name: name, peakKB: peakRSSKB(), rssKB: rssKB(), heapInuse: ms.HeapInuse,
+		goHeldKB: int64(ms.Sys-ms.HeapReleased) >> 10, anonKB: procStatusKB("RssAnon"), fileKB: procStatusKB("RssFile"),
 		goroutines: runtime.NumGoroutine()})
 }
 
@@ -213,10 +219,11 @@ func TestBenchReport(t *testing.T) {
 		r.printf("(could not reset VmHWM between phases: each peak is since process start)\n")
 	}
 	tw := tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "phase\tpeak RSS (VmHWM)\tRSS at end\tGo heap in use\tgoroutines\t\n")
+	fmt.Fprintf(tw, "phase\tpeak RSS (VmHWM)\tRSS at end\tof it anonymous\tof it files\tGo heap in use\tGo holds from the OS\tgoroutines\t\n")
 	var peak, steady int64
 	for _, p := range r.phases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f MB\t%d\t\n", p.name, mb(p.peakKB), mb(p.rssKB), float64(p.heapInuse)/(1<<20), p.goroutines)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t%d\t\n", p.name, mb(p.peakKB), mb(p.rssKB), mb(p.anonKB), mb(p.fileKB),
+			float64(p.heapInuse)/(1<<20), mb(p.goHeldKB), p.goroutines)
 		peak = max(peak, p.peakKB)
 		if !strings.HasPrefix(p.name, "fixture") && p.name != "start" {
 			steady = max(steady, p.peakKB)
