@@ -90,9 +90,12 @@ const walRestartPages = 8192
 
 // checkpoint copies what the log holds back into the database file, as far
 // as the oldest open read allows; the next run copies the rest. Past
-// walRestartPages it then waits for the current write to end and the log
-// to be copied whole, so that the next write starts the log again: writers
-// wait for that, which costs them the little the passive copy left.
+// walRestartPages it then takes the write lock, if no write holds it, to
+// copy the little the passive copy left and let the next write start the
+// log again. It never waits (the connection's busy timeout is 0): with a
+// write under way, or a read still in the log (Litestream keeps one), it
+// gives up and tries again on a later run, so writers are held up only
+// for that short copy.
 // It reports whether the log was copied whole.
 func (c *checkpointer) checkpoint(ctx context.Context) (bool, error) {
 	var busy, logPages, copied int

@@ -116,6 +116,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	}
 	ckpt := cloneValues(common)
 	ckpt.Set("_synchronous", "FULL")
+	// Never wait: a checkpoint that would have to wait for a writer or a
+	// reader (a replicator's long read, say) gives up and comes back.
+	ckpt.Set("_busy_timeout", "0")
 	if d.checkpoints, err = d.startCheckpointer("file:" + path + "?" + ckpt.Encode()); err != nil {
 		d.Close()
 		return nil, err

@@ -7,6 +7,7 @@ package db
 typedef struct sqlite3 sqlite3;
 extern int sqlite3_db_config(sqlite3 *, int, ...);
 extern int sqlite3_auto_extension(void (*)(void));
+extern long long sqlite3_memory_used(void);
 
 #define PAYDESK_DBCONFIG_ENABLE_QPSG 1007
 
@@ -56,3 +57,8 @@ func useStablePlans() error {
 // stablePlanConnections is how many connections this process opened with
 // the stability guarantee on (for tests).
 func stablePlanConnections() int { return int(C.paydesk_stable_count()) }
+
+// SQLiteMemory is what SQLite itself has allocated in this process, in
+// bytes: every connection's page cache, prepared statements and schema.
+// It is memory outside the Go heap, so the Go memory limit does not see it.
+func SQLiteMemory() int64 { return int64(C.sqlite3_memory_used()) }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -319,4 +320,16 @@ func repeat(t *testing.T, n int, f func() error) latencies {
 	}
 	slices.Sort(ds)
 	return latencies{quantile(ds, 0.5), quantile(ds, 0.99)}
+}
+
+// writeHeapProfile keeps what the heap holds now (PAYDESK_BENCH_HEAP), for
+// `go tool pprof -sample_index=inuse_space`.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	_ = pprof.WriteHeapProfile(f)
 }

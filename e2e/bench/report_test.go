@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,7 +24,8 @@ import (
 // PAYDESK_BENCH_ONLY (only these sections, comma-separated: pages, search,
 // bulk, csv, va, dispatch, binary; the closing table then covers only them),
 // PAYDESK_BENCH_PROFILE (keep the CPU profile of the page runs in this
-// file).
+// file), PAYDESK_BENCH_HEAP (write a heap profile at the end of each phase
+// into this directory).
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -47,7 +49,9 @@ type phaseRSS struct {
 	// memory (Go's and C's: SQLite's caches, malloc) and file pages (the
 	// binary's code).
 	goHeldKB, anonKB, fileKB int64
-	goroutines               int
+	// sqliteKB is what SQLite has allocated (db.SQLiteMemory).
+	sqliteKB   int64
+	goroutines int
 }
 
 // figure is one line of the closing table: what was measured against its
@@ -72,8 +76,12 @@ func (r *report) startPhase() { r.reset = resetPeakRSS() }
 func (r *report) endPhase(name string) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	if dir := os.Getenv("PAYDESK_BENCH_HEAP"); dir != "" {
+		writeHeapProfile(filepath.Join(dir, strings.NewReplacer(" ", "-", ":", "", ",", "").Replace(name)+".pprof"))
+	}
 	r.phases = append(r.phases, phaseRSS{name: name, peakKB: peakRSSKB(), rssKB: rssKB(), heapInuse: ms.HeapInuse,
 		goHeldKB: int64(ms.Sys-ms.HeapReleased) >> 10, anonKB: procStatusKB("RssAnon"), fileKB: procStatusKB("RssFile"),
+		sqliteKB:   db.SQLiteMemory() >> 10,
 		goroutines: runtime.NumGoroutine()})
 }
 
@@ -219,11 +227,11 @@ func TestBenchReport(t *testing.T) {
 		r.printf("(could not reset VmHWM between phases: each peak is since process start)\n")
 	}
 	tw := tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "phase\tpeak RSS (VmHWM)\tRSS at end\tof it anonymous\tof it files\tGo heap in use\tGo holds from the OS\tgoroutines\t\n")
+	fmt.Fprintf(tw, "phase\tpeak RSS (VmHWM)\tRSS at end\tof it anonymous\tof it files\tGo heap in use\tGo holds from the OS\tSQLite holds\tgoroutines\t\n")
 	var peak, steady int64
 	for _, p := range r.phases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t%d\t\n", p.name, mb(p.peakKB), mb(p.rssKB), mb(p.anonKB), mb(p.fileKB),
-			float64(p.heapInuse)/(1<<20), mb(p.goHeldKB), p.goroutines)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t%s\t%d\t\n", p.name, mb(p.peakKB), mb(p.rssKB), mb(p.anonKB), mb(p.fileKB),
+			float64(p.heapInuse)/(1<<20), mb(p.goHeldKB), mb(p.sqliteKB), p.goroutines)
 		peak = max(peak, p.peakKB)
 		if !strings.HasPrefix(p.name, "fixture") && p.name != "start" {
 			steady = max(steady, p.peakKB)
