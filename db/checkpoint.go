@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,27 @@ type checkpointer struct {
 	conn   *sql.DB
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	mu                 sync.Mutex
+	logPages, leftover int       // at the last run
+	whole              time.Time // the last run that copied the log whole
+}
+
+// last reports the log's pages and those left uncopied at the last run,
+// and when a run last copied it whole.
+func (c *checkpointer) last() (logPages, leftover int, whole time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.logPages, c.leftover, c.whole
+}
+
+func (c *checkpointer) record(logPages, copied int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logPages, c.leftover = logPages, max(0, logPages-copied)
+	if c.leftover == 0 {
+		c.whole = time.Now()
+	}
 }
 
 // startCheckpointer opens the checkpoint connection and starts copying the
@@ -102,12 +124,14 @@ func (c *checkpointer) checkpoint(ctx context.Context) (bool, error) {
 	if err := c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &copied); err != nil {
 		return false, fmt.Errorf("db: checkpoint: %w", err)
 	}
+	c.record(logPages, copied)
 	if logPages < walRestartPages {
 		return copied == logPages, nil
 	}
 	if err := c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logPages, &copied); err != nil {
 		return false, fmt.Errorf("db: checkpoint: %w", err)
 	}
+	c.record(logPages, copied)
 	return busy == 0 && copied == logPages, nil
 }
 

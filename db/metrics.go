@@ -44,6 +44,22 @@ type OpsFigures struct {
 	// Jobs counts River jobs not yet finished by queue and state, up to
 	// MetricsCountCap per state; a queue without jobs in a state is absent.
 	Jobs []JobCount
+	// Storage is how the database file and SQLite's memory stand.
+	Storage StorageFigures
+}
+
+// StorageFigures are the database's own figures: what SQLite holds in
+// memory, and how far the background checkpoint (checkpoint.go) has
+// copied the write-ahead log back.
+type StorageFigures struct {
+	// SQLiteMemory is what SQLite has allocated, in bytes (SQLiteMemory).
+	SQLiteMemory int64
+	// LogPages and LogPagesLeft are the pages in the log and those the last
+	// background checkpoint could not copy yet (a long read holds them).
+	LogPages, LogPagesLeft int
+	// LastCheckpoint is when the background checkpoint last copied the log
+	// whole; zero before the first time.
+	LastCheckpoint time.Time
 }
 
 // JobCount is the number of one queue's jobs in one state.
@@ -94,7 +110,16 @@ func (d *DB) OpsFigures(ctx context.Context, kinds []string) (OpsFigures, error)
 		}
 		f.Jobs = append(f.Jobs, counts...)
 	}
+	f.Storage = d.storageFigures()
 	return f, nil
+}
+
+func (d *DB) storageFigures() StorageFigures {
+	s := StorageFigures{SQLiteMemory: SQLiteMemory()}
+	if d.checkpoints != nil {
+		s.LogPages, s.LogPagesLeft, s.LastCheckpoint = d.checkpoints.last()
+	}
+	return s
 }
 
 // PendingRequests counts the approval requests of kind waiting for a

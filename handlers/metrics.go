@@ -33,7 +33,10 @@ type Metrics struct {
 	jobs      *prometheus.HistogramVec
 	calls     *prometheus.HistogramVec
 	now       func() time.Time
-	stateDesc struct{ payouts, approvals, oldest, jobs, ok *prometheus.Desc }
+	stateDesc struct {
+		payouts, approvals, oldest, jobs, ok  *prometheus.Desc
+		sqliteMemory, logPages, logLeft, ckpt *prometheus.Desc
+	}
 }
 
 // NewMetrics builds the registry with Token required (if not empty).
@@ -55,6 +58,10 @@ func NewMetrics(token string) *Metrics {
 	m.stateDesc.approvals = prometheus.NewDesc("paydesk_approvals_waiting", "Approval requests waiting for a decision, by kind, counted up to 10,000 per kind.", []string{"kind"}, nil)
 	m.stateDesc.oldest = prometheus.NewDesc("paydesk_oldest_open_payout_age_seconds", "Age of the oldest payout approved but not final (0: none).", nil, nil)
 	m.stateDesc.jobs = prometheus.NewDesc("paydesk_jobs", "River jobs not yet finished, by queue and state, counted up to 10,000 each.", []string{"queue", "state"}, nil)
+	m.stateDesc.sqliteMemory = prometheus.NewDesc("paydesk_sqlite_memory_bytes", "Memory SQLite has allocated (page caches, statements, schema), outside the Go heap.", nil, nil)
+	m.stateDesc.logPages = prometheus.NewDesc("paydesk_wal_pages", "Pages in the write-ahead log at the last background checkpoint.", nil, nil)
+	m.stateDesc.logLeft = prometheus.NewDesc("paydesk_wal_pages_not_checkpointed", "Pages the last background checkpoint could not copy back yet (a long read holds them); growing means the log grows.", nil, nil)
+	m.stateDesc.ckpt = prometheus.NewDesc("paydesk_wal_checkpoint_age_seconds", "Time since the background checkpoint last copied the whole log back (0: not yet).", nil, nil)
 	m.stateDesc.ok = prometheus.NewDesc("paydesk_state_scrape_ok", "1 when the state figures above were read from the database at this scrape, 0 when that failed.", nil, nil)
 	m.reg.MustRegister(m.requests, m.jobs, m.calls, stateCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -138,7 +145,7 @@ type stateCollector struct{ m *Metrics }
 
 func (s stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := s.m.stateDesc
-	for _, desc := range []*prometheus.Desc{d.payouts, d.approvals, d.oldest, d.jobs, d.ok} {
+	for _, desc := range []*prometheus.Desc{d.payouts, d.approvals, d.oldest, d.jobs, d.ok, d.sqliteMemory, d.logPages, d.logLeft, d.ckpt} {
 		ch <- desc
 	}
 }
@@ -170,6 +177,15 @@ func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, j := range f.Jobs {
 		ch <- prometheus.MustNewConstMetric(d.jobs, prometheus.GaugeValue, float64(j.Count), j.Queue, j.State)
 	}
+	st := f.Storage
+	ch <- prometheus.MustNewConstMetric(d.sqliteMemory, prometheus.GaugeValue, float64(st.SQLiteMemory))
+	ch <- prometheus.MustNewConstMetric(d.logPages, prometheus.GaugeValue, float64(st.LogPages))
+	ch <- prometheus.MustNewConstMetric(d.logLeft, prometheus.GaugeValue, float64(st.LogPagesLeft))
+	ckptAge := 0.0
+	if !st.LastCheckpoint.IsZero() {
+		ckptAge = max(0, s.m.now().Sub(st.LastCheckpoint).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(d.ckpt, prometheus.GaugeValue, ckptAge)
 }
 
 // metrics serves /metrics: not found when metrics are off, 401 without the

@@ -197,6 +197,19 @@ func TestMetricsScrapeMovesWithAPayout(t *testing.T) {
 	if v := metricValue(f, "paydesk_job_run_duration_seconds", map[string]string{"kind": db.DispatchArgs{}.Kind(), "outcome": "completed"}); v < 1 {
 		t.Fatalf("completed dispatch jobs = %v", v)
 	}
+	if v := metricValue(f, "paydesk_sqlite_memory_bytes", nil); v <= 0 {
+		t.Fatalf("SQLite memory = %v", v)
+	}
+	// The background checkpoint has seen these writes in the log.
+	for end := time.Now().Add(5 * time.Second); metricValue(f, "paydesk_wal_pages", nil) <= 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("log pages = %v after the writes", metricValue(f, "paydesk_wal_pages", nil))
+		}
+		f = scrape(t, e, m.Token)
+	}
+	if metricValue(f, "paydesk_wal_pages_not_checkpointed", nil) < 0 || metricValue(f, "paydesk_wal_checkpoint_age_seconds", nil) < 0 {
+		t.Fatal("checkpoint figures missing")
+	}
 }
 
 // TestReadyzWhileMigrating: a database with a migration still to apply is
