@@ -117,8 +117,7 @@ const walRestartPages = 8192
 // log again. It never waits (the connection's busy timeout is 0): with a
 // write under way, or a read still in the log (Litestream keeps one), it
 // gives up and tries again on a later run, so writers are held up only
-// for that short copy.
-// It reports whether the log was copied whole.
+// for that short copy. It reports whether the log was copied whole.
 func (c *checkpointer) checkpoint(ctx context.Context) (bool, error) {
 	var busy, logPages, copied int
 	if err := c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &copied); err != nil {

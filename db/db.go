@@ -61,6 +61,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("db: create directory: %w", err)
 		}
 	}
+	limitMallocArenas()
 	if err := useStablePlans(); err != nil {
 		return nil, err
 	}

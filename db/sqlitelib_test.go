@@ -25,3 +25,14 @@ func TestEveryConnectionPlansStably(t *testing.T) {
 		t.Fatalf("%d connections opened with stable plans, want at least 2", got)
 	}
 }
+
+// TestMallocArenasLimited: on glibc the allocator takes the arena limit
+// that keeps SQLite's freed memory from spreading over an arena per thread.
+func TestMallocArenasLimited(t *testing.T) {
+	if !glibc() {
+		t.Skip("the arena limit is a glibc setting")
+	}
+	if !limitMallocArenas() {
+		t.Fatal("glibc refused the malloc arena limit")
+	}
+}
