@@ -96,6 +96,91 @@ func Short(minor int64) string {
 	return sign + "₹" + strconv.FormatFloat(r, 'f', 0, 64)
 }
 
+// AxisTick is one gridline of an amount axis: its value in paise and its
+// label.
+type AxisTick struct {
+	Value int64
+	Label string
+}
+
+// axisTicks picks the gridlines of an amount axis over [lo, hi]: three to
+// six round values a step of 1, 2 or 5 × 10ⁿ apart, each labelled in one
+// unit (crore, lakh, thousand or rupees, by the largest) with as many
+// decimals as the step needs, so neighbouring labels never read the same.
+// A balance of ₹40 crore that moved by ₹15,000 over the days gets ₹40.0080Cr,
+// ₹40.0085Cr, … rather than five labels of ₹40Cr.
+func axisTicks(lo, hi int64) []AxisTick {
+	step := niceMax(max(hi-lo, 5) / 5)
+	first := (lo + step - 1) / step * step
+	if lo < 0 {
+		first = lo / step * step
+	}
+	var values []int64
+	for v := first; v <= hi; v += step {
+		values = append(values, v)
+	}
+	top := max(abs(values[0]), abs(values[len(values)-1]))
+	for i, u := range axisUnits {
+		if top < u.paise && i < len(axisUnits)-1 || u.below > 0 && top >= u.below {
+			continue
+		}
+		// The decimals of this unit the step needs; up to four for a large
+		// unit, else the next smaller unit reads better.
+		d, q := 0, u.paise
+		for d < u.maxDecimals && step%q != 0 {
+			d, q = d+1, q/10
+		}
+		if step%q != 0 {
+			continue
+		}
+		out := make([]AxisTick, len(values))
+		for j, v := range values {
+			out[j] = AxisTick{v, axisLabel(v, u, d)}
+		}
+		return out
+	}
+	panic("unreachable: rupees with two decimals divide every step")
+}
+
+// axisUnit is one unit an axis may be labelled in.
+type axisUnit struct {
+	paise       int64
+	suffix      string
+	maxDecimals int
+	below       int64 // used only for axes below this (0: any)
+}
+
+// axisUnits are tried largest first; rupees with paise always fit. A
+// thousand is no unit for crores ("₹4,00,000.1k"): those fall to rupees.
+var axisUnits = []axisUnit{{1e9, "Cr", 4, 0}, {1e7, "L", 3, 0}, {1e5, "k", 2, 1e7}, {100, "", 2, 0}}
+
+// axisLabel writes v in unit u with d decimals, exactly (no float); rupees
+// with Indian grouping.
+func axisLabel(v int64, u axisUnit, d int) string {
+	if v == 0 {
+		return "₹0"
+	}
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	whole, frac := v/u.paise, v%u.paise
+	s := sign + "₹" + groupIndian(strconv.FormatInt(whole, 10))
+	if d > 0 {
+		f := strconv.FormatInt(frac, 10)
+		f = strings.Repeat("0", len(strconv.FormatInt(u.paise, 10))-1-len(f)) + f
+		s += "." + f[:d]
+	}
+	return s + u.suffix
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
 func trimFloat(f float64) string {
 	s := strconv.FormatFloat(f, 'f', 1, 64)
 	return strings.TrimSuffix(s, ".0")
@@ -194,9 +279,8 @@ func LineChart(title, desc string, days []string, values []int64, known []bool, 
 		c.Markers = append(c.Markers, Marker{X: x(i), Y: y(v), Title: shortDay(days[i]) + ": " + INR(v)})
 	}
 	c.Points = strings.Join(pts, " ")
-	for k := 0; k <= 4; k++ {
-		v := lo + (hi-lo)*int64(k)/4
-		c.YTicks = append(c.YTicks, Tick{Pos: y(v), Label: Short(v)})
+	for _, t := range axisTicks(lo, hi) {
+		c.YTicks = append(c.YTicks, Tick{Pos: y(t.Value), Label: t.Label})
 	}
 	c.XTicks = xTicks(days, x)
 	if ref > 0 {

@@ -1,0 +1,38 @@
+package views
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestAxisTicksReadDifferently(t *testing.T) {
+	cases := []struct {
+		name   string
+		lo, hi int64
+		want   []string
+	}{
+		{"a large balance that moved little", 40_00_80_000_00, 40_00_97_000_00,
+			[]string{"₹40.0080Cr", "₹40.0085Cr", "₹40.0090Cr", "₹40.0095Cr"}},
+		{"crores", 0, 3_20_00_000_00, []string{"₹0", "₹1Cr", "₹2Cr", "₹3Cr"}},
+		{"lakhs", 12_00_000_00, 14_00_000_00, []string{"₹12.0L", "₹12.5L", "₹13.0L", "₹13.5L", "₹14.0L"}},
+		{"a crore balance that moved by rupees", 40_00_00_000_00, 40_00_00_020_00,
+			[]string{"₹40,00,00,000", "₹40,00,00,005", "₹40,00,00,010", "₹40,00,00,015", "₹40,00,00,020"}},
+		{"lakhs that moved by hundreds", 12_00_000_00, 12_02_000_00, []string{"₹12.000L", "₹12.005L", "₹12.010L", "₹12.015L", "₹12.020L"}},
+		{"rupees", 0, 900_00, []string{"₹0", "₹200", "₹400", "₹600", "₹800"}},
+		{"below zero", -5_000_00, 5_000_00, []string{"-₹4k", "-₹2k", "₹0", "₹2k", "₹4k"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, tk := range axisTicks(c.lo, c.hi) {
+				if tk.Value < c.lo || tk.Value > c.hi {
+					t.Errorf("tick %d outside [%d, %d]", tk.Value, c.lo, c.hi)
+				}
+				got = append(got, tk.Label)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("labels %q, want %q", got, c.want)
+			}
+		})
+	}
+}
