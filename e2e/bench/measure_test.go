@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -120,6 +121,7 @@ func (r *report) measurePage(t *testing.T, fx *fixture, c *client, p benchPage, 
 			t.Fatalf("GET %s as %s: %d %v %.300s", l.Path, p.As, status, err, body)
 		}
 		l.Bytes, l.Rows = len(body), strings.Count(string(body), "<tr")
+		keepHTML(t, p.Name, l == &res.First, body)
 		for _, s := range l.Stmts {
 			plan, err := fx.DB.ExplainQueryPlan(ctx, s)
 			if err != nil {
@@ -135,6 +137,19 @@ func (r *report) measurePage(t *testing.T, fx *fixture, c *client, p benchPage, 
 		t.Logf("%s %s: %.0f req/s rendered, %.0f req/s as served", p.Name, l.Path, l.Rendered.RPS, l.Closed.RPS)
 	}
 	return res
+}
+
+// keepHTML writes a page as the bench loaded it into PAYDESK_BENCH_HTML, when
+// set, to read what its bytes are spent on.
+func keepHTML(t *testing.T, page string, first bool, body []byte) {
+	dir := os.Getenv("PAYDESK_BENCH_HTML")
+	if dir == "" {
+		return
+	}
+	name := strings.ReplaceAll(page, " ", "-") + map[bool]string{true: ".first.html", false: ".filtered.html"}[first]
+	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *report) openLoopPage(t *testing.T, fx *fixture, s *sessionSet, res *pageResult, rate float64, dur time.Duration) {
@@ -220,13 +235,14 @@ type cpuProfile struct {
 	path string
 }
 
-// startProfile profiles the CPU into PAYDESK_BENCH_PROFILE (kept for `go
-// tool pprof`), or a temporary file.
-func startProfile(t *testing.T) *cpuProfile {
+// startProfile profiles the CPU into PAYDESK_BENCH_PROFILE with part's name
+// appended (kept for `go tool pprof`), or a temporary file.
+func startProfile(t *testing.T, part string) *cpuProfile {
 	p := &cpuProfile{path: os.Getenv("PAYDESK_BENCH_PROFILE")}
 	if p.path == "" {
-		p.path = t.TempDir() + "/cpu.pprof"
+		p.path = t.TempDir() + "/cpu"
 	}
+	p.path += "." + part + ".pprof"
 	f, err := os.Create(p.path)
 	if err != nil {
 		t.Fatal(err)

@@ -82,8 +82,11 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 			url.Values{"decision": {"approve"}, "all_matching": {"1"}, "f_min": {"100"}, "f_max": {"250000"}, "f_sort": {"oldest"}}, 10_000},
 	}
 	var firstRun []db.Statement
+	var top string
 	for i, run := range runs {
+		var prof *cpuProfile
 		if i == 0 {
+			prof = startProfile(t, "bulk")
 			fx.Log.Start()
 		}
 		t0 := time.Now()
@@ -91,6 +94,7 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 		d := time.Since(t0)
 		if i == 0 {
 			firstRun = fx.Log.Stop()
+			top = prof.stop(t)
 		}
 		if err != nil || status != 200 {
 			t.Fatalf("bulk %s: %d %v %.300s", run.how, status, err, body)
@@ -107,6 +111,7 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 	r.printf("(one write transaction per POST, synchronous=FULL: each approval writes its decision, state, payout event, audit entries\n")
 	r.printf(" and, when it completes the request, the dispatch job)\n")
 	r.statementMix("the 1,000 selected ids", firstRun)
+	r.printf("\nCPU profile of the 1,000 selected ids, top entries by cumulative time\n%s", top)
 }
 
 // statementMix prints what one request's statements cost, grouped by their
