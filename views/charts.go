@@ -103,21 +103,23 @@ type AxisTick struct {
 	Label string
 }
 
-// axisTicks picks the gridlines of an amount axis over [lo, hi]: three to
-// six round values a step of 1, 2 or 5 × 10ⁿ apart, each labelled in one
-// unit (crore, lakh, thousand or rupees, by the largest) with as many
+// axisTicks picks the gridlines of an amount axis over [lo, hi]: as a rule
+// four to eight round values a step of 1, 2 or 5 × 10ⁿ apart, each labelled
+// in one unit (crore, lakh, thousand or rupees, by the largest) with as many
 // decimals as the step needs, so neighbouring labels never read the same.
 // A balance of ₹40 crore that moved by ₹15,000 over the days gets ₹40.0080Cr,
 // ₹40.0085Cr, … rather than five labels of ₹40Cr.
 func axisTicks(lo, hi int64) []AxisTick {
 	step := niceMax(max(hi-lo, 5) / 5)
-	first := (lo + step - 1) / step * step
-	if lo < 0 {
-		first = lo / step * step
-	}
-	var values []int64
-	for v := first; v <= hi; v += step {
-		values = append(values, v)
+	values := gridValues(lo, hi, step)
+	if len(values) < 4 && step > 1 {
+		// The next round step down: 5 → 2, 2 → 1, 1 → 0.5.
+		if firstDigit(step) == 5 {
+			step = step * 2 / 5
+		} else {
+			step /= 2
+		}
+		values = gridValues(lo, hi, step)
 	}
 	top := max(abs(values[0]), abs(values[len(values)-1]))
 	for i, u := range axisUnits {
@@ -140,6 +142,27 @@ func axisTicks(lo, hi int64) []AxisTick {
 		return out
 	}
 	panic("unreachable: rupees with two decimals divide every step")
+}
+
+// gridValues lists the multiples of step in [lo, hi].
+func gridValues(lo, hi, step int64) []int64 {
+	first := (lo + step - 1) / step * step
+	if lo < 0 {
+		first = lo / step * step
+	}
+	var values []int64
+	for v := first; v <= hi; v += step {
+		values = append(values, v)
+	}
+	return values
+}
+
+// firstDigit is the leading digit of a positive number.
+func firstDigit(v int64) int64 {
+	for v >= 10 {
+		v /= 10
+	}
+	return v
 }
 
 // axisUnit is one unit an axis may be labelled in.

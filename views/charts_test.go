@@ -18,6 +18,9 @@ func TestAxisTicksReadDifferently(t *testing.T) {
 		{"a crore balance that moved by rupees", 40_00_00_000_00, 40_00_00_020_00,
 			[]string{"₹40,00,00,000", "₹40,00,00,005", "₹40,00,00,010", "₹40,00,00,015", "₹40,00,00,020"}},
 		{"lakhs that moved by hundreds", 12_00_000_00, 12_02_000_00, []string{"₹12.000L", "₹12.005L", "₹12.010L", "₹12.015L", "₹12.020L"}},
+		{"a range that fits three steps of 5", 40_00_00_000_00, 40_01_16_000_00,
+			[]string{"₹40.000Cr", "₹40.002Cr", "₹40.004Cr", "₹40.006Cr", "₹40.008Cr", "₹40.010Cr"}},
+		{"a range that fits two steps of 1", 10_050_00, 12_900_00, []string{"₹10.5k", "₹11.0k", "₹11.5k", "₹12.0k", "₹12.5k"}},
 		{"rupees", 0, 900_00, []string{"₹0", "₹200", "₹400", "₹600", "₹800"}},
 		{"below zero", -5_000_00, 5_000_00, []string{"-₹4k", "-₹2k", "₹0", "₹2k", "₹4k"}},
 	}
