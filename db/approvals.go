@@ -494,6 +494,9 @@ type decision struct {
 	attempt string
 	check   func(u User, r ApprovalRequest) *refusal
 	apply   func(ctx context.Context, tx *sql.Tx, u User, r ApprovalRequest) (ApprovalRequest, error)
+	// steppedUp: the person confirmed a fresh code in this transaction
+	// (every bulk decision asks first), so no request of it asks again.
+	steppedUp bool
 }
 
 func (a *Approvals) approval() decision {
@@ -611,7 +614,7 @@ func (a *Approvals) decideIn(ctx context.Context, tx *sql.Tx, u User, id int64, 
 	if ref := d.check(u, r); ref != nil {
 		return r, ref
 	}
-	if d.attempt != "withdraw" {
+	if d.attempt != "withdraw" && !d.steppedUp {
 		need, err := a.NeedsStepUp(ctx, tx, r)
 		if err != nil {
 			return r, err
@@ -687,6 +690,7 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 	if err := a.db.requireStepUp(ctx, tx, u); err != nil {
 		return nil, stepUpRefusal(d.attempt+"_many", ApprovalRequest{Kind: "bulk", TargetID: fmt.Sprintf("%d requests", len(ids))}, err)
 	}
+	d.steppedUp = true
 	ctx, batch, err := a.db.withTxBatch(ctx, tx)
 	if err != nil {
 		return nil, err
