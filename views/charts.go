@@ -96,9 +96,9 @@ func Short(minor int64) string {
 	return sign + "₹" + strconv.FormatFloat(r, 'f', 0, 64)
 }
 
-// AxisTick is one gridline of an amount axis: its value in paise and its
+// axisTick is one gridline of an amount axis: its value in paise and its
 // label.
-type AxisTick struct {
+type axisTick struct {
 	Value int64
 	Label string
 }
@@ -109,7 +109,10 @@ type AxisTick struct {
 // decimals as the step needs, so neighbouring labels never read the same.
 // A balance of ₹40 crore that moved by ₹15,000 over the days gets ₹40.0080Cr,
 // ₹40.0085Cr, … rather than five labels of ₹40Cr.
-func axisTicks(lo, hi int64) []AxisTick {
+func axisTicks(lo, hi int64) []axisTick {
+	if hi <= lo {
+		return []axisTick{{lo, axisLabel(lo, axisUnits[len(axisUnits)-1], 2)}}
+	}
 	step := niceMax(max(hi-lo, 5) / 5)
 	values := gridValues(lo, hi, step)
 	if len(values) < 4 && step > 1 {
@@ -135,9 +138,9 @@ func axisTicks(lo, hi int64) []AxisTick {
 		if step%q != 0 {
 			continue
 		}
-		out := make([]AxisTick, len(values))
+		out := make([]axisTick, len(values))
 		for j, v := range values {
-			out[j] = AxisTick{v, axisLabel(v, u, d)}
+			out[j] = axisTick{v, axisLabel(v, u, d)}
 		}
 		return out
 	}
@@ -282,8 +285,10 @@ func LineChart(title, desc string, days []string, values []int64, known []bool, 
 	if span == 0 {
 		span = max(hi/10, 100_00)
 	}
-	lo, hi = max(lo-span/10, 0), hi+span/10
-	if lo < span {
+	// A balance near zero starts the axis at zero; an overdrawn one (below
+	// zero) keeps its own range.
+	lo, hi = lo-span/10, hi+span/10
+	if lo >= 0 && lo < span || lo < 0 && lo+span/10 >= 0 {
 		lo = 0
 	}
 	y := func(v int64) float64 { return chartTop + plotH()*(1-float64(v-lo)/float64(hi-lo)) }

@@ -39,3 +39,28 @@ func TestAxisTicksReadDifferently(t *testing.T) {
 		})
 	}
 }
+
+func TestLineChartOfAnOverdrawnAccount(t *testing.T) {
+	days := []string{"2026-12-01", "2026-12-02", "2026-12-03"}
+	known := []bool{true, true, true}
+	for _, values := range [][]int64{
+		{-5_000_00, -3_000_00, -1_000_00}, // overdrawn throughout
+		{-2_000_00, 1_000_00, 4_000_00},   // into credit
+		{-7_00, -7_00, -7_00},             // flat, below zero
+	} {
+		c := LineChart("Account", "", days, values, known, 0, "")
+		if len(c.YTicks) < 2 {
+			t.Fatalf("%v: %d gridlines, want at least 2", values, len(c.YTicks))
+		}
+		for _, m := range c.Markers {
+			if m.Y < chartTop-0.01 || m.Y > chartH-chartBottom+0.01 {
+				t.Errorf("%v: a point at y=%.1f is outside the plot", values, m.Y)
+			}
+		}
+		for _, tk := range c.YTicks {
+			if tk.Pos < chartTop-0.01 || tk.Pos > chartH-chartBottom+0.01 {
+				t.Errorf("%v: gridline %q at y=%.1f is outside the plot", values, tk.Label, tk.Pos)
+			}
+		}
+	}
+}

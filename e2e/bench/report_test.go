@@ -25,9 +25,10 @@ import (
 // PAYDESK_BENCH_ONLY (only these sections, comma-separated: pages, search,
 // bulk, csv, va, dispatch, binary; the closing table then covers only them),
 // PAYDESK_BENCH_PROFILE (keep the CPU profiles of the page runs and of the
-// first bulk decision, in files with this prefix), PAYDESK_BENCH_HEAP (write a heap profile at the end of each phase
-// into this directory), PAYDESK_BENCH_HTML (write each page's HTML, as
-// loaded, into this directory).
+// first bulk decision, in files with this prefix), PAYDESK_BENCH_HEAP
+// (write a heap profile at the end of each phase into this directory),
+// PAYDESK_BENCH_HTML (write each page's HTML, as loaded, into this
+// directory).
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
