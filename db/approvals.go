@@ -1065,6 +1065,14 @@ func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (f
 		if err != nil {
 			return "", "", "", nil, err
 		}
+		prefixes := make([]string, len(rest))
+		for i, m := range rest {
+			prefixes[i] = m.lo
+		}
+		if bits := filterWordBits(prefixes); bits != 0 {
+			// One integer test passes over most rows before any instr.
+			w.add(`(w.word_bits & ?) = ?`, bits, bits)
+		}
 		for _, m := range rest {
 			// A word of the request starts with m: the row carries its
 			// request's words, each after a space.

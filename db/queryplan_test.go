@@ -399,8 +399,8 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 		   SELECT id, '', lower(summary || ' ' || target_id) || ' ' FROM approval_requests WHERE state = 'pending_approval'
 		   UNION ALL SELECT request_id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> '')
 		 SELECT word, request_id FROM split WHERE word <> ''`,
-		`UPDATE approval_waiting SET words = coalesce((SELECT ' ' || group_concat(word, ' ') FROM approval_words aw
-		 WHERE aw.request_id = approval_waiting.request_id), '')`,
+		`UPDATE approval_waiting SET words = ` + waitingWordsOf("approval_waiting.request_id") +
+			`, word_bits = ` + waitingWordBitsOf("approval_waiting.request_id"),
 	} {
 		if _, err := fx.DB.write.Exec(q); err != nil {
 			t.Fatal(err)

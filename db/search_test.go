@@ -151,11 +151,15 @@ func TestQueueSearchEqualsThePlainRule(t *testing.T) {
 	maker := mustCreateUser(t, d, "maker", RoleMaker)
 	checker := mustCreateUser(t, d, "checker", RoleChecker)
 	names := []string{"Asha Traders", "Ravi Kumar", "Meera Exports", "शर्मा ट्रेडर्स", "O'Brien Pvt. Ltd.", "D-Mart Suppliers", "Asha Menon"}
+	// Projects and sites each fill over searchSortLimit requests, so a search
+	// of two of them walks the list and tests each row's word bits.
+	projects := []string{"Warehouse", "गोदाम"}
+	sites := []string{"Mumbai", "Chennai-2"}
 	var proposals []Proposal
 	for i := range 2*searchSortLimit + 300 {
 		amount := int64(100_00 * (1 + i%500))
 		proposals = append(proposals, Proposal{Kind: "payout", TargetID: fmt.Sprintf("PO%012d", i), AmountPaise: &amount,
-			Summary: fmt.Sprintf("Pay %s to %s by NEFT", rupees(amount), names[i%len(names)])})
+			Summary: fmt.Sprintf("Pay %s to %s for %s %s by NEFT", rupees(amount), names[i%len(names)], projects[(i/7)%2], sites[(i/14)%2])})
 	}
 	tx, err := d.write.Begin()
 	if err != nil {
@@ -191,7 +195,8 @@ func TestQueueSearchEqualsThePlainRule(t *testing.T) {
 		t.Fatalf("queue holds %d, want %d", len(all), len(proposals))
 	}
 	for _, q := range []string{"asha", "ASHA TRA", "asha menon", "ravi kum", "शर्मा", "शर्मा ट्रे", "o'brien", "d-mart", "po0000000012",
-		"₹1,00", "neft", "pay", "zzz", "traders asha", "  meera   exports "} {
+		"₹1,00", "neft", "pay", "zzz", "traders asha", "  meera   exports ",
+		"warehouse mumbai", "गोदाम chen", "ware mum", "wa mu", "chennai-2 गोदाम", "mumbai chennai", "गोदाम mumbai asha"} {
 		for _, sort := range []QueueSort{SortNewest, SortAmount} {
 			var got []int64
 			f := QueueFilter{Query: q, Sort: sort, Limit: 50}
@@ -227,5 +232,30 @@ func TestQueueSearchEqualsThePlainRule(t *testing.T) {
 				t.Errorf("queue search %q (%s): %d results, want %d", q, sort, len(got), len(want))
 			}
 		}
+	}
+}
+
+// TestWordBitInSQLAndGo keeps the three spellings of a word's bit one: Go's
+// (for the filter), wordBitSQL (for new rows) and migration 0017's
+// backfill, over words of several scripts, lengths and punctuation.
+func TestWordBitInSQLAndGo(t *testing.T) {
+	d, _ := newTestDB(t)
+	ctx := context.Background()
+	for _, w := range []string{"a", "pa", "pay", "payout", "₹1,00,000.00", "o'brien", "d-mart", "शर्मा", "ट्रेडर्स", "ராவ்",
+		"গোদাম", "1042", "po000000001234", "é", "日本語", "😀ab"} {
+		var got int64
+		if err := d.read.QueryRowContext(ctx, `SELECT `+wordBitSQL("?1"), w).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := wordBit(w); got != int64(want) || want > 62 {
+			t.Errorf("%q: SQL says bit %d, Go %d", w, got, want)
+		}
+	}
+	mig, err := migrationFiles.ReadFile("migrations/0017_queue_walks_cover_search.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(mig)), " "), strings.Join(strings.Fields(wordBitSQL("aw.word")), " ")) {
+		t.Errorf("migration 0017 no longer computes a word's bit as wordBitSQL does:\n%s", wordBitSQL("aw.word"))
 	}
 }
