@@ -132,19 +132,34 @@ func (s *Server) templateOptions(c *fiber.Ctx, usableOnly bool) ([]views.Option,
 	return out, ts, nil
 }
 
-func (s *Server) contactOptions(c *fiber.Ctx) ([]views.Option, error) {
+// contactOptions lists the first maxPayableContacts contacts for a select,
+// and selected first when it is not among them: a contact further down the
+// alphabet, reached from its own page (/links?contact=…), must show as the
+// filter in force, or the next Filter would silently drop it.
+func (s *Server) contactOptions(c *fiber.Ctx, selected string) ([]views.Option, error) {
 	if s.Contacts == nil {
 		return nil, nil
 	}
-	list, _, err := s.Contacts.List(c.UserContext(), db.ContactFilter{Limit: maxPayableContacts})
+	ctx := c.UserContext()
+	list, _, err := s.Contacts.List(ctx, db.ContactFilter{Limit: maxPayableContacts})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]views.Option, 0, len(list))
+	out := make([]views.Option, 0, len(list)+1)
 	for _, ct := range list {
 		out = append(out, views.Option{Value: ct.ID, Label: ct.Name()})
 	}
-	return out, nil
+	if selected == "" || slices.ContainsFunc(out, func(o views.Option) bool { return o.Value == selected }) {
+		return out, nil
+	}
+	chosen := views.Option{Value: selected, Label: selected + " (no such contact)"}
+	switch ct, err := s.Contacts.Get(ctx, selected); {
+	case err == nil:
+		chosen.Label = ct.Name()
+	case db.ErrorCode(err) != db.ENOTFOUND:
+		return nil, err
+	}
+	return append([]views.Option{chosen}, out...), nil
 }
 
 func (s *Server) linksPage(c *fiber.Ctx) error {
@@ -157,7 +172,7 @@ func (s *Server) linksPage(c *fiber.Ctx) error {
 	if p.Templates, _, err = s.templateOptions(c, false); err != nil {
 		return err
 	}
-	if p.Contacts, err = s.contactOptions(c); err != nil {
+	if p.Contacts, err = s.contactOptions(c, form.Contact); err != nil {
 		return err
 	}
 	if p.Threshold, err = s.linkThreshold(c); err != nil {
@@ -359,7 +374,7 @@ func (s *Server) linkForm(c *fiber.Ctx, in db.LinkInput, errs map[string]string,
 	if f.Templates, ts, err = s.templateOptions(c, true); err != nil {
 		return f, err
 	}
-	if f.Contacts, err = s.contactOptions(c); err != nil {
+	if f.Contacts, err = s.contactOptions(c, in.ContactID); err != nil {
 		return f, err
 	}
 	if len(ts) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -251,5 +252,32 @@ func TestLinkBulkUpload(t *testing.T) {
 	}
 	if n := len(e.sb.Invoices()); n != 2 {
 		t.Fatalf("%d invoices at NTT DATA", n)
+	}
+}
+
+// TestLinksFilterShowsAContactBeyondTheSelect: the Customer select lists the
+// first maxPayableContacts contacts by name; a contact further down, reached
+// from its own page's "All payment links to this contact", still shows as
+// the filter in force (or the next Filter would drop it), and an unknown id
+// says so rather than showing "Any customer".
+func TestLinksFilterShowsAContactBeyondTheSelect(t *testing.T) {
+	e := newLinksEnv(t)
+	for i := range maxPayableContacts {
+		e.customer(t, fmt.Sprintf("A Company %03d", i), false)
+	}
+	zeta := e.customer(t, "Zeta Traders", false)
+	cl := e.client()
+	cl.signIn("maker")
+	for _, c := range []struct{ id, label string }{
+		{zeta.ID, "Zeta Traders"},
+		{"CT9999999999", "CT9999999999 (no such contact)"},
+	} {
+		resp, body := cl.get("/links?contact=" + c.id)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", c.id, resp.StatusCode)
+		}
+		if want := `<option value="` + c.id + `" selected>` + html.EscapeString(c.label) + `</option>`; !strings.Contains(body, want) {
+			t.Errorf("links filtered by %s: the Customer select does not show %q", c.id, want)
+		}
 	}
 }
