@@ -116,15 +116,6 @@ type config struct {
 
 func (c config) production() bool { return c.env == "production" }
 
-// gcPercentUnderLimit is the collector's GOGC while a soft memory limit
-// holds (GOGC in the environment wins). Paydesk's live heap is a few MB, so
-// at Go's default of 100 the collector ran many times a second under load
-// and the requests it overlapped made the latency tail; the limit, not the
-// percentage, is what bounds memory. Measured with make bench: at 200 the
-// open-loop p99 of the heaviest pages halved and their throughput rose by
-// a tenth, with the same peak RSS; 400 held more memory and gained nothing.
-const gcPercentUnderLimit = 200
-
 func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	c := config{
 		env:         envOr("PAYDESK_ENV", "sandbox"),
@@ -354,9 +345,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		// A soft limit: the collector works harder near it and returns
 		// memory to the system, so the process stays small after a burst.
 		debug.SetMemoryLimit(cfg.memoryLimit)
-		if os.Getenv("GOGC") == "" {
-			debug.SetGCPercent(gcPercentUnderLimit)
-		}
 	}
 	if err := resolveSessionKey(&cfg); err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -38,28 +37,11 @@ var staticPage = func() []byte {
 	return b.Bytes()
 }()
 
-// memoryLimit and gcPercent are main.go's defaults (PAYDESK_MEMORY_LIMIT,
-// gcPercentUnderLimit); the bench runs the server in-process, so it sets the
-// same.
-const (
-	memoryLimit = 48 << 20
-	gcPercent   = 200
-)
+// memoryLimit is main.go's default soft memory limit (PAYDESK_MEMORY_LIMIT);
+// the bench runs the server in-process, so it sets the same.
+const memoryLimit = 48 << 20
 
-func applyMemoryLimit() {
-	debug.SetMemoryLimit(memoryLimit)
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
-}
-
-// gcPercentInEffect is the collector's GOGC as the bench runs it.
-func gcPercentInEffect() string {
-	if v := os.Getenv("GOGC"); v != "" {
-		return v
-	}
-	return strconv.Itoa(gcPercent)
-}
+func applyMemoryLimit()    { debug.SetMemoryLimit(memoryLimit) }
 func memoryLimitKB() int64 { return memoryLimit >> 10 }
 
 // sessionSet is one signed-in client per bench user.

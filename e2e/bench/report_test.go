@@ -230,7 +230,7 @@ func TestBenchReport(t *testing.T) {
 	}
 
 	// 10. Memory of this process.
-	r.printf("\n== Memory (this process: server + load generator + fixture builder; soft limit %s, GOGC %s)\n", mb(memoryLimitKB()), gcPercentInEffect())
+	r.printf("\n== Memory (this process: server + load generator + fixture builder; soft limit %s)\n", mb(memoryLimitKB()))
 	if !r.reset {
 		r.printf("(could not reset VmHWM between phases: each peak is since process start)\n")
 	}
