@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -242,5 +243,38 @@ func TestPaymentLinks(t *testing.T) {
 		maker.screenshot("home-links")
 		_ = small
 		maker.noCSPErrors()
+	})
+
+	run("a contact beyond the Customer select's first 200 still shows as the filter", func(t *testing.T) {
+		// 200 customers whose names sort before Lotus Pharma push it out of
+		// the select's first maxPayableContacts.
+		var csv strings.Builder
+		csv.WriteString("kind,company_name,first_name,last_name,email\n")
+		for i := range 200 {
+			fmt.Fprintf(&csv, "customer,Aarav Foods %03d,Asha,Rao,ap%03d@aarav.example\n", i, i)
+		}
+		file := filepath.Join(t.TempDir(), "customers.csv")
+		if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		maker.goto_("/contacts/import")
+		if err := maker.page.Locator("input[type=file]").SetInputFiles(file); err != nil {
+			t.Fatal(err)
+		}
+		maker.click("#contacts-import-upload button[type=submit]")
+		maker.click("#contacts-import-submit button[type=submit]")
+		maker.expectText("#contacts-import-result", "200 contacts imported")
+		maker.goto_("/contacts/" + contactID)
+		maker.click("a[href='/links?contact=" + contactID + "']")
+		maker.expectURL("/links?contact=" + contactID)
+		if err := playwright.NewPlaywrightAssertions(5000).Locator(maker.page.GetByLabel("Customer")).ToHaveValue(contactID); err != nil {
+			maker.failShot()
+			t.Fatalf("the Customer select does not show the contact in force: %v", err)
+		}
+		maker.expectText("#lf-contact option:checked", "Lotus Pharma")
+		if n := maker.count("#link-rows tbody tr"); n != 2 {
+			t.Fatalf("the contact's links: %d rows", n)
+		}
+		maker.screenshot("links-by-contact")
 	})
 }
