@@ -696,7 +696,8 @@ func publicURL(cfg config) string {
 }
 
 // addHousekeeping: expired sessions, old sign-in failures and locks are
-// swept; requests nobody decided in time expire.
+// swept; requests nobody decided in time expire; ended requests' words
+// leave the queue's search index.
 func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
 	s.workers = append(s.workers,
 		every(cfg.sweepInterval, log, "sweep failed", func(ctx context.Context) error {
@@ -711,6 +712,10 @@ func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
 			if n > 0 {
 				log.Info("approvals expired", "count", n)
 			}
+			return err
+		}),
+		every(cfg.sweepInterval, log, "dropping ended requests' words", func(ctx context.Context) error {
+			_, err := s.approvals.DropEndedWords(ctx)
 			return err
 		}))
 }

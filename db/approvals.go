@@ -790,7 +790,9 @@ func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r Appro
 	if n, _ := res.RowsAffected(); n != 1 {
 		return r, Errorf(ECONFLICT, "This request was decided meanwhile.")
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_words WHERE request_id = ?`, r.ID); err != nil {
+	// Its words are dropped later (DropEndedWords): deleting them here
+	// would touch a page for each word, far apart in a bulk decision.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_words_ended (request_id) VALUES (?)`, r.ID); err != nil {
 		return r, fmt.Errorf("db: %s: %w", action, err)
 	}
 	if err := endedWaiting(ctx, tx, r.ID); err != nil {
@@ -843,6 +845,49 @@ func (a *Approvals) ExpireDue(ctx context.Context) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// endedWordsChunk is how many ended requests' words one transaction of
+// DropEndedWords drops: about ten words each, a few milliseconds of the
+// writer, so that decisions waiting for it are not held up.
+const endedWordsChunk = 500
+
+// DropEndedWords drops the words of requests that are no longer pending,
+// which their decisions left to it (see finish), a chunk per transaction.
+// It returns for how many requests.
+func (a *Approvals) DropEndedWords(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := a.dropEndedWordsChunk(ctx)
+		total += n
+		if err != nil || n < endedWordsChunk {
+			return total, err
+		}
+	}
+}
+
+func (a *Approvals) dropEndedWordsChunk(ctx context.Context) (int, error) {
+	tx, err := a.db.beginWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var upTo, n int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0), count(*) FROM
+		(SELECT seq FROM approval_words_ended ORDER BY seq LIMIT ?)`, endedWordsChunk).Scan(&upTo, &n); err != nil {
+		return 0, fmt.Errorf("db: ended requests' words: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_words WHERE request_id IN
+		(SELECT request_id FROM approval_words_ended WHERE seq <= ?)`, upTo); err != nil {
+		return 0, fmt.Errorf("db: drop ended requests' words: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_words_ended WHERE seq <= ?`, upTo); err != nil {
+		return 0, fmt.Errorf("db: drop ended requests' words: %w", err)
+	}
+	return int(n), tx.Commit()
 }
 
 func (a *Approvals) expireOne(ctx context.Context, id int64) (bool, error) {
@@ -1166,11 +1211,13 @@ func scanQueueItem(s scanner) (QueueItem, error) {
 // CountWaiting returns how many requests wait on user, for the navigation
 // badge and the queue's heading. Counting stops at MaxWaitingCount: the
 // badge on every page must stay cheap when a hundred thousand requests wait,
-// and it reads one index of user's own rows.
+// and it reads one index of user's own rows. It reads them newest first:
+// the requests past their time that housekeeping has yet to expire are the
+// oldest, so the count reaches its cap before it reaches them.
 func (a *Approvals) CountWaiting(ctx context.Context, user User) (int, error) {
 	var n int
-	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_waiting INDEXED BY approval_waiting_live
-		WHERE user_id = ? AND expires_at > ? LIMIT ?)`, user.ID, a.db.nowMS(), MaxWaitingCount).Scan(&n); err != nil {
+	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_waiting INDEXED BY approval_waiting_newest
+		WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC LIMIT ?)`, user.ID, a.db.nowMS(), MaxWaitingCount).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count waiting: %w", err)
 	}
 	return n, nil

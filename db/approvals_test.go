@@ -719,3 +719,79 @@ func TestRegisterKindPanics(t *testing.T) {
 		t.Fatalf("kinds = %+v", ks)
 	}
 }
+
+// A decision leaves an ended request's words to housekeeping. Until they
+// go, a search by them finds only what still waits; DropEndedWords then
+// drops the ended requests' words and no others, a chunk at a time.
+func TestEndedRequestsWordsDropLater(t *testing.T) {
+	d, _ := newTestDB(t)
+	a, _ := newTestApprovals(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	var reqs []ApprovalRequest
+	for i := range 4 {
+		reqs = append(reqs, mustPropose(t, a, maker, fmt.Sprintf("zebra-%d", i), 1000))
+	}
+	if _, err := a.Approve(ctx, checker, reqs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Reject(ctx, checker, reqs[1].ID, "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Withdraw(ctx, maker, reqs[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	words := func(id int64) int {
+		t.Helper()
+		var n int
+		if err := d.read.QueryRow(`SELECT count(*) FROM approval_words WHERE request_id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	search := func() []int64 {
+		t.Helper()
+		items, _, err := a.Queue(ctx, checker, QueueFilter{Query: "zebra"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		return ids
+	}
+	if got := search(); !slices.Equal(got, []int64{reqs[3].ID}) {
+		t.Fatalf("before housekeeping, search zebra = %v, want only %d", got, reqs[3].ID)
+	}
+	if words(reqs[0].ID) == 0 {
+		t.Fatal("the decision dropped the words itself; this test no longer checks the deferred path")
+	}
+
+	// Three ended requests, plus enough entries (of the same requests) to
+	// take three chunks.
+	extra := 2*endedWordsChunk + 7
+	if _, err := d.write.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO approval_words_ended (request_id) SELECT ? FROM n`, extra, reqs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.DropEndedWords(ctx)
+	if err != nil || n != 3+extra {
+		t.Fatalf("DropEndedWords = %d, %v; want %d", n, err, 3+extra)
+	}
+	for _, r := range reqs[:3] {
+		if w := words(r.ID); w != 0 {
+			t.Errorf("request %d (%s) keeps %d words", r.ID, r.TargetID, w)
+		}
+	}
+	if words(reqs[3].ID) == 0 {
+		t.Error("the pending request lost its words")
+	}
+	if got := search(); !slices.Equal(got, []int64{reqs[3].ID}) {
+		t.Fatalf("after housekeeping, search zebra = %v", got)
+	}
+	if n, err := a.DropEndedWords(ctx); n != 0 || err != nil {
+		t.Fatalf("second round = %d, %v", n, err)
+	}
+}

@@ -485,6 +485,19 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 		}
 		_, err = fx.Approvals.RejectMany(ctx, fx.Checker, ids, "not this month")
 		return err
+	}}, planCase{Name: "housekeeping: drop ended requests' words", Run: func(ctx context.Context) error {
+		ids, err := pick(ctx, 5)
+		if err != nil {
+			return err
+		}
+		if _, err := fx.Approvals.RejectMany(ctx, fx.Checker, ids, "not this month"); err != nil {
+			return err
+		}
+		n, err := fx.Approvals.DropEndedWords(ctx)
+		if err == nil && n < len(ids) {
+			err = fmt.Errorf("dropped the words of %d requests, want at least %d", n, len(ids))
+		}
+		return err
 	}})
 	cases = append(cases, planCase{Name: "expiry sweep: requests past their time", Run: func(ctx context.Context) error {
 		_, err := fx.Approvals.ExpireDue(ctx)
