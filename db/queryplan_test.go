@@ -499,7 +499,9 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 		}
 		return err
 	}})
-	cases = append(cases, planCase{Name: "expiry sweep: requests past their time", Run: func(ctx context.Context) error {
+	cases = append(cases, planCase{Name: "expiry sweep: requests past their time", Allow: map[string]string{
+		"SEARCH approval_requests USING COVERING INDEX approval_requests_expiry (expires_at<?)": "the index holds pending requests only, so the range reads just those past their time",
+	}, Run: func(ctx context.Context) error {
 		_, err := fx.Approvals.ExpireDue(ctx)
 		return err
 	}}, planCase{Name: "users: a role change lists what now waits on the person", Run: func(ctx context.Context) error {

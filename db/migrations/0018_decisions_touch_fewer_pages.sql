@@ -14,6 +14,9 @@
 --    (Approvals.DropEndedWords), from the list below. Until then they are
 --    harmless: a search by word reaches requests only through their
 --    approval_waiting rows, which the decision removed.
+-- 4. The expiry sweep and "my proposals" read pending requests only, so
+--    their indexes hold only those: a decision removes an entry from each
+--    and no longer adds one for its new state.
 CREATE TABLE approval_waiting_new (
     user_id     INTEGER NOT NULL REFERENCES users(id),
     request_id  INTEGER NOT NULL REFERENCES approval_requests(id),
@@ -41,3 +44,8 @@ CREATE TABLE approval_words_ended (
     seq        INTEGER PRIMARY KEY,
     request_id INTEGER NOT NULL REFERENCES approval_requests(id)
 );
+
+DROP INDEX approval_requests_expiry;
+CREATE INDEX approval_requests_expiry ON approval_requests(expires_at) WHERE state = 'pending_approval';
+DROP INDEX approval_requests_maker;
+CREATE INDEX approval_requests_maker ON approval_requests(maker_id, created_at) WHERE state = 'pending_approval';
