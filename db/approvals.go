@@ -1141,10 +1141,13 @@ func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (f
 type wordMatch struct{ lo, hi string }
 
 // wordsMatch splits a text filter's words into the one that drives the
-// query, when some word is rare (fewer than searchSortLimit waiting
-// requests have it), and the rest, which are checked on each row. With no
-// rare word (driver nil) the list's own order is walked, each row checked
-// for every word: the words are common, so a page is found soon.
+// query, when some word is rare (fewer than searchSortLimit requests have
+// it), and the rest, which are checked on each row. With no rare word
+// (driver nil) the list's own order is walked, each row checked for every
+// word: the words are common, so a page is found soon. The count includes
+// ended requests whose words housekeeping has yet to drop (DropEndedWords):
+// it can only make a word look commoner, which changes how the page is
+// found, not what it lists.
 func (a *Approvals) wordsMatch(ctx context.Context, words []string) (driver *wordMatch, rest []wordMatch, err error) {
 	for _, word := range words {
 		lo, hi := prefixRange(word)
