@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -37,12 +38,20 @@ var staticPage = func() []byte {
 	return b.Bytes()
 }()
 
-// memoryLimit is main.go's default soft memory limit (PAYDESK_MEMORY_LIMIT);
-// the bench runs the server in-process, so it sets the same.
-const memoryLimit = 48 << 20
+// defaultMemoryLimit is main.go's default soft memory limit; the bench runs
+// the server in-process, so it sets the same, or what PAYDESK_MEMORY_LIMIT
+// says (in MiB, as for the binary; the sign-in burst's binary inherits it).
+const defaultMemoryLimit = 48 << 20
 
-func applyMemoryLimit()    { debug.SetMemoryLimit(memoryLimit) }
-func memoryLimitKB() int64 { return memoryLimit >> 10 }
+func memoryLimit() int64 {
+	if mib, err := strconv.ParseInt(os.Getenv("PAYDESK_MEMORY_LIMIT"), 10, 64); err == nil && mib > 0 {
+		return mib << 20
+	}
+	return defaultMemoryLimit
+}
+
+func applyMemoryLimit()    { debug.SetMemoryLimit(memoryLimit()) }
+func memoryLimitKB() int64 { return memoryLimit() >> 10 }
 
 // sessionSet is one signed-in client per bench user.
 type sessionSet struct {
@@ -354,11 +363,17 @@ func repeat(t *testing.T, n int, f func() error) latencies {
 // writeHeapProfile keeps what the heap holds now (PAYDESK_BENCH_HEAP), for
 // `go tool pprof -sample_index=inuse_space`.
 func writeHeapProfile(path string) {
+	runtime.GC()
+	writeLastGCHeapProfile(path)
+}
+
+// writeLastGCHeapProfile keeps what the heap held at the end of the last
+// collection, without collecting.
+func writeLastGCHeapProfile(path string) {
 	f, err := os.Create(path)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	runtime.GC()
 	_ = pprof.WriteHeapProfile(f)
 }

@@ -46,6 +46,10 @@ type phaseRSS struct {
 	peakKB    int64 // VmHWM at the end of the phase (reset at its start when possible)
 	rssKB     int64 // VmRSS at the end
 	heapInuse uint64
+	// livePeak is the most the Go heap held after a collection during the
+	// phase, and atPeak what RSS was made of at its highest (phaseSampler).
+	livePeak uint64
+	atPeak   memorySample
 	// goHeldKB is what the Go runtime holds from the OS (Sys less what it
 	// returned); anonKB and fileKB split RSS at the end into anonymous
 	// memory (Go's and C's: SQLite's caches, malloc) and file pages (the
@@ -54,6 +58,7 @@ type phaseRSS struct {
 	// sqliteKB is what SQLite has allocated (db.SQLiteMemory).
 	sqliteKB   int64
 	goroutines int
+	threads    int64 // the process's OS threads at the end
 }
 
 // figure is one line of the closing table: what was measured against its
@@ -69,22 +74,44 @@ type report struct {
 	figures []figure
 	reset   bool
 	started time.Time
+	sampler *phaseSampler
 }
 
 func (r *report) printf(format string, args ...any) { fmt.Fprintf(&r.b, format, args...) }
 
-func (r *report) startPhase() { r.reset = resetPeakRSS() }
+// peakProfile is where the phase sampler writes its heap profiles during a
+// phase, when PAYDESK_BENCH_HEAP names a directory; endPhase gives the last
+// one the phase's name.
+func peakProfile() string {
+	if dir := os.Getenv("PAYDESK_BENCH_HEAP"); dir != "" {
+		return filepath.Join(dir, "live-peak.pprof")
+	}
+	return ""
+}
+
+func (r *report) startPhase() {
+	r.reset = resetPeakRSS()
+	r.sampler = samplePhase(peakProfile())
+}
 
 func (r *report) endPhase(name string) {
+	var livePeak uint64
+	var atPeak memorySample
+	if f := r.sampler; f != nil {
+		f.end()
+		livePeak, atPeak, r.sampler = f.livePeak, f.atPeak, nil
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	if dir := os.Getenv("PAYDESK_BENCH_HEAP"); dir != "" {
-		writeHeapProfile(filepath.Join(dir, strings.NewReplacer(" ", "-", ":", "", ",", "").Replace(name)+".pprof"))
+		file := strings.NewReplacer(" ", "-", ":", "", ",", "").Replace(name)
+		_ = os.Rename(peakProfile(), filepath.Join(dir, file+".live-peak.pprof"))
+		writeHeapProfile(filepath.Join(dir, file+".pprof"))
 	}
-	r.phases = append(r.phases, phaseRSS{name: name, peakKB: peakRSSKB(), rssKB: rssKB(), heapInuse: ms.HeapInuse,
+	r.phases = append(r.phases, phaseRSS{name: name, peakKB: peakRSSKB(), rssKB: rssKB(), heapInuse: ms.HeapInuse, livePeak: livePeak, atPeak: atPeak,
 		goHeldKB: int64(ms.Sys-ms.HeapReleased) >> 10, anonKB: procStatusKB("RssAnon"), fileKB: procStatusKB("RssFile"),
 		sqliteKB:   db.SQLiteMemory() >> 10,
-		goroutines: runtime.NumGoroutine()})
+		goroutines: runtime.NumGoroutine(), threads: procStatusKB("Threads")})
 }
 
 // figure records a result for the closing table.
@@ -111,6 +138,7 @@ func TestBenchReport(t *testing.T) {
 	rate := float64(envInt("PAYDESK_BENCH_RATE", 1000))
 	r := &report{started: time.Now()}
 	applyMemoryLimit()
+	r.startPhase()
 
 	r.printf("Paydesk bench: %s, GOMAXPROCS=%d, NumCPU=%d, %s/%s, load average at start %s;\n", runtime.Version(),
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadAverage())
@@ -235,11 +263,11 @@ func TestBenchReport(t *testing.T) {
 		r.printf("(could not reset VmHWM between phases: each peak is since process start)\n")
 	}
 	tw := tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "phase\tpeak RSS (VmHWM)\tRSS at end\tof it anonymous\tof it files\tGo heap in use\tGo holds from the OS\tSQLite holds\tgoroutines\t\n")
+	fmt.Fprintf(tw, "phase\tpeak RSS (VmHWM)\tRSS at end\tof it anonymous\tof it files\tGo heap live, peak\tGo heap in use\tGo holds from the OS\tSQLite holds\tgoroutines\tthreads\t\n")
 	var peak, steady int64
 	for _, p := range r.phases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t%s\t%d\t\n", p.name, mb(p.peakKB), mb(p.rssKB), mb(p.anonKB), mb(p.fileKB),
-			float64(p.heapInuse)/(1<<20), mb(p.goHeldKB), mb(p.sqliteKB), p.goroutines)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t%s\t%d\t%d\t\n", p.name, mb(p.peakKB), mb(p.rssKB), mb(p.anonKB), mb(p.fileKB),
+			mb(int64(p.livePeak>>10)), float64(p.heapInuse)/(1<<20), mb(p.goHeldKB), mb(p.sqliteKB), p.goroutines, p.threads)
 		peak = max(peak, p.peakKB)
 		if !strings.HasPrefix(p.name, "fixture") && p.name != "start" {
 			steady = max(steady, p.peakKB)
@@ -247,6 +275,14 @@ func TestBenchReport(t *testing.T) {
 	}
 	tw.Flush()
 	r.printf("peak RSS over the run: %s; over the measured phases (after the fixture is built): %s\n", mb(peak), mb(steady))
+	r.printf("\nwhat RSS was made of at each phase's highest sample (every 5 ms; VmHWM may catch a higher instant)\n")
+	tw = tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "phase\tRSS\tfiles\tGo holds\tSQLite holds\tother anonymous (C allocator, stacks)\t\n")
+	for _, p := range r.phases {
+		m := p.atPeak
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", p.name, mb(m.rss>>10), mb((m.rss-m.anon)>>10), mb(m.goHeld>>10), mb(m.sqlite>>10), mb(m.other()>>10))
+	}
+	tw.Flush()
 	r.figure("peak RSS of the bench process with 100,000 rows per list", "≤ 80 MB", mb(peak), peak <= 80*1024)
 
 	total := time.Since(r.started)
