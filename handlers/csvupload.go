@@ -39,12 +39,25 @@ type csvUpload struct {
 // header is line 1).
 type csvRow struct {
 	line int
-	vals map[string]string // by column name, trimmed
+	// vals holds the row's values, trimmed, in the upload's column order
+	// (columns, shared by every row): a slice, not a map by name, because a
+	// 10,000-row file keeps every row in memory while it is checked.
+	columns []views.CSVColumn
+	vals    []string
 	// problem is set when the row itself is malformed (wrong number of values).
 	problem string
 }
 
-func (r csvRow) get(name string) string { return r.vals[name] }
+// get is the row's value in the named column, "" when the file leaves the
+// column out.
+func (r csvRow) get(name string) string {
+	for i, c := range r.columns {
+		if c.Name == name {
+			return r.vals[i]
+		}
+	}
+	return ""
+}
 
 // csvNormalise drops a UTF-8 BOM and turns \r\n and lone \r into \n, so the
 // text survives a round trip through an HTML form (which may change line
@@ -116,6 +129,9 @@ func (u *csvUpload) parse(text string) ([]csvRow, error) {
 	}
 	r := csv.NewReader(strings.NewReader(text))
 	r.FieldsPerRecord = -1
+	// Each row's values are copied into the row (substrings of one string
+	// per record), so the reader's slice can be reused.
+	r.ReuseRecord = true
 	header, err := r.Read()
 	if err == io.EOF {
 		return nil, errors.New("The file is empty. The first line must be the header: " + u.columnList() + ".")
@@ -160,6 +176,7 @@ func (u *csvUpload) parse(text string) ([]csvRow, error) {
 		return nil, errors.New(strings.Join(problems, " ") + " The header (line 1) must name the columns " + u.columnList() +
 			"; " + u.optionalNote() + ". Download the template to start from.")
 	}
+	headerLen := len(header) // the reader reuses header's array from here on
 	var rows []csvRow
 	for {
 		rec, err := r.Read()
@@ -177,14 +194,14 @@ func (u *csvUpload) parse(text string) ([]csvRow, error) {
 				views.Count(u.maxRows), u.noun, views.Count(u.maxRows))
 		}
 		line, _ := r.FieldPos(0)
-		row := csvRow{line: line, vals: make(map[string]string, len(index))}
-		for name, i := range index {
-			if i < len(rec) {
-				row.vals[name] = strings.TrimSpace(rec[i])
+		row := csvRow{line: line, columns: u.columns, vals: make([]string, len(u.columns))}
+		for c, col := range u.columns {
+			if i, ok := index[col.Name]; ok && i < len(rec) {
+				row.vals[c] = strings.TrimSpace(rec[i])
 			}
 		}
-		if len(rec) != len(header) {
-			row.problem = fmt.Sprintf("row: %d values but the header has %d columns; check for a missing or extra comma (quote values that contain commas).", len(rec), len(header))
+		if len(rec) != headerLen {
+			row.problem = fmt.Sprintf("row: %d values but the header has %d columns; check for a missing or extra comma (quote values that contain commas).", len(rec), headerLen)
 		}
 		rows = append(rows, row)
 	}
