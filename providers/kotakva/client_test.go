@@ -360,6 +360,13 @@ func TestRefundLifecycleAndLedgerOnce(t *testing.T) {
 	if _, err := e.ad.RefundCredit(ctx, providers.Refund{TxnRef: "KVA000", Reason: "x"}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("unknown txn: %v", err)
 	}
+	// The sandbox finds a credit by the seq its TxnRef ends in; the rest
+	// of the TxnRef must match too.
+	for _, wrong := range []string{"KVA990101" + txn[len("KVA990101"):], txn + "0", txn[:len(txn)-1], "KVB" + txn[3:]} {
+		if _, err := e.ad.RefundCredit(ctx, providers.Refund{TxnRef: wrong, Reason: "x"}); !errors.Is(err, providers.ErrNotFound) {
+			t.Fatalf("%s, not %s: %v", wrong, txn, err)
+		}
+	}
 	check := func(want string, state providers.PayoutState, lookup string) providers.RefundStatus {
 		t.Helper()
 		st, err := e.ad.RefundStatus(ctx, lookup)

@@ -198,7 +198,7 @@ func (s *Sandbox) AddCredits(req CreditRequest) (CreditsAdded, error) {
 		}
 		out.Created++
 		out.TotalPaise += c.paise
-		out.TxnRefs = append(out.TxnRefs, c.rec.TxnRef)
+		out.TxnRefs = append(out.TxnRefs, c.txnRef())
 	}
 	return out, nil
 }
@@ -211,12 +211,13 @@ func (s *Sandbox) Credits() []CreditView {
 	s.generateDue(now)
 	out := make([]CreditView, 0, len(s.credits))
 	for _, c := range s.credits {
+		rec := c.record()
 		v := CreditView{
-			TxnRef: c.rec.TxnRef, UTR: c.rec.UTR, VirtualAccountNo: c.rec.VirtualAccountNo, AmountPaise: c.paise,
-			Mode: c.rec.Mode, RemitterName: c.rec.RemitterName, CreditedAt: c.rec.CreditedAt,
+			TxnRef: rec.TxnRef, UTR: rec.UTR, VirtualAccountNo: rec.VirtualAccountNo, AmountPaise: c.paise,
+			Mode: rec.Mode, RemitterName: rec.RemitterName, CreditedAt: rec.CreditedAt,
 			BatchID: c.batchID, AckedBatchID: c.ackedBatch, Deliveries: c.deliveries,
 		}
-		if r, ok := s.refundByTxn[c.rec.TxnRef]; ok {
+		if r, ok := s.refundByTxn[rec.TxnRef]; ok {
 			v.RefundRef = r.ref
 		}
 		out = append(out, v)
