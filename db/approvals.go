@@ -706,6 +706,9 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 		if err != nil {
 			return nil, err
 		}
+		if err := batch.settle(ctx); err != nil {
+			return nil, err
+		}
 		out = append(out, res)
 	}
 	if err := batch.flush(ctx); err != nil {

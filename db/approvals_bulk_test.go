@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,63 @@ func TestApproveManyRefusesTooMany(t *testing.T) {
 	ids := make([]int64, MaxBulkDecisions+1)
 	if _, err := a.ApproveMany(context.Background(), checker, ids); ErrorCode(err) != EINVALID {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestBulkDecisionQueuesEveryJob: a bulk decision inserts its dispatch jobs
+// a thousand at a time as it goes (txBatch.settle); every approved payout
+// still gets exactly one job, refused requests among them included, and
+// the audit chain holds.
+func TestBulkDecisionQueuesEveryJob(t *testing.T) {
+	d, _ := newTestDB(t)
+	a := NewApprovals(d, 0)
+	p := NewPayouts(d, a)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	n := 2*jobsAtOnce + 1
+	rows := make([]PayoutInput, n)
+	for i := range rows {
+		rows[i] = PayoutInput{BeneficiaryName: "Asha Traders", AccountNo: fmt.Sprintf("%012d", i), IFSC: "HDFC0000001",
+			Amount: "5000", Rail: "NEFT", Source: "kotakcms", Purpose: "test"}
+	}
+	batch, err := p.ProposeBatch(ctx, maker, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i, id := range batch.PayoutIDs {
+		po, _, err := p.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, po.ApprovalRequestID)
+		if i == jobsAtOnce-1 {
+			ids = append(ids, 999_999_999) // refused right where the first thousand jobs settle
+		}
+	}
+	res, err := a.ApproveMany(ctx, checker, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, r := range res {
+		if r.Err != nil {
+			refused++
+		}
+	}
+	if refused != 1 || len(res) != n+1 {
+		t.Fatalf("%d results, %d refused; want %d and 1", len(res), refused, n+1)
+	}
+	var jobs, payouts int
+	if err := d.read.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT json_extract(args, '$.payout_id')) FROM river_job
+		WHERE kind = 'payout_dispatch'`).Scan(&jobs, &payouts); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != n || payouts != n {
+		t.Fatalf("%d dispatch jobs for %d payouts; want %d for %d", jobs, payouts, n, n)
+	}
+	if _, err := d.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

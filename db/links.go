@@ -905,6 +905,9 @@ func (l *Links) batchTx(ctx context.Context, maker User, templateID string, rows
 		if err := l.insert(bctx, tx, u, b.LinkIDs[i], d, b.ID); err != nil {
 			return LinkBatch{}, err
 		}
+		if err := batch.settle(bctx); err != nil {
+			return LinkBatch{}, err
+		}
 	}
 	if err := l.db.audit(bctx, tx, u.Actor(), "link.batch_created", "link_batch", b.ID, map[string]any{
 		"template_id": templateID, "links": len(rows), "total_paise": b.TotalPaise}); err != nil {

@@ -69,6 +69,26 @@ func (b *txBatch) flush(ctx context.Context) error {
 	if err := b.audit.flush(ctx); err != nil {
 		return err
 	}
+	return b.insertJobs(ctx)
+}
+
+// jobsAtOnce is how many gathered jobs settle inserts together.
+const jobsAtOnce = 1000
+
+// settle inserts the gathered jobs once there are jobsAtOnce of them. River
+// prepares every job of one insert before it writes any: 10,000 at once
+// held 7 MB of the Go heap at the end of a 10,000-request bulk decision.
+// Call it only between items, outside any savepoint: a savepoint rolled
+// back after it would take earlier items' jobs with it, and the batch
+// would not know.
+func (b *txBatch) settle(ctx context.Context) error {
+	if len(b.jobs) < jobsAtOnce {
+		return nil
+	}
+	return b.insertJobs(ctx)
+}
+
+func (b *txBatch) insertJobs(ctx context.Context) error {
 	if len(b.jobs) == 0 {
 		return nil
 	}
@@ -80,6 +100,8 @@ func (b *txBatch) flush(ctx context.Context) error {
 	if _, err := b.jobs[0].client.InsertManyFastTx(ctx, b.tx, params); err != nil {
 		return fmt.Errorf("db: enqueue %d jobs: %w", len(params), err)
 	}
+	clear(b.jobs)
+	b.jobs = b.jobs[:0]
 	return nil
 }
 

@@ -337,7 +337,7 @@ type checkedChange struct {
 // it. Rows must all have one op. Problems come back by line; the valid
 // rows are returned in order.
 func (v *VirtualAccounts) checkChanges(ctx context.Context, q querier, rows []VAChangeInput) ([]checkedChange, []VARowProblem, error) {
-	var out []checkedChange
+	out := make([]checkedChange, 0, len(rows))
 	var problems []VARowProblem
 	seen := map[string]int{}
 	contacts := map[string]string{} // typed → contact id ("" when none)
