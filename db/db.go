@@ -40,6 +40,8 @@ type DB struct {
 	group groupCommit
 	// checkpoints copies the write-ahead log back in the background.
 	checkpoints *checkpointer
+	// stopReturning ends returnCMemory.
+	stopReturning context.CancelFunc
 	// Now is the clock every timestamp is taken from; tests replace it.
 	Now func() time.Time
 	// Login is the sign-in throttle.
@@ -124,6 +126,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		d.Close()
 		return nil, err
 	}
+	// Process-wide, like the arena limit: each open database keeps the C
+	// allocator's free memory small while it is open.
+	returning, stop := context.WithCancel(context.Background())
+	d.stopReturning = stop
+	go returnCMemory(returning)
 	return d, nil
 }
 
@@ -145,6 +152,9 @@ func cloneValues(v url.Values) url.Values {
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	if d.stopReturning != nil {
+		d.stopReturning()
+	}
 	if d.checkpoints != nil {
 		if err := d.checkpoints.stop(); err != nil {
 			return err
