@@ -41,7 +41,7 @@ var staticPage = func() []byte {
 // defaultMemoryLimit is main.go's default soft memory limit; the bench runs
 // the server in-process, so it sets the same, or what PAYDESK_MEMORY_LIMIT
 // says (in MiB, as for the binary; the sign-in burst's binary inherits it).
-const defaultMemoryLimit = 48 << 20
+const defaultMemoryLimit = 36 << 20
 
 func memoryLimit() int64 {
 	if mib, err := strconv.ParseInt(os.Getenv("PAYDESK_MEMORY_LIMIT"), 10, 64); err == nil && mib > 0 {
