@@ -3,7 +3,7 @@ package db
 import (
 	"context"
 	"errors"
-	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,26 +138,9 @@ func TestBulkDecisionQueuesEveryJob(t *testing.T) {
 	maker := mustCreateUser(t, d, "maker", RoleMaker)
 	checker := mustCreateUser(t, d, "checker", RoleChecker)
 	n := 2*jobsAtOnce + 1
-	rows := make([]PayoutInput, n)
-	for i := range rows {
-		rows[i] = PayoutInput{BeneficiaryName: "Asha Traders", AccountNo: fmt.Sprintf("%012d", i), IFSC: "HDFC0000001",
-			Amount: "5000", Rail: "NEFT", Source: "kotakcms", Purpose: "test"}
-	}
-	batch, err := p.ProposeBatch(ctx, maker, rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for i, id := range batch.PayoutIDs {
-		po, _, err := p.Get(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, po.ApprovalRequestID)
-		if i == jobsAtOnce-1 {
-			ids = append(ids, 999_999_999) // refused right where the first thousand jobs settle
-		}
-	}
+	proposed := proposePayouts(t, p, maker, n)
+	// A refused id right where the first thousand jobs settle.
+	ids := slices.Insert(proposed, jobsAtOnce, 999_999_999)
 	res, err := a.ApproveMany(ctx, checker, ids)
 	if err != nil {
 		t.Fatal(err)

@@ -17,29 +17,38 @@ func BenchmarkApproveMany1000(b *testing.B) {
 	checker := mustCreateUserB(b, d, "checker", RoleChecker)
 	for b.Loop() {
 		b.StopTimer()
-		rows := make([]PayoutInput, 1000)
-		for i := range rows {
-			rows[i] = PayoutInput{BeneficiaryName: "Asha Traders", AccountNo: fmt.Sprintf("%012d", i), IFSC: "HDFC0000001",
-				Amount: "5000", Rail: "NEFT", Source: "kotakcms", Purpose: "bench"}
-		}
-		batch, err := p.ProposeBatch(ctx, maker, rows)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids := make([]int64, 0, len(batch.PayoutIDs))
-		for _, id := range batch.PayoutIDs {
-			po, _, err := p.Get(ctx, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids = append(ids, po.ApprovalRequestID)
-		}
+		ids := proposePayouts(b, p, maker, 1000)
 		b.StartTimer()
 		res, err := a.ApproveMany(ctx, checker, ids)
 		if err != nil || res[0].Err != nil {
 			b.Fatal(err, res[0].Err)
 		}
 	}
+}
+
+// proposePayouts proposes n payouts in one batch as maker and returns their
+// approval requests' ids, in order.
+func proposePayouts(tb testing.TB, p *Payouts, maker User, n int) []int64 {
+	tb.Helper()
+	ctx := context.Background()
+	rows := make([]PayoutInput, n)
+	for i := range rows {
+		rows[i] = PayoutInput{BeneficiaryName: "Asha Traders", AccountNo: fmt.Sprintf("%012d", i), IFSC: "HDFC0000001",
+			Amount: "5000", Rail: "NEFT", Source: "kotakcms", Purpose: "bulk"}
+	}
+	batch, err := p.ProposeBatch(ctx, maker, rows)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ids := make([]int64, 0, n)
+	for _, id := range batch.PayoutIDs {
+		po, _, err := p.Get(ctx, id)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ids = append(ids, po.ApprovalRequestID)
+	}
+	return ids
 }
 
 func mustCreateUserB(b *testing.B, d *DB, username string, roles ...Role) User {
