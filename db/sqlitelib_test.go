@@ -42,6 +42,9 @@ func TestMallocArenasLimited(t *testing.T) {
 	}
 }
 
+// TestReturnCMemoryGivesFreeMemoryBack: memory freed in the middle of the C
+// allocator's heap, which glibc keeps for itself, goes back to the system
+// within a few checks of returnCMemory.
 func TestReturnCMemoryGivesFreeMemoryBack(t *testing.T) {
 	if mallocFree() < 0 {
 		t.Skip("the C allocator cannot say what it holds free here")

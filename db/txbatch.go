@@ -11,8 +11,9 @@ import (
 // txBatch gathers what the changes of one large write transaction (a bulk
 // decision) would each write one at a time: audit entries go through one
 // prepared statement with the chain's head moved once at the end, and River
-// jobs are inserted together before the transaction commits. Both still
-// commit with the changes or not at all.
+// jobs are inserted together, a thousand at a time (settle) and the rest
+// before the transaction commits. Both still commit with the changes or not
+// at all.
 type txBatch struct {
 	tx    *sql.Tx
 	audit *auditWriter
