@@ -701,8 +701,8 @@ func publicURL(cfg config) string {
 }
 
 // addHousekeeping: expired sessions, old sign-in failures and locks are
-// swept; requests nobody decided in time expire; ended requests' words
-// leave the queue's search index.
+// swept; requests nobody decided in time expire; ended requests' rows
+// leave the queue's lists and its search index.
 func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
 	s.workers = append(s.workers,
 		every(cfg.sweepInterval, log, "sweep failed", func(ctx context.Context) error {
@@ -719,8 +719,8 @@ func (s *services) addHousekeeping(cfg config, log *slog.Logger, store *db.DB) {
 			}
 			return err
 		}),
-		every(cfg.sweepInterval, log, "dropping ended requests' words", func(ctx context.Context) error {
-			_, err := s.approvals.DropEndedWords(ctx)
+		every(cfg.sweepInterval, log, "dropping ended requests' rows", func(ctx context.Context) error {
+			_, err := s.approvals.DropEnded(ctx)
 			return err
 		}))
 }

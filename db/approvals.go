@@ -793,11 +793,9 @@ func (a *Approvals) finish(ctx context.Context, tx *sql.Tx, actor Actor, r Appro
 	if n, _ := res.RowsAffected(); n != 1 {
 		return r, Errorf(ECONFLICT, "This request was decided meanwhile.")
 	}
-	// Its words are dropped later (DropEndedWords): deleting them here
-	// would touch a page for each word, far apart in a bulk decision.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_words_ended (request_id) VALUES (?)`, r.ID); err != nil {
-		return r, fmt.Errorf("db: %s: %w", action, err)
-	}
+	// Its waiting rows and words are dropped later (DropEnded): deleting
+	// them here would touch a page for each entry, far apart in a bulk
+	// decision.
 	if err := endedWaiting(ctx, tx, r.ID); err != nil {
 		return r, err
 	}
@@ -850,46 +848,48 @@ func (a *Approvals) ExpireDue(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// endedWordsChunk is how many ended requests' words one transaction of
-// DropEndedWords drops. A decision waits for the writer while a chunk runs:
-// after a bulk decision of 10,000, chunks of 100 held it up to 12 ms each
-// (500: 35 ms), and all of them together took under half a second.
-const endedWordsChunk = 100
+// endedChunk is how many ended requests one transaction of DropEnded
+// tidies. A decision waits for the writer while a chunk runs: after a bulk
+// decision of 1,000 requests spread over 100,000, each chunk of 100 held it
+// 10-18 ms.
+const endedChunk = 100
 
-// DropEndedWords drops the words of requests that are no longer pending,
-// which their decisions left to it (see finish), a chunk per transaction.
-// It returns for how many requests.
-func (a *Approvals) DropEndedWords(ctx context.Context) (int, error) {
+// DropEnded drops the waiting rows and words of requests that are no
+// longer pending, which their endings left to it (see endedWaiting), a
+// chunk per transaction. It returns for how many requests.
+func (a *Approvals) DropEnded(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := a.dropEndedWordsChunk(ctx)
+		n, err := a.dropEndedChunk(ctx)
 		total += n
-		if err != nil || n < endedWordsChunk {
+		if err != nil || n < endedChunk {
 			return total, err
 		}
 	}
 }
 
-func (a *Approvals) dropEndedWordsChunk(ctx context.Context) (int, error) {
+func (a *Approvals) dropEndedChunk(ctx context.Context) (int, error) {
 	tx, err := a.db.beginWrite(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
 	var upTo, n int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0), count(*) FROM
-		(SELECT seq FROM approval_words_ended ORDER BY seq LIMIT ?)`, endedWordsChunk).Scan(&upTo, &n); err != nil {
-		return 0, fmt.Errorf("db: ended requests' words: %w", err)
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(request_id), 0), count(*) FROM
+		(SELECT request_id FROM approval_ended ORDER BY request_id LIMIT ?)`, endedChunk).Scan(&upTo, &n); err != nil {
+		return 0, fmt.Errorf("db: ended requests: %w", err)
 	}
 	if n == 0 {
 		return 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_words WHERE request_id IN
-		(SELECT request_id FROM approval_words_ended WHERE seq <= ?)`, upTo); err != nil {
-		return 0, fmt.Errorf("db: drop ended requests' words: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_words_ended WHERE seq <= ?`, upTo); err != nil {
-		return 0, fmt.Errorf("db: drop ended requests' words: %w", err)
+	for _, q := range []string{
+		`DELETE FROM approval_waiting WHERE request_id IN (SELECT request_id FROM approval_ended WHERE request_id <= ?)`,
+		`DELETE FROM approval_words WHERE request_id IN (SELECT request_id FROM approval_ended WHERE request_id <= ?)`,
+		`DELETE FROM approval_ended WHERE request_id <= ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, upTo); err != nil {
+			return 0, fmt.Errorf("db: drop ended requests' rows: %w", err)
+		}
 	}
 	return int(n), tx.Commit()
 }
@@ -1096,7 +1096,9 @@ func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (f
 	if len(amounts.conds) > 0 && f.Sort != SortAmount {
 		// An amount range in created order: when few of user's requests
 		// fall in it, they are read through the amount index and sorted;
-		// when many do, the created-order walk finds a page soon.
+		// when many do, the created-order walk finds a page soon. Rows of
+		// ended requests still to be tidied count here: they change how
+		// the page is found, not what it lists.
 		dense, err := atLeast(ctx, a.db.read, "queue amounts", searchSortLimit,
 			`SELECT 1 FROM approval_waiting w INDEXED BY approval_waiting_amount WHERE w.user_id = ? AND `+strings.Join(amounts.conds, " AND "),
 			append([]any{user.ID}, amounts.args...)...)
@@ -1136,6 +1138,8 @@ func (a *Approvals) queueQuery(ctx context.Context, user User, f QueueFilter) (f
 			fromArgs = []any{driver.lo, driver.hi}
 		}
 	}
+	// Last, so that it runs only on rows that passed every other test.
+	w.add(waitingLive)
 	from += " JOIN approval_requests r ON r.id = w.request_id"
 	return from, w.where(), order, append(fromArgs, w.args...), nil
 }
@@ -1148,9 +1152,9 @@ type wordMatch struct{ lo, hi string }
 // it), and the rest, which are checked on each row. With no rare word
 // (driver nil) the list's own order is walked, each row checked for every
 // word: the words are common, so a page is found soon. The count includes
-// ended requests whose words housekeeping has yet to drop (DropEndedWords):
-// it can only make a word look commoner, which changes how the page is
-// found, not what it lists.
+// ended requests whose words housekeeping has yet to drop (DropEnded): it
+// can only make a word look commoner, which changes how the page is found,
+// not what it lists.
 func (a *Approvals) wordsMatch(ctx context.Context, words []string) (driver *wordMatch, rest []wordMatch, err error) {
 	for _, word := range words {
 		lo, hi := prefixRange(word)
@@ -1196,9 +1200,9 @@ func (a *Approvals) WaitingIDs(ctx context.Context, user User, f QueueFilter, li
 }
 
 // indexWords stores the words of a new request for the queue's text filter.
-// They are kept only while it waits (finish deletes them): the filter lists
-// waiting requests, so decided ones would only make common words look
-// commoner than they are.
+// They are kept only while it waits (DropEnded deletes them after it ends):
+// the filter lists waiting requests, so decided ones would only make common
+// words look commoner than they are.
 func indexWords(ctx context.Context, ins *sql.Stmt, id int64, summary, target string) error {
 	for _, w := range searchTerms(summary + " " + target) {
 		if _, err := ins.ExecContext(ctx, w, id); err != nil {
@@ -1223,8 +1227,9 @@ func scanQueueItem(s scanner) (QueueItem, error) {
 // oldest, so the count reaches its cap before it reaches them.
 func (a *Approvals) CountWaiting(ctx context.Context, user User) (int, error) {
 	var n int
-	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_waiting INDEXED BY approval_waiting_newest
-		WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC LIMIT ?)`, user.ID, a.db.nowMS(), MaxWaitingCount).Scan(&n); err != nil {
+	if err := a.db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_waiting w INDEXED BY approval_waiting_newest
+		WHERE w.user_id = ? AND w.expires_at > ? AND `+waitingLive+` ORDER BY w.created_at DESC LIMIT ?)`,
+		user.ID, a.db.nowMS(), MaxWaitingCount).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count waiting: %w", err)
 	}
 	return n, nil

@@ -720,15 +720,17 @@ func TestRegisterKindPanics(t *testing.T) {
 	}
 }
 
-// A decision leaves an ended request's words to housekeeping. Until they
-// go, a search by them finds only what still waits; DropEndedWords then
-// drops the ended requests' words and no others, a chunk at a time.
-func TestEndedRequestsWordsDropLater(t *testing.T) {
+// A request that ends leaves its waiting rows and words to housekeeping.
+// Until they go, no list, search, count or "all matching" selection
+// returns it, whatever order or filter; DropEnded then drops the ended
+// requests' rows and words and no others, a chunk at a time.
+func TestEndedRequestsLeaveLater(t *testing.T) {
 	d, _ := newTestDB(t)
 	a, _ := newTestApprovals(t, d)
 	ctx := context.Background()
 	maker := mustCreateUser(t, d, "maker", RoleMaker)
 	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	mustCreateUser(t, d, "checker2", RoleChecker)
 	var reqs []ApprovalRequest
 	for i := range 4 {
 		reqs = append(reqs, mustPropose(t, a, maker, fmt.Sprintf("zebra-%d", i), 1000))
@@ -742,56 +744,67 @@ func TestEndedRequestsWordsDropLater(t *testing.T) {
 	if _, err := a.Withdraw(ctx, maker, reqs[2].ID); err != nil {
 		t.Fatal(err)
 	}
-	words := func(id int64) int {
+	// Enough more ended requests, in one bulk decision, to take three chunks.
+	extra := 2*endedChunk + 7
+	var bulk []int64
+	for i := range extra {
+		bulk = append(bulk, mustPropose(t, a, maker, fmt.Sprintf("yak-%d", i), 2000).ID)
+	}
+	if res, err := a.RejectMany(ctx, checker, bulk, "not this month"); err != nil || res[0].Err != nil {
+		t.Fatal(err, res[0].Err)
+	}
+	count := func(table string, id int64) int {
 		t.Helper()
 		var n int
-		if err := d.read.QueryRow(`SELECT count(*) FROM approval_words WHERE request_id = ?`, id).Scan(&n); err != nil {
+		if err := d.read.QueryRow(`SELECT count(*) FROM `+table+` WHERE request_id = ?`, id).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	search := func() []int64 {
+	pending := []int64{reqs[3].ID}
+	lists := func(when string) {
 		t.Helper()
-		items, _, err := a.Queue(ctx, checker, QueueFilter{Query: "zebra"})
-		if err != nil {
-			t.Fatal(err)
+		for _, f := range []QueueFilter{{}, {Query: "zebra"}, {Sort: SortOldest}, {Sort: SortAmount}, {Kind: "payout"},
+			{MinPaise: paise(1000), MaxPaise: paise(2000)}, {Query: "pay", Sort: SortAmount}} {
+			items, _, err := a.Queue(ctx, checker, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, it := range items {
+				ids = append(ids, it.ID)
+			}
+			if !slices.Equal(ids, pending) {
+				t.Errorf("%s, queue %+v = %v, want only %v", when, f, ids, pending)
+			}
+			all, err := a.WaitingIDs(ctx, checker, f, MaxBulkDecisions)
+			if err != nil || !slices.Equal(all, pending) {
+				t.Errorf("%s, all matching %+v = %v, %v; want %v", when, f, all, err, pending)
+			}
 		}
-		var ids []int64
-		for _, it := range items {
-			ids = append(ids, it.ID)
+		if n, err := a.CountWaiting(ctx, checker); n != 1 || err != nil {
+			t.Errorf("%s, count waiting = %d, %v; want 1", when, n, err)
 		}
-		return ids
 	}
-	if got := search(); !slices.Equal(got, []int64{reqs[3].ID}) {
-		t.Fatalf("before housekeeping, search zebra = %v, want only %d", got, reqs[3].ID)
-	}
-	if words(reqs[0].ID) == 0 {
-		t.Fatal("the decision dropped the words itself; this test no longer checks the deferred path")
+	lists("before housekeeping")
+	if count("approval_waiting", reqs[0].ID) == 0 || count("approval_words", bulk[0]) == 0 {
+		t.Fatal("the decision dropped the rows itself; this test no longer checks the deferred path")
 	}
 
-	// Three ended requests, plus enough entries (of the same requests) to
-	// take three chunks.
-	extra := 2*endedWordsChunk + 7
-	if _, err := d.write.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-		INSERT INTO approval_words_ended (request_id) SELECT ? FROM n`, extra, reqs[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	n, err := a.DropEndedWords(ctx)
+	n, err := a.DropEnded(ctx)
 	if err != nil || n != 3+extra {
-		t.Fatalf("DropEndedWords = %d, %v; want %d", n, err, 3+extra)
+		t.Fatalf("DropEnded = %d, %v; want %d", n, err, 3+extra)
 	}
-	for _, r := range reqs[:3] {
-		if w := words(r.ID); w != 0 {
-			t.Errorf("request %d (%s) keeps %d words", r.ID, r.TargetID, w)
+	for _, id := range append([]int64{reqs[0].ID, reqs[1].ID, reqs[2].ID}, bulk...) {
+		if w, r := count("approval_words", id), count("approval_waiting", id); w+r != 0 {
+			t.Errorf("request %d keeps %d words and %d waiting rows", id, w, r)
 		}
 	}
-	if words(reqs[3].ID) == 0 {
-		t.Error("the pending request lost its words")
+	if count("approval_words", reqs[3].ID) == 0 || count("approval_waiting", reqs[3].ID) != 2 {
+		t.Error("the pending request lost its words or its waiting rows")
 	}
-	if got := search(); !slices.Equal(got, []int64{reqs[3].ID}) {
-		t.Fatalf("after housekeeping, search zebra = %v", got)
-	}
-	if n, err := a.DropEndedWords(ctx); n != 0 || err != nil {
+	lists("after housekeeping")
+	if n, err := a.DropEnded(ctx); n != 0 || err != nil {
 		t.Fatalf("second round = %d, %v", n, err)
 	}
 }

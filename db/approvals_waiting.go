@@ -12,6 +12,20 @@ import (
 // what it reflects; the queue and its count read it, while every decision is
 // still checked against the request itself (decideIn), so a stale row could
 // at worst list a request, never let anyone decide it.
+//
+// One exception, by design: a request that ends (decided, withdrawn or
+// expired) keeps its rows until housekeeping drops them with its words
+// (Approvals.DropEnded). Its ending is recorded in approval_ended instead,
+// one small table whose few pages every decision shares, where removing the
+// rows would change one page per index entry, far apart in a bulk decision.
+// Every reader passes over such rows with waitingLive.
+
+// waitingLive is the condition a row of approval_waiting w must meet to be
+// read: its request has not ended. It is one lookup in approval_ended,
+// which holds only the requests that housekeeping has yet to tidy, and
+// none while that is empty, which it mostly is: SQLite answers the first
+// EXISTS, which names no row of w, once per statement.
+const waitingLive = `(NOT EXISTS (SELECT 1 FROM approval_ended) OR NOT EXISTS (SELECT 1 FROM approval_ended e WHERE e.request_id = w.request_id))`
 
 // addWaitingSQL lists a new request for everyone who may decide it: the
 // enabled holders of its required role, except its maker.
@@ -109,10 +123,10 @@ func decidedWaiting(ctx context.Context, tx *sql.Tx, userID, requestID int64) er
 	return nil
 }
 
-// endedWaiting removes a request that is no longer pending from everyone's
-// list.
+// endedWaiting takes a request that is no longer pending off everyone's
+// list: its rows stay until housekeeping, and waitingLive skips them.
 func endedWaiting(ctx context.Context, tx *sql.Tx, requestID int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM approval_waiting WHERE request_id = ?`, requestID); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO approval_ended (request_id) VALUES (?)`, requestID); err != nil {
 		return fmt.Errorf("db: unlist ended request: %w", err)
 	}
 	return nil

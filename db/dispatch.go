@@ -417,17 +417,13 @@ func (ds *Dispatcher) Sweep(ctx context.Context) (int, error) {
 	}
 	horizon := ds.db.nowMS() - ds.opts.StuckAfter.Milliseconds()
 	// One arm per state in (updated_at, id) order from one index, merged.
-	var arms []string
-	var args []any
-	for _, st := range []providers.PayoutState{providers.StateApproved, providers.StateQueued, providers.StateProcessing, providers.StateUnknown} {
-		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ? AND updated_at < ?`)
-		args = append(args, string(st), horizon)
-	}
 	ids, err := queryAll(ctx, ds.db.read, "stuck payouts", func(s scanner) (string, error) {
 		var id string
 		var at int64
 		return id, s.Scan(&id, &at)
-	}, strings.Join(arms, " UNION ALL ")+` ORDER BY 2, 1 LIMIT 1000`, args...)
+	}, changedArm(providers.StateApproved, true)+` UNION ALL `+changedArm(providers.StateQueued, true)+
+		` UNION ALL `+changedArm(providers.StateProcessing, true)+` UNION ALL `+changedArm(providers.StateUnknown, true)+
+		` ORDER BY 2, 1 LIMIT 1000`, horizon)
 	if err != nil {
 		return 0, err
 	}

@@ -942,18 +942,32 @@ func (p *Payouts) NeedsAttention(ctx context.Context, olderThan time.Duration, l
 // each in (updated_at, id) order from the same index: merged, they need no
 // sort, and a LIMIT stops every arm.
 func (p *Payouts) attentionArms(olderThan time.Duration) ([]string, []any) {
-	var arms []string
-	var args []any
 	horizon := p.db.nowMS() - olderThan.Milliseconds()
-	for _, st := range []providers.PayoutState{providers.StateUnknown, providers.StateFailed} {
-		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ?`)
-		args = append(args, string(st))
+	return []string{
+		changedArm(providers.StateUnknown, false), changedArm(providers.StateFailed, false),
+		changedArm(providers.StateApproved, true), changedArm(providers.StateQueued, true), changedArm(providers.StateProcessing, true),
+	}, []any{horizon}
+}
+
+// changedStates are the states payouts_changed holds (migration 0019): those
+// a payout can stall in, and failed. Payouts pending approval or paid, the
+// bulk of the table, are not in it.
+var changedStates = []providers.PayoutState{providers.StateApproved, providers.StateQueued, providers.StateProcessing,
+	providers.StateUnknown, providers.StateFailed}
+
+// changedArm selects the id and updated_at of the payouts in state st, in
+// (updated_at, id) order from payouts_changed; with before, only those
+// changed before ?1. The state is written out, not bound: SQLite uses a
+// partial index only when the query's own text implies its condition.
+func changedArm(st providers.PayoutState, before bool) string {
+	if !slices.Contains(changedStates, st) {
+		panic("db: payouts_changed does not hold " + string(st))
 	}
-	for _, st := range []providers.PayoutState{providers.StateApproved, providers.StateQueued, providers.StateProcessing} {
-		arms = append(arms, `SELECT id, updated_at FROM payouts WHERE state = ? AND updated_at < ?`)
-		args = append(args, string(st), horizon)
+	arm := `SELECT id, updated_at FROM payouts WHERE state = '` + string(st) + `'`
+	if before {
+		arm += ` AND updated_at < ?1`
 	}
-	return arms, args
+	return arm
 }
 
 // maxAttention is where the needs-attention count stops ("999+").

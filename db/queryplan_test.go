@@ -485,7 +485,7 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 		}
 		_, err = fx.Approvals.RejectMany(ctx, fx.Checker, ids, "not this month")
 		return err
-	}}, planCase{Name: "housekeeping: drop ended requests' words", Run: func(ctx context.Context) error {
+	}}, planCase{Name: "housekeeping: drop ended requests' rows and words", Run: func(ctx context.Context) error {
 		ids, err := pick(ctx, 5)
 		if err != nil {
 			return err
@@ -493,9 +493,9 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 		if _, err := fx.Approvals.RejectMany(ctx, fx.Checker, ids, "not this month"); err != nil {
 			return err
 		}
-		n, err := fx.Approvals.DropEndedWords(ctx)
+		n, err := fx.Approvals.DropEnded(ctx)
 		if err == nil && n < len(ids) {
-			err = fmt.Errorf("dropped the words of %d requests, want at least %d", n, len(ids))
+			err = fmt.Errorf("dropped the rows of %d requests, want at least %d", n, len(ids))
 		}
 		return err
 	}})
