@@ -55,22 +55,17 @@ type GatewayAnalytics struct {
 	Total    GatewayMethodStat
 }
 
-// decidedBad are the final states that are not a payment.
-const decidedBad = `('failed', 'expired', 'refused')`
-
-// Analytics sums the per-day summaries (kept by triggers in the transaction
-// of each change) over [from, to) for one currency: two GROUP BYs over at
-// most days × methods × states rows, whatever the number of transactions.
+// Analytics sums the per-day summaries (gateway_method_days, kept by
+// triggers in the transaction of each change) over [from, to) for one
+// currency: two GROUP BYs over at most days × methods rows, whatever the
+// number of transactions.
 func (g *Gateway) Analytics(ctx context.Context, from, to, currency string) (GatewayAnalytics, error) {
 	a := GatewayAnalytics{From: from, To: to, Currency: currency}
 	days, err := queryAll(ctx, g.db.read, "gateway analytics days", func(s scanner) (GatewayDayStat, error) {
 		var d GatewayDayStat
 		return d, s.Scan(&d.Day, &d.Txns, &d.Paid, &d.Failed, &d.Open, &d.VolumeMinor)
-	}, `SELECT day, sum(txns), sum(CASE WHEN status = 'paid' THEN txns ELSE 0 END),
-		sum(CASE WHEN status IN `+decidedBad+` THEN txns ELSE 0 END),
-		sum(CASE WHEN status IN ('initiating', 'unknown', 'pending') THEN txns ELSE 0 END),
-		sum(CASE WHEN status = 'paid' THEN amount_minor ELSE 0 END)
-		FROM gateway_days WHERE day >= ? AND day < ? AND currency_code = ? GROUP BY day`, from, to, currency)
+	}, `SELECT day, sum(paid + failed + open), sum(paid), sum(failed), sum(open), sum(paid_minor)
+		FROM gateway_method_days WHERE day >= ? AND day < ? AND currency_code = ? GROUP BY day`, from, to, currency)
 	if err != nil {
 		return a, err
 	}
@@ -86,11 +81,9 @@ func (g *Gateway) Analytics(ctx context.Context, from, to, currency string) (Gat
 	a.Methods, err = queryAll(ctx, g.db.read, "gateway analytics methods", func(s scanner) (GatewayMethodStat, error) {
 		var m GatewayMethodStat
 		return m, s.Scan(&m.MethodID, &m.Name, &m.Txns, &m.Paid, &m.Failed, &m.Open, &m.VolumeMinor, &m.PaidMS)
-	}, `SELECT method_id, max(method_name), sum(txns), sum(CASE WHEN status = 'paid' THEN txns ELSE 0 END),
-		sum(CASE WHEN status IN `+decidedBad+` THEN txns ELSE 0 END),
-		sum(CASE WHEN status IN ('initiating', 'unknown', 'pending') THEN txns ELSE 0 END),
-		sum(CASE WHEN status = 'paid' THEN amount_minor ELSE 0 END), sum(paid_ms)
-		FROM gateway_days WHERE day >= ? AND day < ? AND currency_code = ? GROUP BY method_id HAVING sum(txns) > 0`, from, to, currency)
+	}, `SELECT method_id, max(method_name), sum(paid + failed + open), sum(paid), sum(failed), sum(open), sum(paid_minor), sum(paid_ms)
+		FROM gateway_method_days WHERE day >= ? AND day < ? AND currency_code = ? GROUP BY method_id HAVING sum(paid + failed + open) > 0`,
+		from, to, currency)
 	if err != nil {
 		return a, err
 	}

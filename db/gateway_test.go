@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"strconv"
@@ -324,4 +325,107 @@ func TestGatewayChaos(t *testing.T) {
 	}
 	t.Logf("%d initiations: faults %v (%.0f%% of %d requests), %d unknown outcomes, %d re-sent after not found, tokens %d, refreshes %d, signatures %d",
 		n, counts, 100*float64(injected)/float64(total), total, unknown, resent, st.TokensGenerated, st.Refreshes, st.SignaturesIssued)
+}
+
+// The analytics summary follows every change a transaction can go through
+// (its status, payment time, method, currency, amount or day): after a
+// random run of inserts and updates, Analytics over any range and currency
+// equals the same sums taken from the transactions themselves.
+func TestGatewaySummaryFollowsEveryChange(t *testing.T) {
+	d, _ := newTestDB(t)
+	g := NewGateway(d, nil, GatewayOptions{})
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 11))
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, IST).UnixMilli()
+	methods := [][2]string{{"pm_UPI", "UPI"}, {"pm_CARD", "CARD"}, {"pm_NB", "NET BANKING"}}
+	currencies := []string{"INR", "USD"}
+	pick := func() (status string, paidAt any, method [2]string, currency string, amount, created int64) {
+		status = string(GatewayStatuses[rng.IntN(len(GatewayStatuses))])
+		created = base + rng.Int64N(10*24*3600*1000)
+		if status == "paid" || rng.IntN(5) == 0 {
+			paidAt = created + rng.Int64N(3600*1000) - 60_000 // now and then before it was created
+		}
+		return status, paidAt, methods[rng.IntN(len(methods))], currencies[rng.IntN(len(currencies))], 1 + rng.Int64N(100_000), created
+	}
+	for i := range 300 {
+		status, paidAt, m, cur, amount, created := pick()
+		if _, err := d.write.Exec(`INSERT INTO gateway_transactions (id, reference_number, currency_id, currency_code, method_id,
+			method_name, amount_minor, status, origin, paid_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'paydesk', ?, ?, ?)`,
+			fmt.Sprint("T", i), fmt.Sprint("R", i), "c_"+cur, cur, m[0], m[1], amount, status, paidAt, created, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 600 {
+		status, paidAt, m, cur, amount, created := pick()
+		id := fmt.Sprint("T", rng.IntN(300))
+		var err error
+		switch rng.IntN(4) {
+		case 0:
+			_, err = d.write.Exec(`UPDATE gateway_transactions SET status = ?, paid_at = ? WHERE id = ?`, status, paidAt, id)
+		case 1:
+			_, err = d.write.Exec(`UPDATE gateway_transactions SET method_id = ?, method_name = ? WHERE id = ?`, m[0], m[1], id)
+		case 2:
+			_, err = d.write.Exec(`UPDATE gateway_transactions SET currency_code = ?, amount_minor = ? WHERE id = ?`, cur, amount, id)
+		default:
+			_, err = d.write.Exec(`UPDATE gateway_transactions SET created_at = ?, description = 'moved' WHERE id = ?`, created, id)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range [][2]int{{0, 10}, {2, 5}, {9, 10}} {
+		from := ISTDay(time.UnixMilli(base).AddDate(0, 0, r[0]))
+		to := ISTDay(time.UnixMilli(base).AddDate(0, 0, r[1]))
+		for _, cur := range currencies {
+			got, err := g.Analytics(ctx, from, to, cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const day = `date(created_at / 1000, 'unixepoch', '+330 minutes')`
+			sums := `count(*), sum(status = 'paid'), sum(status IN ('failed', 'expired', 'refused')),
+				sum(status IN ('initiating', 'unknown', 'pending')), sum(CASE WHEN status = 'paid' THEN amount_minor ELSE 0 END)`
+			where := ` FROM gateway_transactions WHERE ` + day + ` >= ? AND ` + day + ` < ? AND currency_code = ?`
+			wantDays := map[string]GatewayDayStat{}
+			rows, err := d.read.Query(`SELECT `+day+`, `+sums+where+` GROUP BY 1`, from, to, cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var s GatewayDayStat
+				if err := rows.Scan(&s.Day, &s.Txns, &s.Paid, &s.Failed, &s.Open, &s.VolumeMinor); err != nil {
+					t.Fatal(err)
+				}
+				wantDays[s.Day] = s
+			}
+			rows.Close()
+			for _, s := range got.Days {
+				if w := wantDays[s.Day]; w.Day == "" && s != (GatewayDayStat{Day: s.Day}) || w.Day != "" && s != w {
+					t.Errorf("%s %s..%s day %s = %+v, want %+v", cur, from, to, s.Day, s, w)
+				}
+			}
+			rows, err = d.read.Query(`SELECT method_id, `+sums+`, sum(CASE WHEN paid_at IS NOT NULL THEN max(paid_at - created_at, 0) ELSE 0 END)`+
+				where+` GROUP BY method_id ORDER BY count(*) DESC, method_id`, from, to, cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []GatewayMethodStat
+			for rows.Next() {
+				var m GatewayMethodStat
+				if err := rows.Scan(&m.MethodID, &m.Txns, &m.Paid, &m.Failed, &m.Open, &m.VolumeMinor, &m.PaidMS); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, m)
+			}
+			rows.Close()
+			if len(got.Methods) != len(want) || len(want) == 0 {
+				t.Fatalf("%s %s..%s methods = %+v, want %+v", cur, from, to, got.Methods, want)
+			}
+			for i, m := range got.Methods {
+				m.Name = ""
+				if m != want[i] {
+					t.Errorf("%s %s..%s method %d = %+v, want %+v", cur, from, to, i, m, want[i])
+				}
+			}
+		}
+	}
 }
