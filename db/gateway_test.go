@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,10 +328,11 @@ func TestGatewayChaos(t *testing.T) {
 		n, counts, 100*float64(injected)/float64(total), total, unknown, resent, st.TokensGenerated, st.Refreshes, st.SignaturesIssued)
 }
 
-// The analytics summary follows every change a transaction can go through
-// (its status, payment time, method, currency, amount or day): after a
-// random run of inserts and updates, Analytics over any range and currency
-// equals the same sums taken from the transactions themselves.
+// The summaries follow every change a transaction can go through (its
+// status, payment time, method, currency, amount or day): after a random run
+// of inserts and updates, Analytics over any range and currency, and the
+// inflows by day of payment, equal the same sums taken from the transactions
+// themselves.
 func TestGatewaySummaryFollowsEveryChange(t *testing.T) {
 	d, _ := newTestDB(t)
 	g := NewGateway(d, nil, GatewayOptions{})
@@ -372,6 +374,31 @@ func TestGatewaySummaryFollowsEveryChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The balances page's inflows, by the day of payment.
+	paidDays := func(q string) string {
+		t.Helper()
+		rows, err := d.read.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var day, cur string
+			var n, amount int64
+			if err := rows.Scan(&day, &cur, &n, &amount); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %s %d %d\n", day, cur, n, amount)
+		}
+		return b.String()
+	}
+	got := paidDays(`SELECT day, currency_code, txns, amount_minor FROM gateway_paid_days WHERE txns <> 0 OR amount_minor <> 0 ORDER BY 1, 2`)
+	want := paidDays(`SELECT date(paid_at / 1000, 'unixepoch', '+330 minutes'), currency_code, count(*), sum(amount_minor)
+		FROM gateway_transactions WHERE status = 'paid' AND paid_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`)
+	if got != want || want == "" {
+		t.Errorf("paid days:\n%s\nwant:\n%s", got, want)
 	}
 	for _, r := range [][2]int{{0, 10}, {2, 5}, {9, 10}} {
 		from := ISTDay(time.UnixMilli(base).AddDate(0, 0, r[0]))

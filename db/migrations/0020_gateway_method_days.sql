@@ -30,7 +30,13 @@ DROP TRIGGER gateway_days_insert;
 DROP TRIGGER gateway_days_update;
 DROP TABLE gateway_days;
 
-CREATE TRIGGER gateway_summary_insert AFTER INSERT ON gateway_transactions
+-- What one transaction adds to the summaries, written once: both triggers
+-- below insert a transaction's values here, and this view's trigger adds
+-- them to gateway_method_days and (when paid) to gateway_paid_days.
+CREATE VIEW gateway_summary_add (created_at, currency_code, method_id, method_name, status, amount_minor, paid_at) AS
+    SELECT created_at, currency_code, method_id, method_name, status, amount_minor, paid_at FROM gateway_transactions WHERE 0;
+
+CREATE TRIGGER gateway_summary_add INSTEAD OF INSERT ON gateway_summary_add
 BEGIN
     INSERT INTO gateway_method_days (day, currency_code, method_id, method_name, paid, failed, open, paid_minor, paid_ms)
     VALUES (date(new.created_at / 1000, 'unixepoch', '+330 minutes'), new.currency_code, new.method_id, new.method_name,
@@ -46,6 +52,14 @@ BEGIN
     ON CONFLICT (day, currency_code) DO UPDATE SET txns = txns + 1, amount_minor = amount_minor + excluded.amount_minor;
 END;
 
+CREATE TRIGGER gateway_summary_insert AFTER INSERT ON gateway_transactions
+BEGIN
+    INSERT INTO gateway_summary_add VALUES (new.created_at, new.currency_code, new.method_id, new.method_name, new.status,
+        new.amount_minor, new.paid_at);
+END;
+
+-- A change takes the transaction's old values out of the summaries and
+-- adds its new ones.
 CREATE TRIGGER gateway_summary_update AFTER UPDATE OF status, paid_at, method_id, currency_code, amount_minor, created_at ON gateway_transactions
 WHEN old.status IS NOT new.status OR old.paid_at IS NOT new.paid_at OR old.method_id IS NOT new.method_id
   OR old.currency_code IS NOT new.currency_code OR old.amount_minor IS NOT new.amount_minor OR old.created_at IS NOT new.created_at
@@ -56,19 +70,9 @@ BEGIN
         paid_ms = paid_ms - CASE WHEN old.paid_at IS NOT NULL THEN max(old.paid_at - old.created_at, 0) ELSE 0 END
     WHERE day = date(old.created_at / 1000, 'unixepoch', '+330 minutes') AND currency_code = old.currency_code
       AND method_id = old.method_id;
-    INSERT INTO gateway_method_days (day, currency_code, method_id, method_name, paid, failed, open, paid_minor, paid_ms)
-    VALUES (date(new.created_at / 1000, 'unixepoch', '+330 minutes'), new.currency_code, new.method_id, new.method_name,
-            new.status = 'paid', new.status IN ('failed', 'expired', 'refused'), new.status IN ('initiating', 'unknown', 'pending'),
-            CASE WHEN new.status = 'paid' THEN new.amount_minor ELSE 0 END,
-            CASE WHEN new.paid_at IS NOT NULL THEN max(new.paid_at - new.created_at, 0) ELSE 0 END)
-    ON CONFLICT (day, currency_code, method_id) DO UPDATE SET paid = paid + excluded.paid, failed = failed + excluded.failed,
-        open = open + excluded.open, paid_minor = paid_minor + excluded.paid_minor, paid_ms = paid_ms + excluded.paid_ms,
-        method_name = excluded.method_name;
     UPDATE gateway_paid_days SET txns = txns - 1, amount_minor = amount_minor - old.amount_minor
     WHERE old.status = 'paid' AND old.paid_at IS NOT NULL
       AND day = date(old.paid_at / 1000, 'unixepoch', '+330 minutes') AND currency_code = old.currency_code;
-    INSERT INTO gateway_paid_days (day, currency_code, txns, amount_minor)
-    SELECT date(new.paid_at / 1000, 'unixepoch', '+330 minutes'), new.currency_code, 1, new.amount_minor
-    WHERE new.status = 'paid' AND new.paid_at IS NOT NULL
-    ON CONFLICT (day, currency_code) DO UPDATE SET txns = txns + 1, amount_minor = amount_minor + excluded.amount_minor;
+    INSERT INTO gateway_summary_add VALUES (new.created_at, new.currency_code, new.method_id, new.method_name, new.status,
+        new.amount_minor, new.paid_at);
 END;
