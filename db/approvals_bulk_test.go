@@ -131,12 +131,9 @@ func TestApproveManyRefusesTooMany(t *testing.T) {
 // still gets exactly one job, refused requests among them included, and
 // the audit chain holds.
 func TestBulkDecisionQueuesEveryJob(t *testing.T) {
-	d, _ := newTestDB(t)
-	a := NewApprovals(d, 0)
-	p := NewPayouts(d, a)
+	f := newBulkFixture(t)
+	d, a, p, maker, checker := f.d, f.a, f.p, f.maker, f.checker
 	ctx := context.Background()
-	maker := mustCreateUser(t, d, "maker", RoleMaker)
-	checker := mustCreateUser(t, d, "checker", RoleChecker)
 	n := 2*jobsAtOnce + 1
 	proposed := proposePayouts(t, p, maker, n)
 	// A refused id right where the first thousand jobs settle.

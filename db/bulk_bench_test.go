@@ -9,12 +9,9 @@ import (
 // BenchmarkApproveMany1000 approves 1,000 payout requests in one bulk
 // decision, over a queue of 10,000 pending payouts.
 func BenchmarkApproveMany1000(b *testing.B) {
-	d, _ := newTestDB(b)
-	a := NewApprovals(d, 0)
-	p := NewPayouts(d, a)
+	f := newBulkFixture(b)
+	a, p, maker, checker := f.a, f.p, f.maker, f.checker
 	ctx := context.Background()
-	maker := mustCreateUserB(b, d, "maker", RoleMaker)
-	checker := mustCreateUserB(b, d, "checker", RoleChecker)
 	for b.Loop() {
 		b.StopTimer()
 		ids := proposePayouts(b, p, maker, 1000)
@@ -51,11 +48,30 @@ func proposePayouts(tb testing.TB, p *Payouts, maker User, n int) []int64 {
 	return ids
 }
 
-func mustCreateUserB(b *testing.B, d *DB, username string, roles ...Role) User {
-	u, err := d.CreateUser(context.Background(), NewHasher(1), SystemActor, NewUser{
-		Username: username, DisplayName: "Bench " + username, Password: testPassword, Roles: roles})
-	if err != nil {
-		b.Fatal(err)
+// bulkFixture is a database with payouts, a maker who proposes them and a
+// checker who decides them.
+type bulkFixture struct {
+	d              *DB
+	a              *Approvals
+	p              *Payouts
+	maker, checker User
+}
+
+func newBulkFixture(tb testing.TB) bulkFixture {
+	tb.Helper()
+	d, _ := newTestDB(tb)
+	a := NewApprovals(d, 0)
+	f := bulkFixture{d: d, a: a, p: NewPayouts(d, a)}
+	for _, u := range []struct {
+		dst  *User
+		name string
+		role Role
+	}{{&f.maker, "maker", RoleMaker}, {&f.checker, "checker", RoleChecker}} {
+		var err error
+		if *u.dst, err = d.CreateUser(context.Background(), NewHasher(1), SystemActor, NewUser{
+			Username: u.name, DisplayName: "Bench " + u.name, Password: testPassword, Roles: []Role{u.role}}); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	return u
+	return f
 }
