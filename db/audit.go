@@ -84,16 +84,33 @@ func (d *DB) audit(ctx context.Context, tx *sql.Tx, actor Actor, action, targetT
 
 // computeHash covers the id too, so moving a row's content to another id (a
 // swap) breaks the chain just as an edit does.
+// The text is built in one buffer and hashed at once: a bulk decision
+// hashes three entries per request, and formatting each part through fmt
+// was a seventh of its allocations.
 func (e AuditEntry) computeHash() string {
-	h := sha256.New()
-	for _, part := range []string{
-		e.PrevHash, strconv.FormatInt(e.ID, 10), strconv.FormatInt(e.At.UnixMilli(), 10),
-		strconv.FormatInt(e.ActorID, 10), e.Actor, e.Action, e.TargetType, e.TargetID, e.Details,
-	} {
-		// Length-prefixed so that no two different rows hash the same text.
-		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	var num [3][20]byte
+	parts := [...]string{
+		e.PrevHash, string(strconv.AppendInt(num[0][:0], e.ID, 10)), string(strconv.AppendInt(num[1][:0], e.At.UnixMilli(), 10)),
+		string(strconv.AppendInt(num[2][:0], e.ActorID, 10)), e.Actor, e.Action, e.TargetType, e.TargetID, e.Details,
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	size := 0
+	for _, part := range parts {
+		size += len(part) + 22
+	}
+	var stack [512]byte
+	buf := stack[:0]
+	if size > len(stack) {
+		buf = make([]byte, 0, size)
+	}
+	for _, part := range parts {
+		// Length-prefixed so that no two different rows hash the same text.
+		buf = strconv.AppendInt(buf, int64(len(part)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, part...)
+		buf = append(buf, ';')
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }
 
 // ChainError names the first audit row that does not verify.
