@@ -246,7 +246,7 @@ func scanRequest(s scanner) (ApprovalRequest, error) {
 }
 
 func getRequest(ctx context.Context, q querier, id int64) (ApprovalRequest, error) {
-	return scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ?`, id))
+	return scanRequest(queryRow(ctx, q, `SELECT `+requestColumns+requestFrom+` WHERE r.id = ?`, id))
 }
 
 func requestTarget(id int64) string { return strconv.FormatInt(id, 10) }
@@ -677,10 +677,11 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 	if len(ids) > MaxBulkDecisions {
 		return nil, Errorf(EINVALID, "At most %d requests can be decided at once; narrow the filter.", MaxBulkDecisions)
 	}
-	tx, err := a.db.beginWrite(ctx)
+	conn, tx, err := a.db.beginWriteConn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer conn.Close()
 	defer tx.Rollback()
 	u, err := getUser(ctx, tx, actor.ID)
 	if err != nil {
@@ -691,7 +692,7 @@ func (a *Approvals) decideMany(ctx context.Context, actor User, ids []int64, d d
 		return nil, stepUpRefusal(d.attempt+"_many", ApprovalRequest{Kind: "bulk", TargetID: fmt.Sprintf("%d requests", len(ids))}, err)
 	}
 	d.steppedUp = true
-	ctx, batch, err := a.db.withTxBatch(ctx, tx)
+	ctx, batch, err := a.db.withTxBatch(ctx, conn, tx)
 	if err != nil {
 		return nil, err
 	}

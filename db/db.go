@@ -194,6 +194,23 @@ func (d *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	return tx, nil
 }
 
+// beginWriteConn starts a write transaction as beginWrite does, on the
+// writer connection held for the caller, so that the transaction's reads
+// can also go to the connection directly (txBatch.row). Close the
+// connection after the transaction ends.
+func (d *DB) beginWriteConn(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("db: begin: %w", err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("db: begin: %w", err)
+	}
+	return conn, tx, nil
+}
+
 func migrationNames() ([]string, error) {
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {

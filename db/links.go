@@ -868,10 +868,11 @@ func (l *Links) batchTx(ctx context.Context, maker User, templateID string, rows
 	if len(rows) == 0 || len(rows) > MaxLinkBatchRows {
 		return LinkBatch{}, Errorf(EINVALID, "A batch holds 1 to %d links.", MaxLinkBatchRows)
 	}
-	tx, err := l.db.beginWrite(ctx)
+	conn, tx, err := l.db.beginWriteConn(ctx)
 	if err != nil {
 		return LinkBatch{}, err
 	}
+	defer conn.Close()
 	defer tx.Rollback()
 	u, err := requireLinkMaker(ctx, tx, maker, "link.batch", "batch", "Creating payment links")
 	if err != nil {
@@ -883,7 +884,7 @@ func (l *Links) batchTx(ctx context.Context, maker User, templateID string, rows
 	}
 	b := LinkBatch{ID: "LB" + randomBase32(12), TemplateID: templateID, CreatedAt: l.db.Now(), LinkIDs: make([]string, len(rows))}
 	today := ISTDay(l.db.Now())
-	bctx, batch, err := l.db.withTxBatch(ctx, tx)
+	bctx, batch, err := l.db.withTxBatch(ctx, conn, tx)
 	if err != nil {
 		return LinkBatch{}, err
 	}

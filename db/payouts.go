@@ -182,7 +182,7 @@ func scanPayout(s scanner) (Payout, error) {
 }
 
 func getPayout(ctx context.Context, q querier, id string) (Payout, error) {
-	return scanPayout(q.QueryRowContext(ctx, `SELECT `+payoutColumns+payoutFrom+` WHERE p.id = ?`, id))
+	return scanPayout(queryRow(ctx, q, `SELECT `+payoutColumns+payoutFrom+` WHERE p.id = ?`, id))
 }
 
 func payoutSummary(d PayoutDraft) string {

@@ -13,8 +13,10 @@ import (
 // prepared statement with the chain's head moved once at the end, and River
 // jobs are inserted together, a thousand at a time (settle) and the rest
 // before the transaction commits. Both still commit with the changes or not
-// at all.
+// at all. Single rows the transaction reads go to its connection directly
+// (row).
 type txBatch struct {
+	conn  *sql.Conn // tx's connection
 	tx    *sql.Tx
 	audit *auditWriter
 	jobs  []batchedJob
@@ -27,14 +29,15 @@ type batchedJob struct {
 
 type txBatchKey struct{}
 
-// withTxBatch starts batching for tx: audit entries and jobs written in tx
-// through ctx join the batch. flush must run before tx commits.
-func (d *DB) withTxBatch(ctx context.Context, tx *sql.Tx) (context.Context, *txBatch, error) {
+// withTxBatch starts batching for tx, begun on conn (beginWriteConn): audit
+// entries and jobs written in tx through ctx join the batch. flush must run
+// before tx commits.
+func (d *DB) withTxBatch(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (context.Context, *txBatch, error) {
 	aw, err := d.newAuditWriter(ctx, tx)
 	if err != nil {
 		return ctx, nil, err
 	}
-	b := &txBatch{tx: tx, audit: aw}
+	b := &txBatch{conn: conn, tx: tx, audit: aw}
 	return context.WithValue(ctx, txBatchKey{}, b), b, nil
 }
 
