@@ -99,6 +99,23 @@ func assignValue(dest any, v driver.Value) error {
 		}
 		return nil
 	}
+	if d.Kind() == reflect.String {
+		switch x := v.(type) {
+		case string:
+			d.SetString(x)
+		case []byte:
+			d.SetString(string(x))
+		case int64:
+			d.SetString(strconv.FormatInt(x, 10))
+		case float64:
+			d.SetString(strconv.FormatFloat(x, 'g', -1, 64))
+		case bool:
+			d.SetString(strconv.FormatBool(x))
+		default:
+			return fmt.Errorf("cannot store %T in %s", v, d.Type())
+		}
+		return nil
+	}
 	switch x := v.(type) {
 	case int64:
 		switch d.Kind() {
@@ -111,53 +128,34 @@ func assignValue(dest any, v driver.Value) error {
 		case reflect.Bool:
 			d.SetBool(x != 0)
 			return nil
-		case reflect.String:
-			d.SetString(strconv.FormatInt(x, 10))
-			return nil
 		case reflect.Float32, reflect.Float64:
 			d.SetFloat(float64(x))
 			return nil
 		}
 	case float64:
-		switch d.Kind() {
-		case reflect.Float32, reflect.Float64:
+		if d.Kind() == reflect.Float32 || d.Kind() == reflect.Float64 {
 			d.SetFloat(x)
-			return nil
-		case reflect.String:
-			d.SetString(strconv.FormatFloat(x, 'g', -1, 64))
 			return nil
 		}
 	case bool:
-		switch d.Kind() {
-		case reflect.Bool:
+		if d.Kind() == reflect.Bool {
 			d.SetBool(x)
-			return nil
-		case reflect.String:
-			d.SetString(strconv.FormatBool(x))
 			return nil
 		}
 	case string:
-		switch d.Kind() {
-		case reflect.String:
-			d.SetString(x)
-			return nil
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		switch {
+		case d.CanInt():
 			n, err := strconv.ParseInt(x, 10, d.Type().Bits())
 			if err != nil {
 				return fmt.Errorf("cannot store %q in %s: %w", x, d.Type(), err)
 			}
 			d.SetInt(n)
 			return nil
-		}
-		if d.Kind() == reflect.Slice && d.Type().Elem().Kind() == reflect.Uint8 {
+		case d.Kind() == reflect.Slice && d.Type().Elem().Kind() == reflect.Uint8:
 			d.SetBytes([]byte(x))
 			return nil
 		}
 	case []byte:
-		if d.Kind() == reflect.String {
-			d.SetString(string(x))
-			return nil
-		}
 		if d.Kind() == reflect.Slice && d.Type().Elem().Kind() == reflect.Uint8 {
 			d.SetBytes(bytes.Clone(x))
 			return nil
