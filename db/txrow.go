@@ -39,14 +39,19 @@ func (b *txBatch) row(ctx context.Context, query string, args []any) scanner {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
 	r := &driverRow{}
-	r.err = b.conn.Raw(func(dc any) error {
+	r.err = b.conn.Raw(func(dc any) (err error) {
 		// Not cancelled midway: the transaction's context still ends the
 		// transaction, between statements.
 		rows, err := dc.(driver.QueryerContext).QueryContext(context.WithoutCancel(ctx), query, named)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() {
+			// As Row.Scan: an error closing the rows is the read's error.
+			if cerr := rows.Close(); err == nil {
+				err = cerr
+			}
+		}()
 		r.vals = make([]driver.Value, len(rows.Columns()))
 		if err := rows.Next(r.vals); err != nil {
 			if errors.Is(err, io.EOF) {
