@@ -518,15 +518,17 @@ func (a *Approvals) approval() decision {
 				return r, fmt.Errorf("db: approve: %w", err)
 			}
 			r.Approvals++
-			if err := a.db.audit(ctx, tx, u.Actor(), "approval.approved_by", "approval_request", requestTarget(r.ID),
-				map[string]any{"approvals": r.Approvals, "required": r.RequiredApprovals}); err != nil {
-				return r, err
-			}
+			votes := map[string]any{"approvals": r.Approvals, "required": r.RequiredApprovals}
 			if r.Approvals < r.RequiredApprovals {
+				if err := a.db.audit(ctx, tx, u.Actor(), "approval.approved_by", "approval_request", requestTarget(r.ID), votes); err != nil {
+					return r, err
+				}
 				// Still waiting, on others: off this person's list.
 				return r, decidedWaiting(ctx, tx, u.ID, r.ID)
 			}
-			return a.finish(ctx, tx, u.Actor(), r, ApprovalApproved, "", "approval.approved", nil)
+			// The deciding vote is one entry, approval.approved, which
+			// carries the count an approved_by entry would.
+			return a.finish(ctx, tx, u.Actor(), r, ApprovalApproved, "", "approval.approved", votes)
 		}}
 }
 

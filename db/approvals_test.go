@@ -288,9 +288,16 @@ func TestTwoApproversCountOnce(t *testing.T) {
 	if len(decs) != 2 || decs[0].Username != "checker1" || decs[1].Username != "checker2" || decs[0].Decision != "approve" {
 		t.Fatalf("decisions = %+v", decs)
 	}
-	want := []string{"approval.proposed", "approval.approved_by", "approval.approved_by", "approval.approved"}
+	// One entry per decision: the deciding vote is the request's end, and
+	// carries the count.
+	want := []string{"approval.proposed", "approval.approved_by", "approval.approved"}
 	if acts := auditActionsFor(t, d, "approval_request:"+requestTarget(r.ID)); strings.Join(acts, ",") != strings.Join(want, ",") {
 		t.Fatalf("audit = %v, want %v", acts, want)
+	}
+	es, _, err := d.ListAudit(ctx, AuditFilter{Target: "approval_request:" + requestTarget(r.ID), Limit: 1})
+	if err != nil || len(es) != 1 || es[0].Action != "approval.approved" || es[0].Actor != "checker2" ||
+		!strings.Contains(es[0].Details, `"approvals":2`) || !strings.Contains(es[0].Details, `"required":2`) {
+		t.Fatalf("the deciding vote's entry: %+v, %v", es, err)
 	}
 	verifyAudit(t, d)
 }
