@@ -75,6 +75,12 @@ type report struct {
 	reset   bool
 	started time.Time
 	sampler *phaseSampler
+	// dbPath, once the fixture is settled, is the file each phase reads
+	// into the page cache before it starts (warmFile); caches is what it
+	// found.
+	dbPath string
+	warmed cacheState
+	caches []cacheState
 }
 
 func (r *report) printf(format string, args ...any) { fmt.Fprintf(&r.b, format, args...) }
@@ -89,7 +95,15 @@ func peakProfile() string {
 	return ""
 }
 
-func (r *report) startPhase() {
+func (r *report) startPhase(t *testing.T) {
+	r.warmed = cacheState{}
+	if r.dbPath != "" {
+		st, err := warmFile(r.dbPath)
+		if err != nil {
+			t.Fatalf("warm the database file: %v", err)
+		}
+		r.warmed = st
+	}
 	r.reset = resetPeakRSS()
 	r.sampler = samplePhase(peakProfile())
 }
@@ -97,6 +111,10 @@ func (r *report) startPhase() {
 func (r *report) endPhase(name string) {
 	var livePeak uint64
 	var atPeak memorySample
+	if r.warmed.size > 0 {
+		r.warmed.phase = name
+		r.caches = append(r.caches, r.warmed)
+	}
 	if f := r.sampler; f != nil {
 		f.end()
 		livePeak, atPeak, r.sampler = f.livePeak, f.atPeak, nil
@@ -138,7 +156,7 @@ func TestBenchReport(t *testing.T) {
 	rate := float64(envInt("PAYDESK_BENCH_RATE", 1000))
 	r := &report{started: time.Now()}
 	applyMemoryLimit()
-	r.startPhase()
+	r.startPhase(t)
 
 	r.printf("Paydesk bench: %s, GOMAXPROCS=%d, NumCPU=%d, %s/%s, load average at start %s;\n", runtime.Version(),
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadAverage())
@@ -147,7 +165,7 @@ func TestBenchReport(t *testing.T) {
 
 	// 1. Fixture: 100,000 pending payouts through the store, then each
 	// page's own rows.
-	r.startPhase()
+	r.startPhase(t)
 	fx := newServer(t)
 	fx.seedPayouts(t, rows, min(rows, db.MaxBatchRows))
 	pages := benchPages()
@@ -182,6 +200,7 @@ func TestBenchReport(t *testing.T) {
 	t0 := time.Now()
 	settleLog(t, fx.DB)
 	r.printf("fixture's log copied into the database file before the first phase: %s\n", time.Since(t0).Round(time.Millisecond))
+	r.dbPath = fx.DB.Path()
 	t.Logf("fixture ready in %s", time.Since(r.started).Round(time.Second))
 
 	sessions := fx.signInAll(t)
@@ -190,7 +209,7 @@ func TestBenchReport(t *testing.T) {
 	if run("pages") {
 		// 2. The static page: what the server and loopback manage without
 		// any SQL or templates, the ceiling each page is compared with.
-		r.startPhase()
+		r.startPhase(t)
 		static := sessions.byName["checker1"]
 		closedLoop(static, staticPath, workers, min(time.Second, dur))
 		staticRes := closedLoop(static, staticPath, workers, dur)
@@ -208,7 +227,7 @@ func TestBenchReport(t *testing.T) {
 		r.endPhase("closed-loop load")
 
 		// 4. Open loop at a fixed rate.
-		r.startPhase()
+		r.startPhase(t)
 		for i := range results {
 			r.openLoopPage(t, fx, sessions, &results[i], rate, dur)
 		}
@@ -217,12 +236,12 @@ func TestBenchReport(t *testing.T) {
 		r.printf("\n== CPU profile of the closed-loop runs (all pages), top entries by cumulative time\n%s", top)
 	}
 	if run("search") {
-		r.startPhase()
+		r.startPhase(t)
 		r.search(t, fx)
 		r.endPhase("search")
 	}
 	if run("csv") {
-		r.startPhase()
+		r.startPhase(t)
 		r.csv(t, sessions.byName["maker"])
 		r.endPhase("CSV validation")
 	}
@@ -234,25 +253,25 @@ func TestBenchReport(t *testing.T) {
 		r.binary(t, fx)
 	}
 	if run("va") {
-		r.startPhase()
+		r.startPhase(t)
 		r.virtualAccounts(t, fx)
 		r.endPhase("virtual accounts")
 	}
 	if run("links-csv") {
-		r.startPhase()
+		r.startPhase(t)
 		r.linksCSV(t, fx, sessions.byName["maker"])
 		r.endPhase("payment link CSV")
 	}
 	if run("dispatch") {
 		// Background dispatch to the in-process sandboxes.
-		r.startPhase()
+		r.startPhase(t)
 		r.dispatch(t, fx)
 		r.endPhase("dispatch")
 	}
 	// After dispatch: the thousands of jobs bulk approval queues would
 	// otherwise stand in front of the dispatch measurement's own.
 	if run("bulk") {
-		r.startPhase()
+		r.startPhase(t)
 		r.bulkApprove(t, fx, sessions)
 		r.endPhase("bulk decisions")
 	}
@@ -284,6 +303,14 @@ func TestBenchReport(t *testing.T) {
 	}
 	tw.Flush()
 	r.figure("peak RSS of the bench process with 100,000 rows per list", "≤ 80 MB", mb(peak), peak <= 80*1024)
+
+	r.printf("\n== The database file in the OS page cache at each phase's start (then read through it, so that every phase starts warm; see cache_test.go)\n")
+	tw = tabwriter.NewWriter(&r.b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "phase	file	cached before	read in	\n")
+	for _, c := range r.caches {
+		fmt.Fprintf(tw, "%s	%.0f MB	%.0f %%	%s	\n", c.phase, float64(c.size)/(1<<20), 100*c.resident, c.took.Round(time.Millisecond))
+	}
+	tw.Flush()
 
 	total := time.Since(r.started)
 	r.figure("make bench report wall time", "< 10 min", total.Round(time.Second).String(), total < 10*time.Minute)
