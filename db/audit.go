@@ -85,7 +85,7 @@ func (d *DB) audit(ctx context.Context, tx *sql.Tx, actor Actor, action, targetT
 // computeHash covers the id too, so moving a row's content to another id (a
 // swap) breaks the chain just as an edit does.
 // The text is built in one buffer and hashed at once: a bulk decision
-// hashes three entries per request, and formatting each part through fmt
+// hashes two entries per request, and formatting each part through fmt
 // was a seventh of its allocations.
 func (e AuditEntry) computeHash() string {
 	var num [3][20]byte
