@@ -52,6 +52,8 @@ func warmFile(path string) (cacheState, error) {
 		return st, err
 	}
 	t0 := time.Now()
+	// Wrapped so that CopyBuffer uses this 1 MiB buffer rather than the
+	// file's WriteTo and io.Discard's 8 KiB reads: fewer syscalls for 600 MB.
 	if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{f}, make([]byte, 1<<20)); err != nil {
 		return st, fmt.Errorf("read %s: %w", path, err)
 	}
