@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/url"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -167,9 +168,17 @@ func redirect(c *fiber.Ctx, target string) error {
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// localPath keeps only same-site paths, so ?next= cannot send a person away.
+// localPath keeps only same-site paths, so ?next= cannot send a person away
+// nor add to the answer's headers. Any control character or backslash is
+// refused outright: browsers drop tabs and newlines from a URL ("/\t/evil"
+// becomes "//evil", another site) and read a backslash as a slash, and a
+// CR or LF would be written into the Location header as they are.
 func localPath(next string) string {
-	if next == "" || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+	if next == "" || next[0] != '/' || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next

@@ -133,3 +133,52 @@ func TestRefusedRequestsAreAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalPathKeepsNextOnThisSite: ?next= after sign-in or a step-up may
+// only name a path here. A browser drops tabs and newlines from a URL and
+// reads a backslash as a slash, and a CR or LF would be written into the
+// Location header as it is; each such form falls back to "/".
+func TestLocalPathKeepsNextOnThisSite(t *testing.T) {
+	for next, want := range map[string]string{
+		"/queue":                    "/queue",
+		"/payouts?state=failed&x=1": "/payouts?state=failed&x=1",
+		"/approvals/12#decide":      "/approvals/12#decide",
+		"":                          "/",
+		"queue":                     "/",
+		"https://evil.example/":     "/",
+		"//evil.example/":           "/",
+		"/\\evil.example/":          "/",
+		"/\t/evil.example/":         "/",
+		"/\t\\evil.example/":        "/",
+		"/\n/evil.example/":         "/",
+		"/\r\nSet-Cookie: x=1":      "/",
+		"/queue\r\nX-Injected: yes": "/",
+		"/a\x00b":                   "/",
+		"/a\x7fb":                   "/",
+		"/%0d%0aX-Injected:%20yes":  "/%0d%0aX-Injected:%20yes", // stays escaped in the header
+	} {
+		if got := localPath(next); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", next, got, want)
+		}
+	}
+}
+
+// TestSignInNextCannotAddHeadersOrLeave: the whole sign-in, with a ?next=
+// that tries to add a header and one a browser would follow off-site.
+func TestSignInNextCannotAddHeadersOrLeave(t *testing.T) {
+	for _, next := range []string{"/\r\nSet-Cookie: injected=1; Path=/\r\nX-Injected: yes", "/\t/evil.example/"} {
+		e := newTestEnv(t, false)
+		c := e.client()
+		c.get("/login?next=" + url.QueryEscape(next))
+		resp, _ := c.post("/login", url.Values{"_csrf": {c.csrf}, "username": {"admin"}, "password": {testPassword}, "next": {next}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("next=%q: sign-in status %d", next, resp.StatusCode)
+		}
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Errorf("next=%q: Location %q, want /", next, loc)
+		}
+		if resp.Header.Get("X-Injected") != "" || strings.Contains(strings.Join(resp.Header.Values("Set-Cookie"), ";"), "injected=1") {
+			t.Errorf("next=%q: headers injected: %v", next, resp.Header)
+		}
+	}
+}
