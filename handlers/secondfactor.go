@@ -183,7 +183,7 @@ func (s *Server) securityPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if c.Query("done") == "band" {
+	if c.Query("done") == "band" && p.Band != nil {
 		p.Band.Notice = "Saved."
 	}
 	if n := c.Query("request"); n != "" {

@@ -116,3 +116,17 @@ func TestStepUpBandIsAnAdminChange(t *testing.T) {
 		t.Fatalf("band changed before approval: %d", v)
 	}
 }
+
+// TestSecurityPageDoneBandForEveryRole: ?done=band is the admin's "Saved."
+// after a band change; anyone else who opens that address gets their own
+// security page, not a server error.
+func TestSecurityPageDoneBandForEveryRole(t *testing.T) {
+	e := newTestEnv(t, false)
+	for _, who := range []string{"maker", "checker", "admin"} {
+		c := e.client()
+		c.signIn(who)
+		if resp, _ := c.get("/account/security?done=band"); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s on /account/security?done=band: status %d, want 200", who, resp.StatusCode)
+		}
+	}
+}
