@@ -160,7 +160,7 @@ func (v *VirtualAccounts) proposeRefundTx(ctx context.Context, maker User, credi
 	}
 	var amount int64
 	if text := strings.TrimSpace(in.Amount); text != "" {
-		p, err := providers.ParseAmount(strings.ReplaceAll(text, ",", ""))
+		p, err := providers.ParseAmount(text)
 		switch {
 		case errors.Is(err, providers.ErrAmountPrecision):
 			f.add("amount", "At most two decimals (paise).")

@@ -388,6 +388,12 @@ func TestVARefundLimits(t *testing.T) {
 	if msg := FieldErrors(err)["amount"]; !strings.Contains(msg, "At most ₹1,000.00 can be refunded") {
 		t.Fatalf("err %v", err)
 	}
+	// Commas only group digits: "10,00" is not read as ₹1,000.
+	for _, amount := range []string{"10,00", "5,", ",5", "1,0,00"} {
+		if _, _, err := e.v.ProposeRefund(bg, e.maker, k.ID, RefundInput{Amount: amount, Reason: "Overpaid"}); FieldErrors(err)["amount"] == "" {
+			t.Fatalf("amount %q: %v, want a refusal beside the amount", amount, err)
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {

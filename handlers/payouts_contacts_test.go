@@ -133,3 +133,20 @@ func TestVendorRequestBecomesAPayoutProposal(t *testing.T) {
 		t.Fatal("vendor request not listed as proposed")
 	}
 }
+
+// TestPayoutAmountCommasMustGroupDigits: "10,50", ten rupees fifty typed
+// with a decimal comma, is refused beside the amount, not proposed as
+// ₹1,050.00; the form keeps what was typed.
+func TestPayoutAmountCommasMustGroupDigits(t *testing.T) {
+	e := newTestEnv(t, false)
+	c := e.client()
+	c.signIn("maker")
+	resp, page := c.post("/payouts", url.Values{"_csrf": {c.csrf}, "beneficiary_name": {"Kaveri Traders"}, "account_no": {"50100012345678"},
+		"ifsc": {"HDFC0001234"}, "amount": {"10,50"}, "rail": {"NEFT"}, "source": {db.SourceKotakCMS}, "purpose": {"test"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf(`amount "10,50": status %d, want 422`, resp.StatusCode)
+	}
+	if !strings.Contains(page, `value="10,50"`) || !strings.Contains(page, "Kaveri Traders") {
+		t.Errorf("the form lost what was typed")
+	}
+}

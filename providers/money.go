@@ -27,7 +27,7 @@ func ParseAmount(s string) (int64, error) {
 		return 0, ErrAmountSyntax
 	}
 	if strings.Contains(whole, ",") {
-		if strings.HasPrefix(whole, ",") || strings.HasSuffix(whole, ",") || strings.Contains(whole, ",,") {
+		if !wellGrouped(whole) {
 			return 0, ErrAmountSyntax
 		}
 		whole = strings.ReplaceAll(whole, ",", "")
@@ -63,6 +63,33 @@ func FormatAmount(paise int64) string {
 	}
 	frac := u % 100
 	return sign + strconv.FormatUint(u/100, 10) + "." + string([]byte{byte('0' + frac/10), byte('0' + frac%10)})
+}
+
+// wellGrouped reports whether the commas in whole separate digit groups as
+// Indian (12,34,567) or international (1,234,567) writing does: three digits
+// after the last comma, twos or threes between commas, and a first group no
+// longer than those. Anything else is refused rather than read by dropping
+// the commas: "10,50", a decimal comma, would be ₹1,050, a hundred times
+// what was meant.
+func wellGrouped(whole string) bool {
+	groups := strings.Split(whole, ",")
+	first, middle, last := groups[0], groups[1:len(groups)-1], groups[len(groups)-1]
+	if len(last) != 3 || len(first) == 0 || len(first) > 3 {
+		return false
+	}
+	if len(middle) == 0 {
+		return true
+	}
+	size := len(middle[0])
+	if size != 2 && size != 3 {
+		return false
+	}
+	for _, g := range middle {
+		if len(g) != size {
+			return false
+		}
+	}
+	return len(first) <= size
 }
 
 func allDigits(s string) bool {
