@@ -599,23 +599,33 @@ type dispatchWorker struct {
 }
 
 // Work takes the payout one or more steps forward. Every error is River's
-// to retry with backoff, except after MaxAttempts in a row, when the payout
-// is failed with the reason for a person to Retry.
+// to retry with backoff until the job has failed MaxAttempts runs (River
+// counts the runs that ended in an error; a snooze does not count). Then a
+// payout never sent is failed with the reason, for a person to Retry. One
+// that was sent is not: the provider may have paid it, and only its answer
+// may end it. It keeps its state, the reason goes on its timeline, and the
+// job ends; the janitor starts a new one StuckAfter later, which asks again.
 func (w *dispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs]) error {
 	err := w.d.step(ctx, job.Args.PayoutID)
 	var snooze *river.JobSnoozeError
 	if err == nil || errors.As(err, &snooze) || ctx.Err() != nil {
 		return err
 	}
-	if job.Attempt >= w.d.opts.MaxAttempts {
-		reason := fmt.Sprintf("gave up after %d attempts: %v; the provider is asked first on Retry", job.Attempt, err)
-		if _, _, rerr := w.d.payouts.record(context.WithoutCancel(ctx), job.Args.PayoutID,
-			change{kind: "gave_up", state: providers.StateFailed, reason: reason}, nil); rerr != nil {
-			return rerr
-		}
-		return nil
+	if job.Attempt < w.d.opts.MaxAttempts {
+		return err
 	}
-	return err
+	ch := change{kind: "gave_up", state: providers.StateFailed,
+		reason: fmt.Sprintf("gave up after %d attempts: %v; the provider is asked first on Retry", job.Attempt, err)}
+	sent := func(cur Payout) bool { return !cur.SentAt.IsZero() }
+	if po, perr := getPayout(ctx, w.d.db.read, job.Args.PayoutID); perr == nil && sent(po) {
+		ch = change{kind: "still_asking", fundsWait: !po.WaitingForFundsSince.IsZero(), note: fmt.Sprintf("%d attempts failed, the last with: %v. The provider is asked again in %s; the payout is not sent again before it answers.",
+			job.Attempt, err, inWords(w.d.opts.StuckAfter))}
+	}
+	// Checked again under the write lock: a send may have begun meanwhile.
+	_, _, rerr := w.d.payouts.record(context.WithoutCancel(ctx), job.Args.PayoutID, ch, func(cur Payout) bool {
+		return sent(cur) == (ch.kind == "still_asking")
+	})
+	return rerr
 }
 
 // maxStepsPerRun bounds one run; a payout that needs more is snoozed.
@@ -659,7 +669,9 @@ func (ds *Dispatcher) step(ctx context.Context, id string) error {
 		st, err := prov.PayoutStatus(ctx, po.OrderID())
 		switch {
 		case errors.Is(err, providers.ErrNotFound):
-			if wait := ds.opts.NotFoundGrace - ds.db.Now().Sub(po.SentAt); wait > 0 {
+			// From the latest send: after a re-send whose outcome is unknown,
+			// the provider may not list that one yet either.
+			if wait := ds.opts.NotFoundGrace - ds.db.Now().Sub(po.LastSentAt); wait > 0 {
 				return river.JobSnooze(wait)
 			}
 			// The provider still does not know it well after we sent it: it

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -500,6 +501,117 @@ func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
 	got, _, _ := p.Get(ctx, po.ID)
 	if got.State != providers.StateUnknown {
 		t.Fatalf("state = %s, want unknown", got.State)
+	}
+}
+
+// TestNotFoundGraceCountsFromTheLatestSend: after a re-send whose outcome
+// is unknown, "not found" sooner than the grace after that re-send is asked
+// again later. Measured from the first send, every re-send was followed at
+// once by another, up to eight in one run.
+func TestNotFoundGraceCountsFromTheLatestSend(t *testing.T) {
+	d, _ := newTestDB(t)
+	d.Now = time.Now
+	p, a := newTestPayouts(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	bank := &laggingBank{}
+	opts := fastDispatch()
+	opts.NotFoundGrace = time.Second
+	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Stop(context.Background()) })
+	po, _, err := p.Propose(ctx, maker, goodInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+		t.Fatal(err)
+	}
+	// The first send at about 0 s, the re-send at about 1 s; the next may
+	// not come before about 2 s.
+	time.Sleep(1600 * time.Millisecond)
+	bank.mu.Lock()
+	n := bank.initiated
+	bank.mu.Unlock()
+	if n > 2 {
+		t.Fatalf("sent %d times within 1.6 s with a 1 s grace: re-sent at once after a re-send (want at most 2)", n)
+	}
+	got, _, _ := p.Get(ctx, po.ID)
+	if n == 2 && !got.LastSentAt.After(got.SentAt) {
+		t.Fatalf("sent twice, but the latest send %s is not after the first %s", got.LastSentAt, got.SentAt)
+	}
+}
+
+// silentBank takes a payout without saying how it went, then cannot
+// answer inquiries: its status service is down.
+type silentBank struct{ laggingBank }
+
+func (b *silentBank) PayoutStatus(ctx context.Context, id string) (providers.PayoutStatus, error) {
+	return providers.PayoutStatus{}, fmt.Errorf("status service down: %w", providers.ErrTransient)
+}
+
+// TestGivingUpNeverFailsASentPayout: when a sent payout's inquiries keep
+// failing past MaxAttempts, it stays as it was (the bank may have paid it)
+// and its timeline says it is still being asked about; failing it would
+// end the follow-up and invite paying it again.
+func TestGivingUpNeverFailsASentPayout(t *testing.T) {
+	d, _ := newTestDB(t)
+	d.Now = time.Now
+	p, a := newTestPayouts(t, d)
+	ctx := context.Background()
+	maker := mustCreateUser(t, d, "maker", RoleMaker)
+	checker := mustCreateUser(t, d, "checker", RoleChecker)
+	bank := &silentBank{}
+	opts := fastDispatch()
+	opts.MaxAttempts = 3
+	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Stop(context.Background()) })
+	po, _, err := p.Propose(ctx, maker, goodInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, events, err := p.Get(ctx, po.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State.Final() {
+			t.Fatalf("state = %s (%s): no inquiry was ever answered", got.State, got.FailureReason)
+		}
+		if i := slices.IndexFunc(events, func(e Event) bool { return e.Kind == "still_asking" }); i >= 0 {
+			if got.State != providers.StateUnknown {
+				t.Errorf("state = %s, want unknown", got.State)
+			}
+			if !strings.Contains(events[i].Message, "not sent again") {
+				t.Errorf("still_asking says %q", events[i].Message)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no still_asking after MaxAttempts failed inquiries: %+v", events)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	bank.mu.Lock()
+	defer bank.mu.Unlock()
+	if bank.initiated != 1 {
+		t.Fatalf("sent %d times with no answer from the bank, want 1", bank.initiated)
 	}
 }
 

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -43,6 +44,7 @@ type Payout struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	SentAt            time.Time // zero until first handed to the provider
+	LastSentAt        time.Time // the latest send (SentAt until it is sent again)
 	FinalAt           time.Time // zero until final
 	// ContactID is the contact paid, when the payout was proposed to one.
 	ContactID string
@@ -152,17 +154,17 @@ const payoutColumns = `p.id, coalesce(p.batch_id, ''), p.beneficiary_name, p.acc
 	p.purpose, coalesce(p.value_date, ''), p.state, coalesce(p.approval_request_id, 0), p.maker_id, u.username,
 	p.provider_code, p.provider_message, p.utr, p.failure_reason, p.attempts, p.created_at, p.updated_at,
 	coalesce(p.sent_at, 0), coalesce(p.final_at, 0), coalesce(p.contact_id, ''), coalesce(p.vendor_request_id, 0),
-	coalesce(p.provider_order_id, ''), coalesce(p.funds_wait_since, 0)`
+	coalesce(p.provider_order_id, ''), coalesce(p.funds_wait_since, 0), coalesce(p.last_sent_at, p.sent_at, 0)`
 
 const payoutFrom = ` FROM payouts p JOIN users u ON u.id = p.maker_id`
 
 func scanPayout(s scanner) (Payout, error) {
 	var p Payout
-	var created, updated, sent, final, fundsWait int64
+	var created, updated, sent, final, fundsWait, lastSent int64
 	if err := s.Scan(&p.ID, &p.BatchID, &p.BeneficiaryName, &p.AccountNo, &p.IFSC, &p.AmountPaise, &p.Rail, &p.Source,
 		&p.Purpose, &p.ValueDate, &p.State, &p.ApprovalRequestID, &p.MakerID, &p.Maker,
 		&p.ProviderCode, &p.ProviderMessage, &p.UTR, &p.FailureReason, &p.Attempts, &created, &updated, &sent, &final,
-		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID, &fundsWait); err != nil {
+		&p.ContactID, &p.VendorRequestID, &p.ProviderOrderID, &fundsWait, &lastSent); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return p, Errorf(ENOTFOUND, "No such payout.")
 		}
@@ -171,6 +173,9 @@ func scanPayout(s scanner) (Payout, error) {
 	p.CreatedAt, p.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
 	if sent != 0 {
 		p.SentAt = time.UnixMilli(sent)
+	}
+	if lastSent != 0 {
+		p.LastSentAt = time.UnixMilli(lastSent)
 	}
 	if final != 0 {
 		p.FinalAt = time.UnixMilli(final)
@@ -1051,6 +1056,7 @@ type change struct {
 	message string
 	utr     string
 	reason  string // failure_reason, for failed ends
+	note    string // for the timeline and the audit entry only; the provider's code and message stay
 	send    bool   // the payout is being handed to the provider: sent_at, attempts+1
 	// fundsWait marks the payout as waiting for funds at the provider;
 	// any other change ends the wait.
@@ -1100,11 +1106,16 @@ func (p *Payouts) recordTx(ctx context.Context, tx *sql.Tx, id string, ch change
 		sentAt = cur.SentAt.UnixMilli()
 	}
 	attempts := cur.Attempts
+	lastSent := any(nil)
+	if !cur.LastSentAt.IsZero() {
+		lastSent = cur.LastSentAt.UnixMilli()
+	}
 	if ch.send {
 		attempts++
 		if sentAt == nil {
 			sentAt = now
 		}
+		lastSent = now
 	}
 	var fundsWait any
 	if ch.fundsWait {
@@ -1114,14 +1125,11 @@ func (p *Payouts) recordTx(ctx context.Context, tx *sql.Tx, id string, ch change
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE payouts SET state = ?, provider_code = ?, provider_message = ?, utr = ?,
-		failure_reason = ?, attempts = ?, sent_at = ?, final_at = ?, updated_at = ?, funds_wait_since = ? WHERE id = ?`,
-		string(state), code, msg, utr, ch.reason, attempts, sentAt, final, now, fundsWait, id); err != nil {
+		failure_reason = ?, attempts = ?, sent_at = ?, last_sent_at = ?, final_at = ?, updated_at = ?, funds_wait_since = ? WHERE id = ?`,
+		string(state), code, msg, utr, ch.reason, attempts, sentAt, lastSent, final, now, fundsWait, id); err != nil {
 		return cur, false, fmt.Errorf("db: payout %s: %w", ch.kind, err)
 	}
-	evMsg := ch.message
-	if ch.reason != "" {
-		evMsg = ch.reason
-	}
+	evMsg := cmp.Or(ch.reason, ch.message, ch.note)
 	if err := payoutTimeline.add(ctx, tx, now, id, ch.kind, string(state), ch.code, evMsg, ch.utr, SystemActor.Username); err != nil {
 		return cur, false, err
 	}
