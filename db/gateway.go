@@ -98,7 +98,7 @@ type GatewayTxn struct {
 	Order     *providers.GatewayOrder
 	LastError string
 	Attempts  int
-	SentAt    time.Time
+	SentAt    time.Time // the latest initiate began (zero: never sent)
 	PaidAt    time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -48,7 +48,7 @@ const maxGatewaySteps = 6
 // id) is KS Pay's duplicate guard; sent_at is written before the initiate
 // is sent, so after a crash or a lost answer the next step asks KS Pay by
 // reference, and initiates again only when KS Pay does not know it, and
-// only NotFoundGrace after sending.
+// only NotFoundGrace after the latest send (sent_at moves with each one).
 func (g *Gateway) step(ctx context.Context, id string) error {
 	if g.prov == nil {
 		return river.JobSnooze(g.opts.RetryAfter) // waits until KS Pay is configured
@@ -117,7 +117,7 @@ func (g *Gateway) initiate(ctx context.Context, t GatewayTxn) error {
 	}
 	ok, err := g.change(ctx, t.ID, func(cur GatewayTxn) bool {
 		return cur.ProviderTxnID == "" && cur.SentAt.Equal(t.SentAt) && cur.Attempts == t.Attempts
-	}, `sent_at = coalesce(sent_at, ?), attempts = attempts + 1`, []any{g.db.nowMS()},
+	}, `sent_at = ?, attempts = attempts + 1`, []any{g.db.nowMS()},
 		kind, string(t.Status), "", fmt.Sprintf("initiating at KS Pay (attempt %d)", t.Attempts+1))
 	if err != nil || !ok {
 		return err
