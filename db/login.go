@@ -117,55 +117,84 @@ type lockRow struct {
 
 // Authenticate checks a username and password under the throttle. It records
 // and audits every failure, the locks they cause and their end.
+//
+// The attempt is counted (reserve) before its password is checked, in a
+// write transaction with the lock check: the single writer takes them one
+// at a time, so guesses sent together from one address are throttled as if
+// sent one after another, and no more passwords are checked before a lock
+// than the policy allows.
 func (d *DB) Authenticate(ctx context.Context, h *Hasher, username, password string, meta LoginMeta) (User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	if username == "" || password == "" {
 		return User{}, &Error{Code: EINVALID, Message: "Enter your username and password.",
 			Fields: map[string]string{"username": "Enter your username and password."}}
 	}
-	client := meta.client()
-	if err := d.checkLock(ctx, username, client, meta); err != nil {
+	a, err := d.reserve(ctx, username, meta)
+	if err != nil {
 		return User{}, err
 	}
-	if err := d.slowDown(ctx, username); err != nil {
-		return User{}, err
-	}
-	u, err := d.UserByUsername(ctx, username)
-	hash := dummyHash
-	if err == nil {
-		if err := d.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash); err != nil {
-			return User{}, fmt.Errorf("db: password hash: %w", err)
-		}
-	} else if ErrorCode(err) != ENOTFOUND {
-		return User{}, err
+	// Once reserved, the attempt is settled even if the request has been
+	// given up: ErrBusy comes just when ctx ends, and a checked password's
+	// outcome (its audit entry, a success's forgiveness) must not be lost.
+	wctx := context.WithoutCancel(ctx)
+	// An attempt that ends before its password is checked is no failure.
+	u, hash, err := d.passwordOf(ctx, username, a.before)
+	if err != nil {
+		return User{}, d.release(wctx, a, err)
 	}
 	ok, verr := h.Verify(ctx, hash, password)
 	if errors.Is(verr, ErrBusy) {
-		return User{}, verr
+		return User{}, d.release(wctx, a, verr)
 	}
-	if err != nil || !ok || verr != nil {
-		return User{}, d.recordFailure(ctx, username, client, "bad_credentials", meta)
+	if u.ID == 0 || !ok || verr != nil {
+		return User{}, d.recordFailure(wctx, a, "bad_credentials")
 	}
 	if u.Disabled {
-		if err := d.recordFailure(ctx, username, client, "disabled", meta); ErrorCode(err) == ELOCKED {
+		if err := d.recordFailure(wctx, a, "disabled"); ErrorCode(err) == ELOCKED {
 			return User{}, err
 		}
 		return User{}, Errorf(EFORBIDDEN, "This account is disabled. Ask an admin to enable it.")
 	}
-	tx, err := d.beginWrite(ctx)
+	tx, err := d.beginWrite(wctx)
 	if err != nil {
 		return User{}, err
 	}
 	defer tx.Rollback()
 	// Only this address's failures are forgiven: another address that was
-	// guessing stays as slow as it was.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE username = ? AND client = ?`, username, client); err != nil {
+	// guessing stays as slow as it was. Of the locks, only the one this
+	// attempt took goes: one taken by a guess still being checked is
+	// settled by that guess's outcome.
+	if _, err := tx.ExecContext(wctx, `DELETE FROM login_failures WHERE username = ? AND client = ?`, a.username, a.client); err != nil {
 		return User{}, err
 	}
-	if err := d.audit(ctx, tx, u.Actor(), "auth.signed_in", "user", u.Username, meta); err != nil {
+	if err := a.dropLock(wctx, tx); err != nil {
+		return User{}, err
+	}
+	if err := d.audit(wctx, tx, u.Actor(), "auth.signed_in", "user", u.Username, meta); err != nil {
 		return User{}, err
 	}
 	return u, tx.Commit()
+}
+
+// passwordOf returns the user and the hash to check a password against,
+// after the slowdown. An unknown username gets a zero User and dummyHash,
+// so that it costs as much time as a wrong password.
+func (d *DB) passwordOf(ctx context.Context, username string, failures int) (User, string, error) {
+	if err := d.slowDown(ctx, failures); err != nil {
+		return User{}, "", err
+	}
+	u, err := d.UserByUsername(ctx, username)
+	if ErrorCode(err) == ENOTFOUND {
+		return User{}, dummyHash, nil
+	}
+	if err != nil {
+		return User{}, "", err
+	}
+	var hash string
+	if err := d.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash); err != nil {
+		return User{}, "", fmt.Errorf("db: password hash: %w", err)
+	}
+	return u, hash, nil
 }
 
 func lockedMessage(until, now time.Time) string {
@@ -189,97 +218,162 @@ func inWords(d time.Duration) string {
 	return fmt.Sprintf("%d minutes", m)
 }
 
-// checkLock refuses a username locked for this client (auditing the refused
-// attempt). An expired lock is ignored here and lifted by the sweep.
-func (d *DB) checkLock(ctx context.Context, username, client string, meta LoginMeta) error {
-	var until int64
-	err := d.read.QueryRowContext(ctx, `SELECT locked_until FROM login_locks WHERE username = ? AND client = ?`,
-		username, client).Scan(&until)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("db: lock: %w", err)
-	}
-	now := d.Now()
-	if until <= now.UnixMilli() {
-		return nil
-	}
+// attempt is a sign-in attempt counted as a failure before its password is
+// checked.
+type attempt struct {
+	username, client string
+	meta             LoginMeta
+	failure          int64 // its login_failures row
+	at               time.Time
+	// fromClient and total count the username's failures in the window,
+	// this one included: from this client, and from all.
+	fromClient, total int
+	// before is the total the attempt found (its slowdown).
+	before int
+	// lock, when not zero, is the lock this attempt took for its client
+	// until lockedUntil: the one its failure would cause.
+	lock        time.Duration
+	lockedUntil time.Time
+}
+
+// reserve refuses a username locked for this client (auditing the refused
+// attempt), or else counts the attempt as a failure from it. An attempt that
+// would lock its client if it failed takes that lock now, so that the
+// attempts sent with it are refused unchecked; its failure or success will
+// make the lock stand or lift it. An expired lock is ignored here and lifted
+// by the sweep.
+//
+// The reservation is not audited: its outcome is, once the password is
+// checked. A crash in between leaves a failure counted, and maybe a lock
+// taken, with no audit entry; the sweep forgets both in time. That is the
+// safe way to fail: a guess is never checked uncounted.
+func (d *DB) reserve(ctx context.Context, username string, meta LoginMeta) (attempt, error) {
+	a := attempt{username: username, client: meta.client(), meta: meta, at: d.Now()}
 	tx, err := d.beginWrite(ctx)
 	if err != nil {
-		return err
+		return a, err
 	}
 	defer tx.Rollback()
-	if err := d.audit(ctx, tx, Actor{Username: username}, "auth.refused_locked", "user", username,
-		map[string]any{"client": client, "remote_addr": meta.RemoteAddr, "user_agent": meta.UserAgent,
-			"locked_until": time.UnixMilli(until).UTC()}); err != nil {
-		return err
+	var until int64
+	err = tx.QueryRowContext(ctx, `SELECT locked_until FROM login_locks WHERE username = ? AND client = ?`,
+		username, a.client).Scan(&until)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("db: lock: %w", err)
+	}
+	if err == nil && until > a.at.UnixMilli() {
+		if err := d.audit(ctx, tx, Actor{Username: username}, "auth.refused_locked", "user", username,
+			map[string]any{"client": a.client, "remote_addr": meta.RemoteAddr, "user_agent": meta.UserAgent,
+				"locked_until": time.UnixMilli(until).UTC()}); err != nil {
+			return a, err
+		}
+		if err := tx.Commit(); err != nil {
+			return a, err
+		}
+		return a, Errorf(ELOCKED, "%s", lockedMessage(time.UnixMilli(until), a.at))
+	}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (username, client, at) VALUES (?, ?, ?) RETURNING id`,
+		username, a.client, a.at.UnixMilli()).Scan(&a.failure); err != nil {
+		return a, fmt.Errorf("db: login failure: %w", err)
+	}
+	since := a.at.Add(-d.Login.Window).UnixMilli()
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE username = ? AND client = ? AND at > ?`,
+		username, a.client, since).Scan(&a.fromClient); err != nil {
+		return a, err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE username = ? AND at > ?`,
+		username, since).Scan(&a.total); err != nil {
+		return a, err
+	}
+	a.before = a.total - 1
+	if a.lock = d.Login.lockFor(a.fromClient); a.lock > 0 {
+		a.lockedUntil = a.at.Add(a.lock)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_locks (username, client, locked_at, locked_until, failures) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (username, client) DO UPDATE SET locked_at = excluded.locked_at, locked_until = excluded.locked_until,
+			failures = excluded.failures`, username, a.client, a.at.UnixMilli(), a.lockedUntil.UnixMilli(), a.fromClient); err != nil {
+			return a, err
+		}
+	}
+	return a, tx.Commit()
+}
+
+// dropLock lifts the lock a took, if it still holds it: a lock is only
+// replaced once it has ended, and an admin may have lifted it meanwhile.
+func (a attempt) dropLock(ctx context.Context, tx *sql.Tx) error {
+	if a.lock == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM login_locks WHERE username = ? AND client = ? AND locked_at = ? AND failures = ?`,
+		a.username, a.client, a.at.UnixMilli(), a.fromClient)
+	return err
+}
+
+// release undoes the reservation of an attempt whose password was not
+// checked, for cause, and returns cause. Nothing was audited for it, so
+// nothing is now. If the release fails too, the attempt stays counted.
+func (d *DB) release(ctx context.Context, a attempt, cause error) error {
+	tx, err := d.beginWrite(ctx)
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE id = ?`, a.failure); err != nil {
+		return errors.Join(cause, fmt.Errorf("db: release attempt: %w", err))
+	}
+	if err := a.dropLock(ctx, tx); err != nil {
+		return errors.Join(cause, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return errors.Join(cause, err)
 	}
-	return Errorf(ELOCKED, "%s", lockedMessage(time.UnixMilli(until), now))
+	return cause
 }
 
 // slowDown makes an attempt at a username that many addresses together
 // have failed at wait, before its password is checked. It never refuses.
-func (d *DB) slowDown(ctx context.Context, username string) error {
-	var n int
-	if err := d.read.QueryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE username = ? AND at > ?`,
-		username, d.Now().Add(-d.Login.Window).UnixMilli()).Scan(&n); err != nil {
-		return fmt.Errorf("db: login failures: %w", err)
-	}
-	if wait := d.Login.slowdown(n); wait > 0 {
+func (d *DB) slowDown(ctx context.Context, failures int) error {
+	if wait := d.Login.slowdown(failures); wait > 0 {
 		return d.Login.wait(ctx, wait)
 	}
 	return nil
 }
 
-func (d *DB) recordFailure(ctx context.Context, username, client, reason string, meta LoginMeta) error {
+// recordFailure audits the failure of a reserved attempt, and the lock it
+// took, which now stands.
+func (d *DB) recordFailure(ctx context.Context, a attempt, reason string) error {
 	tx, err := d.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	now := d.Now()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures (username, client, at) VALUES (?, ?, ?)`,
-		username, client, now.UnixMilli()); err != nil {
-		return fmt.Errorf("db: login failure: %w", err)
-	}
-	since := now.Add(-d.Login.Window).UnixMilli()
-	var fromClient, total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE username = ? AND client = ? AND at > ?`,
-		username, client, since).Scan(&fromClient); err != nil {
+	details := map[string]any{"reason": reason, "client": a.client, "failures_from_client": a.fromClient, "failures_in_window": a.total,
+		"remote_addr": a.meta.RemoteAddr, "user_agent": a.meta.UserAgent}
+	if err := d.audit(ctx, tx, Actor{Username: a.username}, "auth.failed", "user", a.username, details); err != nil {
 		return err
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_failures WHERE username = ? AND at > ?`,
-		username, since).Scan(&total); err != nil {
-		return err
-	}
-	details := map[string]any{"reason": reason, "client": client, "failures_from_client": fromClient, "failures_in_window": total,
-		"remote_addr": meta.RemoteAddr, "user_agent": meta.UserAgent}
-	if err := d.audit(ctx, tx, Actor{Username: username}, "auth.failed", "user", username, details); err != nil {
-		return err
-	}
-	if total == d.Login.SlowAfter {
-		if err := d.audit(ctx, tx, SystemActor, "auth.slowed", "user", username, map[string]any{
-			"failures": total, "window": d.Login.Window.String(), "max_wait": d.Login.MaxSlow.String()}); err != nil {
+	if a.total == d.Login.SlowAfter {
+		if err := d.audit(ctx, tx, SystemActor, "auth.slowed", "user", a.username, map[string]any{
+			"failures": a.total, "window": d.Login.Window.String(), "max_wait": d.Login.MaxSlow.String()}); err != nil {
 			return err
 		}
 	}
 	result := error(ErrBadCredentials)
-	if lock := d.Login.lockFor(fromClient); lock > 0 {
-		until := now.Add(lock)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO login_locks (username, client, locked_at, locked_until, failures) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (username, client) DO UPDATE SET locked_at = excluded.locked_at, locked_until = excluded.locked_until,
-			failures = excluded.failures`, username, client, now.UnixMilli(), until.UnixMilli(), fromClient); err != nil {
+	if a.lock > 0 {
+		// An admin may have lifted the lock while the password was checked:
+		// it is not taken again.
+		var held bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM login_locks
+			WHERE username = ? AND client = ? AND locked_at = ? AND failures = ?)`,
+			a.username, a.client, a.at.UnixMilli(), a.fromClient).Scan(&held); err != nil {
 			return err
 		}
-		if err := d.audit(ctx, tx, SystemActor, "auth.locked", "user", username, map[string]any{"client": client,
-			"failures": fromClient, "lock": lock.String(), "window": d.Login.Window.String(), "locked_until": until.UTC()}); err != nil {
-			return err
+		if held {
+			if err := d.audit(ctx, tx, SystemActor, "auth.locked", "user", a.username, map[string]any{"client": a.client,
+				"failures": a.fromClient, "lock": a.lock.String(), "window": d.Login.Window.String(),
+				"locked_until": a.lockedUntil.UTC()}); err != nil {
+				return err
+			}
+			result = Errorf(ELOCKED, "%s", lockedMessage(a.lockedUntil, d.Now()))
 		}
-		result = Errorf(ELOCKED, "%s", lockedMessage(until, now))
 	}
 	if err := tx.Commit(); err != nil {
 		return err

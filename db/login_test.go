@@ -2,9 +2,11 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -201,5 +203,131 @@ func TestDisabledUserCannotSignIn(t *testing.T) {
 	}
 	if _, err := d.Authenticate(ctx, testHasher, "ravi", testPassword, LoginMeta{}); ErrorCode(err) != EFORBIDDEN {
 		t.Fatalf("disabled sign-in: %v", err)
+	}
+}
+
+// guessAtOnce sends n wrong passwords for username from one address
+// together and counts the answers by error code.
+func guessAtOnce(t *testing.T, d *DB, username string, n int, meta LoginMeta) map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	codes := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := d.Authenticate(context.Background(), testHasher, username, fmt.Sprintf("guess-number-%d", i), meta)
+			mu.Lock()
+			codes[ErrorCode(err)]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return codes
+}
+
+func countRows(t *testing.T, d *DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := d.Writer().QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestThrottleHoldsUnderParallelGuesses: guesses sent together from one
+// address are throttled as if sent one after another: three are free, the
+// fourth is checked and locks, the rest are refused unchecked. When the
+// lock ends, the next burst gets one guess. An unknown username is
+// throttled exactly alike.
+func TestThrottleHoldsUnderParallelGuesses(t *testing.T) {
+	d, c := newTestDB(t)
+	mustCreateUser(t, d, "meera", RoleMaker)
+	attacker := LoginMeta{RemoteAddr: "203.0.113.9"}
+	const n = 24
+	for _, username := range []string{"meera", "ghost"} {
+		codes := guessAtOnce(t, d, username, n, attacker)
+		if codes[EUNAUTHORIZED] != 3 || codes[ELOCKED] != n-3 {
+			t.Fatalf("%s, first burst: answers %v, want 3 wrong and %d locked", username, codes, n-3)
+		}
+		target := AuditFilter{Target: "user:" + username}
+		if checked := len(auditActions(t, d, AuditFilter{Target: target.Target, Action: "auth.failed"})); checked != 4 {
+			t.Fatalf("%s: %d passwords checked before the lock, want 4", username, checked)
+		}
+		if refused := len(auditActions(t, d, AuditFilter{Target: target.Target, Action: "auth.refused_locked"})); refused != n-4 {
+			t.Fatalf("%s: %d attempts refused as locked, want %d", username, refused, n-4)
+		}
+		if rows := countRows(t, d, `SELECT count(*) FROM login_failures WHERE username = ?`, username); rows != 4 {
+			t.Fatalf("%s: %d failures recorded, want 4", username, rows)
+		}
+	}
+	c.Advance(31 * time.Second)
+	for _, username := range []string{"meera", "ghost"} {
+		if codes := guessAtOnce(t, d, username, n, attacker); codes[ELOCKED] != n {
+			t.Fatalf("%s, burst after the lock: answers %v, want all %d locked", username, codes, n)
+		}
+		if checked := len(auditActions(t, d, AuditFilter{Target: "user:" + username, Action: "auth.failed"})); checked != 5 {
+			t.Fatalf("%s: %d passwords checked after the first lock ended, want 1", username, checked-4)
+		}
+		until := time.UnixMilli(int64(countRows(t, d, `SELECT locked_until FROM login_locks WHERE username = ?`, username)))
+		if !until.Equal(c.Now().Add(time.Minute)) {
+			t.Fatalf("%s: second lock until %v, want a minute", username, until)
+		}
+	}
+}
+
+// TestRightPasswordAfterThreeFailuresSignsIn: the attempt that would lock
+// its address holds the lock while its password is checked; when the
+// password is right the lock goes with the failures.
+func TestRightPasswordAfterThreeFailuresSignsIn(t *testing.T) {
+	d, _ := newTestDB(t)
+	mustCreateUser(t, d, "meera", RoleMaker)
+	ctx := context.Background()
+	meta := LoginMeta{RemoteAddr: "203.0.113.9"}
+	for range 3 {
+		d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", meta)
+	}
+	if _, err := d.Authenticate(ctx, testHasher, "meera", testPassword, meta); err != nil {
+		t.Fatalf("right password as the fourth attempt: %v", err)
+	}
+	if n := countRows(t, d, `SELECT count(*) FROM login_locks`); n != 0 {
+		t.Fatalf("%d locks after signing in", n)
+	}
+	for i := range 3 {
+		if _, err := d.Authenticate(ctx, testHasher, "meera", "wrong-password-xx", meta); ErrorCode(err) != EUNAUTHORIZED {
+			t.Fatalf("failure %d after signing in: %v, want it free", i+1, err)
+		}
+	}
+	expectAudit(t, d, AuditFilter{Target: "user:meera", Action: "auth."},
+		"auth.failed", "auth.failed", "auth.failed", "auth.signed_in", "auth.failed", "auth.failed", "auth.failed")
+}
+
+// TestBusyHasherDoesNotCountAsFailure: an attempt whose password was never
+// checked (no hashing slot before the request gave up) is not a failure,
+// not even the one that would have locked.
+func TestBusyHasherDoesNotCountAsFailure(t *testing.T) {
+	d, _ := newTestDB(t)
+	mustCreateUser(t, d, "meera", RoleMaker)
+	meta := LoginMeta{RemoteAddr: "203.0.113.9"}
+	h := NewHasher(1)
+	for range 3 {
+		d.Authenticate(context.Background(), h, "meera", "wrong-password-xx", meta)
+	}
+	h.slots <- struct{}{}
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, err := d.Authenticate(ctx, h, "meera", "wrong-password-xx", meta)
+		cancel()
+		if !errors.Is(err, ErrBusy) {
+			t.Fatalf("busy attempt %d: %v, want ErrBusy", i+1, err)
+		}
+	}
+	<-h.slots
+	if n := countRows(t, d, `SELECT count(*) FROM login_failures`); n != 3 {
+		t.Fatalf("%d failures recorded, want the 3 checked ones", n)
+	}
+	if _, err := d.Authenticate(context.Background(), h, "meera", testPassword, meta); err != nil {
+		t.Fatalf("right password after busy attempts: %v", err)
 	}
 }

@@ -362,6 +362,54 @@ func TestLoginErrorsShownBesideTheForm(t *testing.T) {
 	}
 }
 
+// TestSignInThrottleHoldsUnderParallelGuesses: wrong passwords posted
+// together from one address are checked no more than the policy allows
+// (three free, the fourth locks); the rest are answered as locked.
+func TestSignInThrottleHoldsUnderParallelGuesses(t *testing.T) {
+	e := newTestEnv(t, false)
+	c := e.client()
+	c.get("/login")
+	const n = 24
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var locked int
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"_csrf": {c.csrf}, "username": {"admin"},
+				"password": {fmt.Sprintf("guess-number-%d", i)}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, ck := range c.cookies {
+				req.AddCookie(ck)
+			}
+			resp, err := e.app.Test(req, -1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("guess %d: status %d", i, resp.StatusCode)
+			}
+			if strings.Contains(string(body), "Too many failed sign-ins") {
+				mu.Lock()
+				locked++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	var checked int
+	if err := e.db.Writer().QueryRow(`SELECT count(*) FROM login_failures WHERE username = 'admin'`).Scan(&checked); err != nil {
+		t.Fatal(err)
+	}
+	if checked != 4 || locked != n-3 {
+		t.Fatalf("%d passwords checked from one address, %d answers locked; want 4 and %d", checked, locked, n-3)
+	}
+}
+
 func TestStaticAssetsCachedAndCompressed(t *testing.T) {
 	e := newTestEnv(t, false)
 	c := e.client()
