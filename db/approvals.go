@@ -457,8 +457,10 @@ func (a *Approvals) insertProposal(ctx context.Context, tx *sql.Tx, u User, p Pr
 
 // Approve records actor's approval. When it is the last one needed the
 // request becomes approved and its kind's OnApproved runs, all in the one
-// transaction. A maker never approves their own request, and an approver
-// counts once.
+// transaction. A maker never approves their own request, an approver
+// counts once, and only while they may still approve: the approvals of
+// people since disabled or moved out of the required role are not counted
+// (standingApprovals).
 func (a *Approvals) Approve(ctx context.Context, actor User, id int64) (ApprovalRequest, error) {
 	return a.decide(ctx, actor, id, a.approval())
 }
@@ -514,11 +516,25 @@ func (a *Approvals) approval() decision {
 			if err := a.recordDecision(ctx, tx, u, r, "approve", ""); err != nil {
 				return r, err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE approval_requests SET approvals = approvals + 1 WHERE id = ?`, r.ID); err != nil {
+			// This vote counts: u was checked in this transaction. With one
+			// approval needed it is the only one; with more, the earlier
+			// votes are counted again here, as they stand now.
+			standing, notCounted := r.Approvals+1, 0
+			if r.RequiredApprovals > 1 {
+				var err error
+				if standing, notCounted, err = standingApprovals(ctx, tx, r); err != nil {
+					return r, err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE approval_requests SET approvals = ? WHERE id = ?`, standing, r.ID); err != nil {
 				return r, fmt.Errorf("db: approve: %w", err)
 			}
-			r.Approvals++
+			r.Approvals = standing
 			votes := map[string]any{"approvals": r.Approvals, "required": r.RequiredApprovals}
+			if notCounted > 0 {
+				// Why the count did not move as far as the votes cast.
+				votes["not_counted"] = notCounted
+			}
 			if r.Approvals < r.RequiredApprovals {
 				if err := a.db.audit(ctx, tx, u.Actor(), "approval.approved_by", "approval_request", requestTarget(r.ID), votes); err != nil {
 					return r, err
@@ -530,6 +546,30 @@ func (a *Approvals) approval() decision {
 			// carries the count an approved_by entry would.
 			return a.finish(ctx, tx, u.Actor(), r, ApprovalApproved, "", "approval.approved", votes)
 		}}
+}
+
+// standingApprovalsSQL counts a request's approvals (?1) and, of those, the
+// ones whose approvers are enabled and hold its required role (?2) now. One
+// request's decision rows are one range of their primary key, each
+// approver one lookup in users and one in user_roles.
+const standingApprovalsSQL = `SELECT count(*), coalesce(sum(u.disabled = 0 AND ur.role IS NOT NULL), 0)
+	FROM approval_decisions d JOIN users u ON u.id = d.user_id
+	LEFT JOIN user_roles ur ON ur.user_id = d.user_id AND ur.role = ?2
+	WHERE d.request_id = ?1 AND d.decision = 'approve'`
+
+// standingApprovals is how many of pending request r's approvals stand, read
+// in tx, and how many do not: an approval counts only while its approver may
+// still approve. Each vote is checked when it is cast (decideIn), but an
+// approver disabled or moved out of the role afterwards must not help
+// approve a request, whoever casts the last vote; the approval stands again
+// should they be enabled or given the role back. r's stored count is a
+// cache of this, made again at every vote.
+func standingApprovals(ctx context.Context, tx *sql.Tx, r ApprovalRequest) (standing, notCounted int, err error) {
+	var all int
+	if err := queryRow(ctx, tx, standingApprovalsSQL, r.ID, string(r.RequiredRole)).Scan(&all, &standing); err != nil {
+		return 0, 0, fmt.Errorf("db: count approvals: %w", err)
+	}
+	return standing, all - standing, nil
 }
 
 func (a *Approvals) rejection(reason string) (decision, error) {

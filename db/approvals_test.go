@@ -302,6 +302,89 @@ func TestTwoApproversCountOnce(t *testing.T) {
 	verifyAudit(t, d)
 }
 
+// TestVotesOfDisabledOrDemotedApproversDoNotCount: an approval counts only
+// while its approver may still approve. A request needing two checkers, whose
+// first checker was disabled or lost the role after voting, is not approved
+// by a second checker's vote: it waits at one of two, says so in the vote's
+// audit entry, and a third checker completes it. Single and bulk decisions
+// alike.
+func TestVotesOfDisabledOrDemotedApproversDoNotCount(t *testing.T) {
+	for _, how := range []string{"disabled", "demoted"} {
+		for _, bulk := range []bool{false, true} {
+			name := how + "/single"
+			if bulk {
+				name = how + "/bulk"
+			}
+			t.Run(name, func(t *testing.T) {
+				d, _ := newTestDB(t)
+				a, h := newTestApprovals(t, d)
+				ctx := context.Background()
+				admin := mustCreateUser(t, d, "admin", RoleAdmin)
+				maker := mustCreateUser(t, d, "maker", RoleMaker)
+				c1 := mustCreateUser(t, d, "checker1", RoleChecker)
+				c2 := mustCreateUser(t, d, "checker2", RoleChecker)
+				c3 := mustCreateUser(t, d, "checker3", RoleChecker)
+				r := mustPropose(t, a, maker, "big", 100000001) // band: 2 checkers
+				if r.RequiredApprovals != 2 {
+					t.Fatalf("required = %d", r.RequiredApprovals)
+				}
+				if _, err := a.Approve(ctx, c1, r.ID); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if how == "disabled" {
+					_, err = d.SetDisabled(ctx, admin.Actor(), c1.ID, true)
+				} else {
+					_, err = d.SetRoles(ctx, admin.Actor(), c1.ID, []Role{RoleMaker})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				approve := func(u User) (ApprovalRequest, error) {
+					if !bulk {
+						return a.Approve(ctx, u, r.ID)
+					}
+					res, err := a.ApproveMany(ctx, u, []int64{r.ID})
+					if err != nil {
+						return ApprovalRequest{}, err
+					}
+					return res[0].Request, res[0].Err
+				}
+
+				got, err := approve(c2)
+				if err != nil || got.State != ApprovalPending || got.Approvals != 1 {
+					t.Fatalf("checker2 after checker1 was %s: %+v, %v", how, got, err)
+				}
+				if n := h.count("approved", r.ID); n != 0 {
+					t.Fatalf("OnApproved ran %d time(s) on one standing vote of two", n)
+				}
+				if stored, _ := mustGet(t, a, r.ID); stored.State != ApprovalPending || stored.Approvals != 1 {
+					t.Fatalf("stored: %s with %d approvals, want pending with 1", stored.State, stored.Approvals)
+				}
+				e := lastAudit(t, d)
+				if e.Action != "approval.approved_by" || e.Actor != "checker2" || !strings.Contains(e.Details, `"approvals":1`) ||
+					!strings.Contains(e.Details, `"required":2`) || !strings.Contains(e.Details, `"not_counted":1`) {
+					t.Fatalf("checker2's vote on the record: %+v", e)
+				}
+
+				got, err = approve(c3)
+				if err != nil || got.State != ApprovalApproved || got.Approvals != 2 {
+					t.Fatalf("checker3: %+v, %v", got, err)
+				}
+				if n := h.count("approved", r.ID); n != 1 {
+					t.Fatalf("OnApproved ran %d times", n)
+				}
+				es, _, err := d.ListAudit(ctx, AuditFilter{Target: "approval_request:" + requestTarget(r.ID), Limit: 1})
+				if err != nil || len(es) != 1 || es[0].Action != "approval.approved" || !strings.Contains(es[0].Details, `"approvals":2`) ||
+					!strings.Contains(es[0].Details, `"not_counted":1`) {
+					t.Fatalf("the deciding vote's entry: %+v, %v", es, err)
+				}
+				verifyAudit(t, d)
+			})
+		}
+	}
+}
+
 func TestRejectNeedsReason(t *testing.T) {
 	d, _ := newTestDB(t)
 	a, h := newTestApprovals(t, d)

@@ -389,6 +389,12 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 			CASE WHEN i % 10 = 0 THEN 'approved' ELSE 'pending_approval' END, 1,
 			CASE WHEN i % 50 = 0 THEN 'admin' ELSE 'checker' END, ? + i * 1000, ? + i * 1000 + 604800000
 		FROM n`, fx.Maker.ID, now-planRows*1000, now-planRows*1000)
+	// The approved ones were approved by the checker: approval_decisions is
+	// a big table too.
+	if _, err := fx.DB.write.Exec(`INSERT INTO approval_decisions (request_id, user_id, decision, at)
+		SELECT id, ?, 'approve', created_at FROM approval_requests WHERE state = 'approved'`, fx.Checker.ID); err != nil {
+		t.Fatal(err)
+	}
 	// The migration's own backfill lists and indexes what waits.
 	for _, q := range []string{
 		`INSERT INTO approval_waiting (user_id, request_id, kind, amount_sort, created_at, expires_at)
@@ -478,6 +484,26 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 		}
 		_, err = fx.Approvals.Approve(ctx, fx.Checker, ids[0])
 		return err
+	}}, planCase{Name: "queue: approve a request needing two, both votes", Run: func(ctx context.Context) error {
+		// The votes of a request needing more than one approver are
+		// counted again at each (standingApprovals).
+		ids, err := pick(ctx, 1)
+		if err != nil || len(ids) == 0 {
+			return fmt.Errorf("nothing to approve: %v", err)
+		}
+		if _, err := fx.DB.write.ExecContext(ctx, `UPDATE approval_requests SET required_approvals = 2 WHERE id = ?`, ids[0]); err != nil {
+			return err
+		}
+		var r ApprovalRequest
+		for _, u := range []User{fx.Checker, fx.Checker2} {
+			if r, err = fx.Approvals.Approve(ctx, u, ids[0]); err != nil {
+				return err
+			}
+		}
+		if r.State != ApprovalApproved {
+			return fmt.Errorf("after both votes: %s", r.State)
+		}
+		return nil
 	}}, planCase{Name: "queue: reject fifty at once", Run: func(ctx context.Context) error {
 		ids, err := pick(ctx, 50)
 		if err != nil {
