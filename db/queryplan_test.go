@@ -469,7 +469,8 @@ func queuePlans(t *testing.T, fx *planFixture) []planCase {
 			planCase{Name: fmt.Sprintf("queue (%s): all matching ₹1–5 lakh", who.name), Allow: allow(sortsFewMatches, map[string]string{
 				"steps": "a bulk decision reads the ids of every match, up to MaxBulkDecisions",
 			}), Run: func(ctx context.Context) error {
-				_, err := fx.Approvals.WaitingIDs(ctx, who.u, QueueFilter{MinPaise: &lakh, MaxPaise: &five}, MaxBulkDecisions)
+				// Bounded by when the page was drawn, as the handler does.
+				_, err := fx.Approvals.WaitingIDs(ctx, who.u, QueueFilter{MinPaise: &lakh, MaxPaise: &five, CreatedBefore: time.UnixMilli(now + 1)}, MaxBulkDecisions)
 				return err
 			}})
 	}

@@ -86,7 +86,8 @@ func queueFilter(c *fiber.Ctx, now time.Time) (db.QueueFilter, views.QueueFilter
 func (s *Server) queuePage(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := *auth(c).user
-	f, form := queueFilter(c, s.DB.Now())
+	now := s.DB.Now()
+	f, form := queueFilter(c, now)
 	p := views.QueueProps{Shell: s.shell(c, "Approval queue", "/queue"), Filter: form, Low: s.lowBalances(ctx)}
 	if s.SecondFactor != nil {
 		enrolled, err := s.SecondFactor.Enrolled(ctx, u.ID)
@@ -117,6 +118,7 @@ func (s *Server) queuePage(c *fiber.Ctx) error {
 			p.Hidden = append(p.Hidden, views.Option{Value: "f_" + k, Label: v})
 		}
 	}
+	p.Hidden = append(p.Hidden, views.Option{Value: seenField, Label: strconv.FormatInt(now.UnixMilli(), 10)})
 	sort.Slice(p.Hidden, func(i, j int) bool { return p.Hidden[i].Value < p.Hidden[j].Value })
 	status := fiber.StatusOK
 	if len(form.Errors) > 0 {
@@ -300,8 +302,13 @@ func (s *Server) withdrawRequest(c *fiber.Ctx) error {
 	}, "Withdrawn")
 }
 
+// seenField carries when the queue page was drawn (Unix ms) to a decision on
+// all requests matching its filter.
+const seenField = "f_seen"
+
 // bulkDecide approves or rejects the selected rows, or every row matching the
-// filter, in one transaction, and shows each row's own outcome in place.
+// filter as the page showed it (none proposed after it was drawn), in one
+// transaction, and shows each row's own outcome in place.
 func (s *Server) bulkDecide(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := *auth(c).user
@@ -324,6 +331,15 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 		f, form := queueFilter(c, s.DB.Now())
 		if len(form.Errors) > 0 {
 			return fiber.NewError(fiber.StatusUnprocessableEntity, "The filter is not valid.")
+		}
+		// Only what existed when the page was drawn: a request proposed
+		// since then is left for the checker to see first.
+		seen, perr := strconv.ParseInt(c.FormValue(seenField), 10, 64)
+		if perr != nil || seen <= 0 {
+			return fiber.NewError(fiber.StatusUnprocessableEntity, "This page is out of date. Reload the queue, check what the filter shows, and decide again.")
+		}
+		if until := time.UnixMilli(seen + 1); f.CreatedBefore.IsZero() || until.Before(f.CreatedBefore) {
+			f.CreatedBefore = until
 		}
 		var err error
 		if ids, err = s.Approvals.WaitingIDs(ctx, u, f, db.MaxBulkDecisions); err != nil {

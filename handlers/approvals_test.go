@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"paydesk/db"
 	"paydesk/providers"
@@ -142,7 +144,7 @@ func TestBulkAllMatchingAnswersWithTheRowsOnThePage(t *testing.T) {
 	}
 	shown := []string{strconv.FormatInt(reqs[0].ID, 10), strconv.FormatInt(reqs[1].ID, 10)}
 	resp, body := checker.post("/queue/bulk", url.Values{"_csrf": {checker.csrf}, "decision": {"approve"}, "all_matching": {"1"},
-		"shown": shown}, "HX-Request", "true")
+		"shown": shown, "f_seen": {seenOn(t, page)}}, "HX-Request", "true")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Approved 5 request") {
 		t.Fatalf("bulk approve all matching: %d %s", resp.StatusCode, body)
 	}
@@ -154,5 +156,46 @@ func TestBulkAllMatchingAnswersWithTheRowsOnThePage(t *testing.T) {
 		if got.State != db.ApprovalApproved {
 			t.Fatalf("request %d: %s", r.ID, got.State)
 		}
+	}
+}
+
+// seenOn is the f_seen the queue page's bulk form carries.
+func seenOn(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="f_seen" value="(\d+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the bulk form carries no f_seen")
+	}
+	return m[1]
+}
+
+// TestBulkAllMatchingLeavesWhatThePageDidNotShow: "all matching the filter"
+// decides what matched when the page was drawn. A request proposed after
+// that is left waiting for the checker to see; a form without the time the
+// page was drawn is refused, not taken as "everything now".
+func TestBulkAllMatchingLeavesWhatThePageDidNotShow(t *testing.T) {
+	e := newTestEnv(t, false)
+	seen := []db.ApprovalRequest{e.propose(t, "maker", 100000), e.propose(t, "maker", 200000)}
+	checker := e.client()
+	checker.signIn("checker")
+	e.clock.Advance(time.Second)
+	_, page := checker.get("/queue")
+	e.clock.Advance(time.Second)
+	later := e.propose(t, "maker", 150000)
+	form := url.Values{"_csrf": {checker.csrf}, "decision": {"approve"}, "all_matching": {"1"}}
+	if resp, body := checker.post("/queue/bulk", form, "HX-Request", "true"); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "out of date") {
+		t.Fatalf("without f_seen: %d %.200s", resp.StatusCode, body)
+	}
+	form.Set("f_seen", seenOn(t, page))
+	if resp, body := checker.post("/queue/bulk", form, "HX-Request", "true"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Approved 2 requests") {
+		t.Fatalf("bulk approve all matching: %d %.300s", resp.StatusCode, body)
+	}
+	for _, r := range seen {
+		if got, _, _ := e.srv.Approvals.Get(context.Background(), r.ID); got.State != db.ApprovalApproved {
+			t.Errorf("request %d, on the page: %s", r.ID, got.State)
+		}
+	}
+	if got, _, _ := e.srv.Approvals.Get(context.Background(), later.ID); got.State != db.ApprovalPending {
+		t.Errorf("request %d, proposed after the page: %s, want still waiting", later.ID, got.State)
 	}
 }

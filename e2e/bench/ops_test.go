@@ -68,6 +68,8 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 	if len(ids) != rowsWith(fx.Pending) {
 		t.Fatalf("found %d items of %s, want %d", len(ids), byIDAmount, rowsWith(fx.Pending))
 	}
+	// The queue page as drawn now: everything the fixture proposed.
+	seen := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	runs := []struct {
 		how  string
 		c    *client
@@ -76,10 +78,10 @@ func (r *report) bulkApprove(t *testing.T, fx *fixture, s *sessionSet) {
 	}{
 		{"1,000 selected ids (checker1)", s.byName["checker1"], url.Values{"decision": {"approve"}, "id": ids}, len(ids)},
 		{"all matching min=max=₹" + allMatchingAmount + " (checker2)", s.byName["checker2"],
-			url.Values{"decision": {"approve"}, "all_matching": {"1"}, "f_min": {allMatchingAmount}, "f_max": {allMatchingAmount}, "f_sort": {"newest"}},
+			url.Values{"decision": {"approve"}, "all_matching": {"1"}, "f_min": {allMatchingAmount}, "f_max": {allMatchingAmount}, "f_sort": {"newest"}, "f_seen": {seen}},
 			rowsWith(fx.Pending)},
 		{"all matching ₹100–₹2,50,000, up to 10,000 (checker2)", s.byName["checker2"],
-			url.Values{"decision": {"approve"}, "all_matching": {"1"}, "f_min": {"100"}, "f_max": {"250000"}, "f_sort": {"oldest"}}, 10_000},
+			url.Values{"decision": {"approve"}, "all_matching": {"1"}, "f_min": {"100"}, "f_max": {"250000"}, "f_sort": {"oldest"}, "f_seen": {seen}}, 10_000},
 	}
 	var firstRun []db.Statement
 	var top string
