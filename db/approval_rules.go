@@ -120,7 +120,8 @@ func bandsOf(rules []ApprovalRule) []RuleBand {
 // is the order the messages refer to, so it is not sorted behind their back.
 func (a *Approvals) validateRuleChange(c RuleChange) error {
 	f := fieldErrors{}
-	if _, ok := a.Kind(c.Kind); !ok {
+	k, ok := a.Kind(c.Kind)
+	if !ok {
 		f.add("kind", fmt.Sprintf("Unknown kind %q.", c.Kind))
 	}
 	if len(c.Bands) == 0 || len(c.Bands) > 20 {
@@ -155,6 +156,10 @@ func (a *Approvals) validateRuleChange(c RuleChange) error {
 		case c.Kind == RuleChangeKind && b.Role != RoleAdmin:
 			// Otherwise checkers could approve changes to their own rules.
 			f.add(field("role"), "Rule changes are approved by admins.")
+		case k.governs() && b.Role != RoleAdmin:
+			// The same for what governs checkers: the step-up band, second
+			// factors, the thresholds.
+			f.add(field("role"), fmt.Sprintf("%s changes govern how Paydesk is run, so admins approve them.", k.Label))
 		}
 		if b.MaxPaise != nil && *b.MaxPaise < math.MaxInt64 {
 			next = *b.MaxPaise + 1

@@ -510,6 +510,9 @@ func TestRuleChange(t *testing.T) {
 	band := func(lo int64, hi *int64, n int, role Role) RuleBand {
 		return RuleBand{MinPaise: lo, MaxPaise: hi, Approvals: n, Role: role}
 	}
+	// A setting only admins propose (as the step-up band is): checkers may
+	// not approve changes to what governs them.
+	a.RegisterKind(Kind{Name: "test_setting", Label: "Test setting", MakerRoles: []Role{RoleAdmin}})
 	bad := []struct {
 		c     RuleChange
 		field string
@@ -525,6 +528,7 @@ func TestRuleChange(t *testing.T) {
 		{RuleChange{Kind: "payout", Bands: []RuleBand{band(0, nil, 6, RoleChecker)}}, "bands.0.approvals"},
 		{RuleChange{Kind: "payout", Bands: []RuleBand{band(0, nil, 1, RoleMaker)}}, "bands.0.role"},
 		{RuleChange{Kind: RuleChangeKind, Bands: []RuleBand{band(0, nil, 1, RoleChecker)}}, "bands.0.role"},
+		{RuleChange{Kind: "test_setting", Bands: []RuleBand{band(0, nil, 1, RoleChecker)}}, "bands.0.role"},
 	}
 	for _, tc := range bad {
 		_, _, err := a.ProposeRuleChange(ctx, a1, tc.c)
