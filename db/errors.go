@@ -19,6 +19,9 @@ const (
 	ELOCKED       = "locked"
 	// ESTEPUP: the action needs a fresh code from the second factor.
 	ESTEPUP = "step_up"
+	// EUNAVAILABLE: the server cannot take this now, and the same request
+	// will do in a moment (all password-hashing slots busy).
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a domain error: a code for the machine and a message for a person.

@@ -72,7 +72,7 @@ func NewHasher(concurrency int) *Hasher {
 }
 
 // ErrBusy is returned when no hashing slot frees up before ctx ends.
-var ErrBusy = Errorf(EINTERNAL, "The server is busy signing people in; please try again in a moment.")
+var ErrBusy = Errorf(EUNAVAILABLE, "The server is busy signing people in; please try again in a moment.")
 
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {

@@ -42,11 +42,18 @@ func (s *Server) login(c *fiber.Ctx) error {
 	p.Next = localPath(c.FormValue("next"))
 	user, err := s.DB.Authenticate(c.UserContext(), s.Hasher, p.Username, c.FormValue("password"), s.loginMeta(c))
 	if err != nil {
-		if statusOf(err) >= 500 {
+		status := statusOf(err)
+		switch {
+		case status == fiber.StatusServiceUnavailable:
+			// Busy hashing: the same sign-in will do in a moment.
+			c.Set(fiber.HeaderRetryAfter, "1")
+		case status >= 500:
 			return err
+		default:
+			status = fiber.StatusUnprocessableEntity
 		}
 		p.Error = db.ErrorMessage(err)
-		return s.render(c, fiber.StatusUnprocessableEntity, views.LoginPage(p), views.LoginForm(p))
+		return s.render(c, status, views.LoginPage(p), views.LoginForm(p))
 	}
 	if s.SecondFactor != nil {
 		need, err := s.SecondFactor.NeedsCodeAtSignIn(c.UserContext(), user)

@@ -30,6 +30,8 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case db.ELOCKED:
 		return http.StatusLocked
+	case db.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -64,7 +66,7 @@ func messageOf(err error, status int) string {
 		}
 		return fe.Message
 	}
-	if status >= 500 {
+	if status >= 500 && db.ErrorCode(err) != db.EUNAVAILABLE {
 		return db.ErrorMessage(nil)
 	}
 	return db.ErrorMessage(err)
@@ -80,6 +82,7 @@ var statusTitles = map[int]string{
 	http.StatusUnprocessableEntity:   "Please check your input",
 	http.StatusRequestEntityTooLarge: "Too large",
 	http.StatusTooManyRequests:       "Too many requests",
+	http.StatusServiceUnavailable:    "Busy, try again",
 }
 
 // handleError is Fiber's one error handler: 5xx are logged as errors, 4xx as

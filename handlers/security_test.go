@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -180,5 +181,20 @@ func TestSignInNextCannotAddHeadersOrLeave(t *testing.T) {
 		if resp.Header.Get("X-Injected") != "" || strings.Contains(strings.Join(resp.Header.Values("Set-Cookie"), ";"), "injected=1") {
 			t.Errorf("next=%q: headers injected: %v", next, resp.Header)
 		}
+	}
+}
+
+// TestBusyHasherIsATryAgain: with every hashing slot taken until the request
+// ends, the answer is 503 with its own message (try again in a moment), not
+// a server error whose message is hidden.
+func TestBusyHasherIsATryAgain(t *testing.T) {
+	if got := statusOf(db.ErrBusy); got != http.StatusServiceUnavailable {
+		t.Fatalf("status of ErrBusy = %d, want 503", got)
+	}
+	if msg := messageOf(db.ErrBusy, http.StatusServiceUnavailable); !strings.Contains(msg, "try again") {
+		t.Fatalf("message of ErrBusy = %q", msg)
+	}
+	if msg := messageOf(errors.New("disk on fire"), http.StatusInternalServerError); strings.Contains(msg, "disk") {
+		t.Fatalf("an internal error's own text is shown: %q", msg)
 	}
 }
