@@ -683,6 +683,9 @@ func (c *Client) once(ctx context.Context, op string, write bool, body []byte, o
 			kind = providers.ErrTransient
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 			kind = providers.ErrAuth
+		case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusConflict:
+			// May come after the request was passed on: asked about, as
+			// for a 5xx, never taken as a refusal.
 		case resp.StatusCode >= 400 && resp.StatusCode < 500:
 			// The service refused the request as such (no such method, bad
 			// request); nothing ran.

@@ -192,6 +192,12 @@ func (a *API) once(ctx context.Context, c Call) (verdict, error) {
 		return retryable, fail(providers.ErrOutcomeUnknown, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)
 	case resp.StatusCode == http.StatusForbidden:
 		return final, fail(providers.ErrAuth, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusConflict:
+		// A gateway's timeout, or a conflict (how some say "that reference
+		// is here already"), may come after the request was passed on.
+		// Asking costs one inquiry; calling it refused could have a person
+		// pay it again.
+		return final, fail(providers.ErrOutcomeUnknown, resp.StatusCode, "", gatewayMessage(raw, resp.Status), nil)
 	default:
 		msg := gatewayMessage(raw, resp.Status)
 		kind := providers.ErrRejected

@@ -224,3 +224,26 @@ func TestUTRFormats(t *testing.T) {
 		t.Error("sequence not in UTR")
 	}
 }
+
+// TestAPIAmbiguous4xxIsUnknown: a 408 or 409 from the gateway may come
+// after the request went through, so it is an unknown outcome (asked
+// about), never a refusal; a plain 400 is still a refusal.
+func TestAPIAmbiguous4xxIsUnknown(t *testing.T) {
+	for status, want := range map[int]error{
+		http.StatusRequestTimeout: providers.ErrOutcomeUnknown,
+		http.StatusConflict:       providers.ErrOutcomeUnknown,
+		http.StatusBadRequest:     providers.ErrRejected,
+		http.StatusNotFound:       providers.ErrRejected,
+	} {
+		fx := newAPIFixture(t, false)
+		fx.handle = func(w http.ResponseWriter, r *http.Request, n int32) {
+			sandboxkit.WriteJSON(w, status, map[string]string{"error": "gateway_said_no"})
+		}
+		if _, err := fx.call(false); !errors.Is(err, want) {
+			t.Errorf("HTTP %d: err = %v, want %v", status, err, want)
+		}
+		if n := fx.hits.Load(); n != 1 {
+			t.Errorf("HTTP %d: sent %d times, want once", status, n)
+		}
+	}
+}
