@@ -452,6 +452,13 @@ func (b *laggingBank) InitiatePayout(ctx context.Context, p providers.Payout) (p
 	return providers.PayoutStatus{}, fmt.Errorf("lagging bank: %w", providers.ErrOutcomeUnknown)
 }
 
+// sends is how many times a payout was handed to the bank.
+func (b *laggingBank) sends() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.initiated
+}
+
 func (b *laggingBank) PayoutStatus(ctx context.Context, id string) (providers.PayoutStatus, error) {
 	return providers.PayoutStatus{}, fmt.Errorf("lagging bank: %w", providers.ErrNotFound)
 }
@@ -464,18 +471,16 @@ func (b *laggingBank) Authorise(ctx context.Context, refs []string, d providers.
 	return nil
 }
 
-// TestNotFoundSoonAfterSendingIsNotResent: "not found" within the grace
-// period after an unknown outcome is asked again, never re-sent.
-func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
+// approveOneTo starts a dispatcher with bank as Kotak CMS, then proposes and
+// approves one payout to it; the dispatcher stops with the test.
+func approveOneTo(t *testing.T, bank providers.Payouts, opts DispatchOptions) (*Payouts, Payout) {
+	t.Helper()
 	d, _ := newTestDB(t)
 	d.Now = time.Now
 	p, a := newTestPayouts(t, d)
 	ctx := context.Background()
 	maker := mustCreateUser(t, d, "maker", RoleMaker)
 	checker := mustCreateUser(t, d, "checker", RoleChecker)
-	bank := &laggingBank{}
-	opts := fastDispatch()
-	opts.NotFoundGrace = time.Hour
 	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -491,10 +496,19 @@ func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
 	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
 		t.Fatal(err)
 	}
+	return p, po
+}
+
+// TestNotFoundSoonAfterSendingIsNotResent: "not found" within the grace
+// period after an unknown outcome is asked again, never re-sent.
+func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
+	bank := &laggingBank{}
+	opts := fastDispatch()
+	opts.NotFoundGrace = time.Hour
+	p, po := approveOneTo(t, bank, opts)
+	ctx := context.Background()
 	time.Sleep(1500 * time.Millisecond)
-	bank.mu.Lock()
-	n := bank.initiated
-	bank.mu.Unlock()
+	n := bank.sends()
 	if n != 1 {
 		t.Fatalf("initiated %d times within the grace period, want 1", n)
 	}
@@ -509,36 +523,15 @@ func TestNotFoundSoonAfterSendingIsNotResent(t *testing.T) {
 // again later. Measured from the first send, every re-send was followed at
 // once by another, up to eight in one run.
 func TestNotFoundGraceCountsFromTheLatestSend(t *testing.T) {
-	d, _ := newTestDB(t)
-	d.Now = time.Now
-	p, a := newTestPayouts(t, d)
-	ctx := context.Background()
-	maker := mustCreateUser(t, d, "maker", RoleMaker)
-	checker := mustCreateUser(t, d, "checker", RoleChecker)
 	bank := &laggingBank{}
 	opts := fastDispatch()
 	opts.NotFoundGrace = time.Second
-	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ds.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds.Stop(context.Background()) })
-	po, _, err := p.Propose(ctx, maker, goodInput())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
-		t.Fatal(err)
-	}
+	p, po := approveOneTo(t, bank, opts)
+	ctx := context.Background()
 	// The first send at about 0 s, the re-send at about 1 s; the next may
 	// not come before about 2 s.
 	time.Sleep(1600 * time.Millisecond)
-	bank.mu.Lock()
-	n := bank.initiated
-	bank.mu.Unlock()
+	n := bank.sends()
 	if n > 2 {
 		t.Fatalf("sent %d times within 1.6 s with a 1 s grace: re-sent at once after a re-send (want at most 2)", n)
 	}
@@ -561,30 +554,11 @@ func (b *silentBank) PayoutStatus(ctx context.Context, id string) (providers.Pay
 // and its timeline says it is still being asked about; failing it would
 // end the follow-up and invite paying it again.
 func TestGivingUpNeverFailsASentPayout(t *testing.T) {
-	d, _ := newTestDB(t)
-	d.Now = time.Now
-	p, a := newTestPayouts(t, d)
-	ctx := context.Background()
-	maker := mustCreateUser(t, d, "maker", RoleMaker)
-	checker := mustCreateUser(t, d, "checker", RoleChecker)
 	bank := &silentBank{}
 	opts := fastDispatch()
 	opts.MaxAttempts = 3
-	ds, err := NewDispatcher(d, p, map[string]providers.Payouts{SourceKotakCMS: bank}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ds.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds.Stop(context.Background()) })
-	po, _, err := p.Propose(ctx, maker, goodInput())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Approve(ctx, checker, po.ApprovalRequestID); err != nil {
-		t.Fatal(err)
-	}
+	p, po := approveOneTo(t, bank, opts)
+	ctx := context.Background()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got, events, err := p.Get(ctx, po.ID)
@@ -608,10 +582,8 @@ func TestGivingUpNeverFailsASentPayout(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	bank.mu.Lock()
-	defer bank.mu.Unlock()
-	if bank.initiated != 1 {
-		t.Fatalf("sent %d times with no answer from the bank, want 1", bank.initiated)
+	if n := bank.sends(); n != 1 {
+		t.Fatalf("sent %d times with no answer from the bank, want 1", n)
 	}
 }
 
