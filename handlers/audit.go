@@ -101,7 +101,11 @@ func (s *Server) auditCSV(c *fiber.Ctx) error {
 	return w.Error()
 }
 
-// csvSafe defuses spreadsheet formulas in user-supplied text.
+// csvSafe defuses spreadsheet formulas in user-supplied text. Every CSV
+// cell whose text a person or a provider chose goes through it (names,
+// references, bank and provider values, mobiles, usernames), even where
+// intake validates the value today, since stored rows outlive the rules;
+// ids, states, dates and amounts Paydesk makes itself do not.
 func csvSafe(s string) string {
 	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
 		return "'" + s

@@ -130,3 +130,30 @@ func TestGatewayReturnIsNotTrusted(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayCSVDefusesProviderValues: KS Pay's ids in the export, and a
+// currency taken from the link into the analytics export, come out with a
+// formula defused.
+func TestGatewayCSVDefusesProviderValues(t *testing.T) {
+	e := newTestEnv(t, false)
+	e.withBalances(t, 1_00)
+	maker := e.client()
+	maker.signIn("maker")
+	maker.get("/gateway/new")
+	resp, _ := maker.post("/gateway", url.Values{"_csrf": {maker.csrf}, "currency": {"c_WkmEe23LeI"}, "method": {"pm_5LR93Agwv"},
+		"amount": {"1499.50"}, "customer_ref": {"INV-9"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	id := strings.TrimPrefix(strings.Split(resp.Header.Get("Location"), "?")[0], "/gateway/")
+	if _, err := e.db.Writer().Exec(`UPDATE gateway_transactions SET provider_txn_id = '=1+1', provider_payment_id = '@SUM(A1)' WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Writer().Exec(`UPDATE gateway_currencies SET code = '-INR' WHERE id = 'c_WkmEe23LeI'`); err != nil {
+		t.Fatal(err)
+	}
+	_, body := maker.get("/gateway.csv")
+	csvDefused(t, body, 2)
+	_, body = maker.get("/gateway/analytics.csv?days=7&currency=" + url.QueryEscape(`=HYPERLINK("https://evil.example")`))
+	csvDefused(t, body, len(strings.Split(strings.TrimSpace(body), "\n")))
+}

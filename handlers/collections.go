@@ -148,7 +148,7 @@ func (s *Server) collectionsCSV(c *fiber.Ctx) error {
 			}
 			_ = w.Write([]string{r.ID, r.CreatedAt.UTC().Format(time.RFC3339), csvSafe(r.PayerName), csvSafe(r.PayerEmail),
 				csvSafe(r.PayerMobile), r.ContactID, providers.FormatAmount(r.AmountPaise), csvSafe(r.Purpose), string(r.State),
-				r.ProviderRef, r.UTR, paid, r.Creator})
+				csvSafe(r.ProviderRef), csvSafe(r.UTR), paid, csvSafe(r.Creator)})
 		}
 		if !more || len(list) == 0 {
 			break

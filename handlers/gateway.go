@@ -144,8 +144,8 @@ func (s *Server) gatewayCSV(c *fiber.Ctx) error {
 			paid = t.PaidAt.UTC().Format(time.RFC3339)
 		}
 		return w.Write([]string{t.ID, t.CreatedAt.UTC().Format(time.RFC3339), csvSafe(t.CustomerRef), csvSafe(t.ReferenceNumber),
-			t.ProviderTxnID, t.CurrencyCode, providers.FormatAmount(t.AmountMinor), csvSafe(t.MethodName), string(t.Status),
-			csvSafe(t.ProviderStatus), paid, t.ProviderPaymentID, t.Origin, t.Maker})
+			csvSafe(t.ProviderTxnID), csvSafe(t.CurrencyCode), providers.FormatAmount(t.AmountMinor), csvSafe(t.MethodName), string(t.Status),
+			csvSafe(t.ProviderStatus), paid, csvSafe(t.ProviderPaymentID), t.Origin, csvSafe(t.Maker)})
 	})
 	if err != nil {
 		return err
@@ -427,7 +427,7 @@ func (s *Server) gatewayAnalyticsCSV(c *fiber.Ctx) error {
 	w := csv.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"section", "day_ist_or_method", "currency", "requests", "paid", "failed", "open", "volume", "success_rate_pct", "avg_seconds_to_paid"})
 	for _, d := range a.Days {
-		_ = w.Write([]string{"day", d.Day, currency, strconv.Itoa(d.Txns), strconv.Itoa(d.Paid), strconv.Itoa(d.Failed), strconv.Itoa(d.Open),
+		_ = w.Write([]string{"day", d.Day, csvSafe(currency), strconv.Itoa(d.Txns), strconv.Itoa(d.Paid), strconv.Itoa(d.Failed), strconv.Itoa(d.Open),
 			providers.FormatAmount(d.VolumeMinor), "", ""})
 	}
 	for _, m := range append(a.Methods, a.Total) {
@@ -435,7 +435,7 @@ func (s *Server) gatewayAnalyticsCSV(c *fiber.Ctx) error {
 		if r := m.SuccessRate(); r >= 0 {
 			rate = strconv.FormatFloat(float64(r)/100, 'f', 2, 64)
 		}
-		_ = w.Write([]string{"method", csvSafe(m.Name), currency, strconv.Itoa(m.Txns), strconv.Itoa(m.Paid), strconv.Itoa(m.Failed),
+		_ = w.Write([]string{"method", csvSafe(m.Name), csvSafe(currency), strconv.Itoa(m.Txns), strconv.Itoa(m.Paid), strconv.Itoa(m.Failed),
 			strconv.Itoa(m.Open), providers.FormatAmount(m.VolumeMinor), rate, strconv.FormatInt(int64(m.AvgToPaid().Seconds()), 10)})
 	}
 	w.Flush()

@@ -237,9 +237,9 @@ func (s *Server) linksCSV(c *fiber.Ctx) error {
 		if !k.PaidAt.IsZero() {
 			paid = k.PaidAt.UTC().Format(time.RFC3339)
 		}
-		return w.Write([]string{k.ID, k.InvoiceNo, k.TemplateID, csvSafe(k.TemplateName), csvSafe(k.CustomerName), csvSafe(k.CustomerEmail),
-			k.CustomerMobile, providers.FormatAmount(k.AmountPaise), k.DueDate, string(k.State), paid, csvSafe(k.BankRef),
-			strconv.Itoa(k.Resends), k.URL, k.CreatedAt.UTC().Format(time.RFC3339), k.Maker})
+		return w.Write([]string{k.ID, csvSafe(k.InvoiceNo), csvSafe(k.TemplateID), csvSafe(k.TemplateName), csvSafe(k.CustomerName), csvSafe(k.CustomerEmail),
+			csvSafe(k.CustomerMobile), providers.FormatAmount(k.AmountPaise), k.DueDate, string(k.State), paid, csvSafe(k.BankRef),
+			strconv.Itoa(k.Resends), csvSafe(k.URL), k.CreatedAt.UTC().Format(time.RFC3339), csvSafe(k.Maker)})
 	})
 	if err != nil {
 		return err

@@ -185,7 +185,8 @@ func (s *Server) linkBulkTemplate(c *fiber.Ctx) error {
 			v := byColumn[col.Name]
 			for _, f := range t.Fields {
 				if f.Name == v {
-					v = f.Default
+					// The provider's default: a formula there would run.
+					v = csvSafe(f.Default)
 					if v == "" && f.Required {
 						v = "…"
 					}

@@ -325,9 +325,9 @@ func (s *Server) payoutsCSV(c *fiber.Ctx) error {
 			return err
 		}
 		for _, p := range list {
-			_ = w.Write([]string{p.ID, p.CreatedAt.UTC().Format(time.RFC3339), csvSafe(p.BeneficiaryName), csvSafe(p.AccountNo), p.IFSC,
-				providers.FormatAmount(p.AmountPaise), string(p.Rail), p.Source, string(p.State), p.UTR, p.ProviderCode,
-				csvSafe(p.FailureReason), p.Maker, p.BatchID})
+			_ = w.Write([]string{p.ID, p.CreatedAt.UTC().Format(time.RFC3339), csvSafe(p.BeneficiaryName), csvSafe(p.AccountNo), csvSafe(p.IFSC),
+				providers.FormatAmount(p.AmountPaise), string(p.Rail), p.Source, string(p.State), csvSafe(p.UTR), csvSafe(p.ProviderCode),
+				csvSafe(p.FailureReason), csvSafe(p.Maker), p.BatchID})
 		}
 		if !more || len(list) == 0 {
 			break

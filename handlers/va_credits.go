@@ -104,9 +104,9 @@ func (s *Server) creditsCSV(c *fiber.Ctx) error {
 	_ = w.Write([]string{"txn_ref", "utr", "paid_to", "virtual_account", "account_name", "contact_id", "state", "amount", "refunded_or_waiting",
 		"remitter_name", "remitter_account", "remitter_ifsc", "mode", "credited_at_utc", "batch_id"})
 	err := s.VirtualAccounts.EachCredit(c.UserContext(), f, func(k db.Credit) error {
-		return w.Write([]string{k.TxnRef, k.UTR, k.VANumber, k.Account, csvSafe(k.AccountName), k.ContactID, k.State,
-			providers.FormatAmount(k.AmountPaise), providers.FormatAmount(k.RefundedPaise), csvSafe(k.RemitterName), k.RemitterAccount,
-			k.RemitterIFSC, k.Mode, k.CreditedAt.UTC().Format(time.RFC3339), k.BatchID})
+		return w.Write([]string{csvSafe(k.TxnRef), csvSafe(k.UTR), csvSafe(k.VANumber), k.Account, csvSafe(k.AccountName), k.ContactID, k.State,
+			providers.FormatAmount(k.AmountPaise), providers.FormatAmount(k.RefundedPaise), csvSafe(k.RemitterName), csvSafe(k.RemitterAccount),
+			csvSafe(k.RemitterIFSC), csvSafe(k.Mode), k.CreditedAt.UTC().Format(time.RFC3339), csvSafe(k.BatchID)})
 	})
 	if err != nil {
 		return err

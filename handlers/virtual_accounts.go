@@ -116,8 +116,8 @@ func (s *Server) vaCSV(c *fiber.Ctx) error {
 		if !a.LastCreditAt.IsZero() {
 			last = a.LastCreditAt.UTC().Format(time.RFC3339)
 		}
-		return w.Write([]string{a.Number, a.Suffix, csvSafe(a.Name), csvSafe(a.Purpose), a.ContactID, csvSafe(a.ContactName),
-			csvSafe(a.Email), a.Mobile, a.ExpiresOn, string(a.State), csvSafe(a.Reason), strconv.Itoa(a.Credits),
+		return w.Write([]string{csvSafe(a.Number), csvSafe(a.Suffix), csvSafe(a.Name), csvSafe(a.Purpose), a.ContactID, csvSafe(a.ContactName),
+			csvSafe(a.Email), csvSafe(a.Mobile), a.ExpiresOn, string(a.State), csvSafe(a.Reason), strconv.Itoa(a.Credits),
 			providers.FormatAmount(a.CreditsPaise), last, a.CreatedAt.UTC().Format(time.RFC3339)})
 	})
 	if err != nil {

@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,4 +175,45 @@ func TestCreditRefundAndAttachRoutes(t *testing.T) {
 	if k.State != db.CreditAttached || k.ContactID != id {
 		t.Fatalf("%+v", k)
 	}
+}
+
+// TestCreditsCSVDefusesBankValues: every value the bank sent comes out of
+// the credits export with a formula defused, not only the remitter's name.
+func TestCreditsCSVDefusesBankValues(t *testing.T) {
+	e := newTestEnv(t, false)
+	const formula = `=HYPERLINK("https://evil.example","Refund")`
+	if _, err := e.srv.VirtualAccounts.StoreBatch(context.Background(), providers.CreditBatch{BatchID: "@B1", Credits: []providers.Credit{
+		{TxnRef: "=KVA1", UTR: formula, VirtualAccount: "+90909010NOPE", AmountPaise: 1000_00, RemitterName: formula,
+			RemitterAccount: "-1+2", RemitterIFSC: "@SUM(A1)", Mode: providers.Rail("=1+1"), CreditedAt: e.clock.Now()},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	checker := e.client()
+	checker.signIn("checker")
+	resp, body := checker.get("/credits.csv")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d", resp.StatusCode)
+	}
+	rows := csvDefused(t, body, 2)
+	if got := rows[1][slices.Index(rows[0], "utr")]; got != "'"+formula {
+		t.Errorf("utr: %q", got)
+	}
+}
+
+// csvDefused reads an export of want lines (header included) and reports
+// every cell a spreadsheet would run as a formula.
+func csvDefused(t *testing.T, body string, want int) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != want {
+		t.Fatalf("%v %q", err, body)
+	}
+	for _, row := range rows[1:] {
+		for i, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("%s: %q is not defused", rows[0][i], cell)
+			}
+		}
+	}
+	return rows
 }
