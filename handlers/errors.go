@@ -104,6 +104,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	p := views.ErrorProps{Status: status, Title: title, Message: messageOf(err, status), RequestID: requestID(c)}
 	c.Response().ResetBody()
+	// An export fails after its headers are set: the error page must show,
+	// not be saved as the .csv (render sets the HTML content type).
+	c.Response().Header.Del(fiber.HeaderContentDisposition)
 	frame := views.Bare(title, s.viewAssets(), auth(c).csrf())
 	if auth(c).user != nil {
 		frame = views.Layout(s.shell(c, title, ""))

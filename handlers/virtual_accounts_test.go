@@ -217,3 +217,25 @@ func csvDefused(t *testing.T, body string, want int) [][]string {
 	}
 	return rows
 }
+
+// TestExportErrorIsAPageNotADownload: an export failing after its CSV
+// headers were set answers an HTML error page without the attachment
+// header, so the browser shows it instead of saving it as the .csv.
+func TestExportErrorIsAPageNotADownload(t *testing.T) {
+	e := newTestEnv(t, false)
+	checker := e.client()
+	checker.signIn("checker")
+	if _, err := e.db.Writer().Exec(`DROP TABLE va_credits`); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := checker.get("/credits.csv")
+	if resp.StatusCode != http.StatusInternalServerError || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if cd := resp.Header.Get("Content-Disposition"); cd != "" {
+		t.Fatalf("Content-Disposition: %s", cd)
+	}
+	if !strings.Contains(body, "Something went wrong") {
+		t.Fatalf("no error page: %s", body)
+	}
+}
