@@ -226,8 +226,31 @@ func requestID64(c *fiber.Ctx) (int64, error) {
 	return id, nil
 }
 
+// approvalNotices are what a request's page says after ?done=, by code. The
+// link carries only the code, so it cannot put words of its own on the page
+// ("Approved. Call … to confirm"); an unknown code says nothing.
+var approvalNotices = map[string]string{
+	"approved":  "Approved by you",
+	"rejected":  "Rejected",
+	"withdrawn": "Withdrawn",
+	"proposed":  "Proposed; another admin must approve it",
+	"retried":   "Retry started: Paydesk reads the bank's pending list and sends the decision again if the item still waits there",
+}
+
+// queryRequest is the approval request whose number a redirect put in the
+// query under key, when it exists and is of kind; ok is false for anything
+// else, so a notice never repeats a number a link made up.
+func (s *Server) queryRequest(c *fiber.Ctx, key, kind string) (db.ApprovalRequest, bool) {
+	id, err := strconv.ParseInt(c.Query(key), 10, 64)
+	if err != nil || id <= 0 {
+		return db.ApprovalRequest{}, false
+	}
+	r, _, err := s.Approvals.Get(c.UserContext(), id)
+	return r, err == nil && r.Kind == kind
+}
+
 // decide runs one decision and answers with the row (htmx from the queue) or
-// the request's page.
+// the request's page; done is its approvalNotices code.
 func (s *Server) decide(c *fiber.Ctx, decision func(u db.User, id int64) (db.ApprovalRequest, error), done string) error {
 	id, err := requestID64(c)
 	if err != nil {
@@ -263,13 +286,13 @@ func (s *Server) decide(c *fiber.Ctx, decision func(u db.User, id int64) (db.App
 	}
 	if isFragmentRequest(c) {
 		row := s.queueRow(c, r)
-		row.Result, row.ResultKind = resultBadge(r, done)
+		row.Result, row.ResultKind = resultBadge(r, approvalNotices[done])
 		if c.FormValue("from") == "mine" {
 			return s.render(c, fiber.StatusOK, nil, views.MineRow(row))
 		}
 		return s.render(c, fiber.StatusOK, nil, views.QueueTableRow(row))
 	}
-	return c.Redirect(fmt.Sprintf("/approvals/%d?done=%s", r.ID, url.QueryEscape(done)), fiber.StatusSeeOther)
+	return c.Redirect(fmt.Sprintf("/approvals/%d?done=%s", r.ID, done), fiber.StatusSeeOther)
 }
 
 func resultBadge(r db.ApprovalRequest, done string) (string, string) {
@@ -287,19 +310,19 @@ func resultBadge(r db.ApprovalRequest, done string) (string, string) {
 func (s *Server) approveRequest(c *fiber.Ctx) error {
 	return s.decide(c, func(u db.User, id int64) (db.ApprovalRequest, error) {
 		return s.Approvals.Approve(c.UserContext(), u, id)
-	}, "Approved by you")
+	}, "approved")
 }
 
 func (s *Server) rejectRequest(c *fiber.Ctx) error {
 	return s.decide(c, func(u db.User, id int64) (db.ApprovalRequest, error) {
 		return s.Approvals.Reject(c.UserContext(), u, id, c.FormValue("reason"))
-	}, "Rejected")
+	}, "rejected")
 }
 
 func (s *Server) withdrawRequest(c *fiber.Ctx) error {
 	return s.decide(c, func(u db.User, id int64) (db.ApprovalRequest, error) {
 		return s.Approvals.Withdraw(c.UserContext(), u, id)
-	}, "Withdrawn")
+	}, "withdrawn")
 }
 
 // seenField carries when the queue page was drawn (Unix ms) to a decision on
@@ -494,7 +517,7 @@ func (s *Server) renderApproval(c *fiber.Ctx, id int64, status int, decideErr er
 	} else {
 		p.NextUp = "Nobody: " + strings.ToLower(r.State.Label()) + " " + views.When(r.DecidedAt)
 	}
-	if done := c.Query("done"); done != "" {
+	if done := approvalNotices[c.Query("done")]; done != "" {
 		p.Notice = done + "."
 	}
 	if decideErr != nil {
@@ -598,8 +621,7 @@ func (s *Server) retryBankSide(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, fmt.Sprintf("/approvals/%d?done=%s", it.ApprovalRequestID,
-		url.QueryEscape("Retry started: Paydesk reads the bank's pending list and sends the decision again if the item still waits there")))
+	return redirect(c, fmt.Sprintf("/approvals/%d?done=retried", it.ApprovalRequestID))
 }
 
 // approvalWord is the noun after a count of approvals by role: "checker

@@ -86,7 +86,8 @@ func (s *Server) inflowDays(ctx context.Context, from, to string) (map[string]db
 
 func (s *Server) balancesPage(c *fiber.Ctx) error {
 	notice := ""
-	if src := c.Query("set"); src != "" {
+	// Only an account Paydesk has is named: sourceLabel would echo any text.
+	if src := c.Query("set"); slices.ContainsFunc(s.Balances.Specs(), func(a db.AccountSpec) bool { return a.Source == src }) {
 		notice = "The low-balance threshold of " + sourceLabel(src) + " is changed."
 	}
 	return s.renderBalances(c, fiber.StatusOK, notice, "", nil)
@@ -220,7 +221,7 @@ func (s *Server) setThreshold(c *fiber.Ctx) error {
 		return s.renderBalances(c, fiber.StatusUnprocessableEntity, "", source, fields)
 	}
 	if !applied {
-		return redirect(c, fmt.Sprintf("/approvals/%d?done=%s", req.ID, urlQueryEscape("Proposed; another admin must approve it")))
+		return redirect(c, fmt.Sprintf("/approvals/%d?done=proposed", req.ID))
 	}
 	return redirect(c, "/balances?set="+source)
 }

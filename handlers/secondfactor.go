@@ -186,8 +186,8 @@ func (s *Server) securityPage(c *fiber.Ctx) error {
 	if c.Query("done") == "band" && p.Band != nil {
 		p.Band.Notice = "Saved."
 	}
-	if n := c.Query("request"); n != "" {
-		p.Notice = "Sent for approval to another admin (request #" + n + ")."
+	if r, ok := s.queryRequest(c, "request", db.StepUpBandKind); ok && r.MakerID == auth(c).user.ID {
+		p.Notice = "Sent for approval to another admin (request #" + strconv.FormatInt(r.ID, 10) + ")."
 	}
 	return s.render(c, fiber.StatusOK, views.SecurityPage(p), nil)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,7 +56,8 @@ func (s *Server) usersPage(c *fiber.Ctx) error {
 	}
 	p := views.UsersProps{Shell: s.shell(c, "Users", "/admin/users"), Roles: roleNames(),
 		Form: views.NewUserForm{CSRF: auth(c).csrf(), Roles: map[string]bool{}}}
-	if name := c.Query("created"); name != "" {
+	// Only a user who exists is named, never the link's text.
+	if name := c.Query("created"); slices.ContainsFunc(users, func(u db.User) bool { return u.Username == name }) {
 		p.Form.Notice = "Created " + name + "."
 	}
 	for _, u := range users {

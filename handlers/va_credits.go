@@ -116,7 +116,14 @@ func (s *Server) creditsCSV(c *fiber.Ctx) error {
 }
 
 func (s *Server) unmatchedPage(c *fiber.Ctx) error {
-	return s.renderUnmatched(c, fiber.StatusOK, nil, c.Query("attached"))
+	// The link carries the credit's id; its reference comes from the record.
+	attached := ""
+	if id, err := strconv.ParseInt(c.Query("attached"), 10, 64); err == nil {
+		if k, err := s.VirtualAccounts.Credit(c.UserContext(), id); err == nil && k.State == db.CreditAttached {
+			attached = k.TxnRef
+		}
+	}
+	return s.renderUnmatched(c, fiber.StatusOK, nil, attached)
 }
 
 func (s *Server) renderUnmatched(c *fiber.Ctx, status int, errs map[int64]string, attached string) error {
@@ -165,7 +172,7 @@ func (s *Server) attachCredit(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	return redirect(c, "/credits/unmatched?attached="+url.QueryEscape(k.TxnRef))
+	return redirect(c, "/credits/unmatched?attached="+strconv.FormatInt(k.ID, 10))
 }
 
 func canRefund(u *db.User) bool {
@@ -192,15 +199,16 @@ func (s *Server) renderCredit(c *fiber.Ctx, status int, form views.RefundForm, n
 	if p.Form.Errors == nil {
 		p.Form.Errors = map[string]string{}
 	}
-	if req := c.Query("refund"); req != "" && notice == "" {
-		p.Notice = "Refund proposed as request #" + req + ". A checker decides it; the bank is asked only after approval."
-	}
 	refunds, err := s.VirtualAccounts.RefundsOf(ctx, id)
 	if err != nil {
 		return err
 	}
 	for _, r := range refunds {
 		p.Refunds = append(p.Refunds, refundRow(r))
+	}
+	if req, ok := s.queryRequest(c, "refund", db.VARefundKind); ok && notice == "" &&
+		slices.ContainsFunc(refunds, func(r db.VARefund) bool { return r.ID == req.TargetID }) {
+		p.Notice = "Refund proposed as request #" + strconv.FormatInt(req.ID, 10) + ". A checker decides it; the bank is asked only after approval."
 	}
 	events, err := s.VirtualAccounts.CreditTimeline(ctx, id)
 	if err != nil {

@@ -308,8 +308,10 @@ func (s *Server) vaPage(c *fiber.Ctx) error {
 		}
 	}
 	p.CanEdit = p.CanManage && a.State == db.VAActive && !open
-	if id := c.Query("proposed"); id != "" {
-		p.Notice = "Proposed as request #" + id + ". A checker decides it in the approval queue; the bank is asked only after approval."
+	// Only a request among this account's changes is named, never the link's text.
+	if id, err := strconv.ParseInt(c.Query("proposed"), 10, 64); err == nil &&
+		slices.ContainsFunc(changes, func(ch db.VAChange) bool { return ch.RequestID == id }) {
+		p.Notice = "Proposed as request #" + strconv.FormatInt(id, 10) + ". A checker decides it in the approval queue; the bank is asked only after approval."
 	}
 	credits, _, err := s.VirtualAccounts.Credits(ctx, db.CreditFilter{Account: a.Number, Limit: 20})
 	if err != nil {
