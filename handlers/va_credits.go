@@ -126,18 +126,29 @@ func (s *Server) unmatchedPage(c *fiber.Ctx) error {
 	return s.renderUnmatched(c, fiber.StatusOK, nil, attached)
 }
 
-func (s *Server) renderUnmatched(c *fiber.Ctx, status int, errs map[int64]string, attached string) error {
+// renderUnmatched draws the unmatched list; forms holds a refused
+// attachment by credit id, shown in its row.
+func (s *Server) renderUnmatched(c *fiber.Ctx, status int, forms map[int64]views.AttachForm, attached string) error {
 	u := auth(c).user
 	p := views.UnmatchedProps{Shell: s.shell(c, "Unmatched credits", "/credits"), CanAttach: u.HasRole(db.RoleAdmin), CSRF: auth(c).csrf(),
-		Errors: errs}
+		Forms: forms}
 	f := db.CreditFilter{State: db.CreditUnmatched, Limit: 50}
-	f.After, _ = strconv.ParseInt(c.Query("after"), 10, 64)
+	// FormValue reads the query first, then a posted form: a refused
+	// attachment sends its page's place in the body.
+	if f.After, _ = strconv.ParseInt(c.FormValue("after"), 10, 64); f.After > 0 {
+		p.After = strconv.FormatInt(f.After, 10)
+	}
 	list, more, err := s.VirtualAccounts.Credits(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
 	for _, k := range list {
 		p.Rows = append(p.Rows, creditRow(k))
+	}
+	for id, form := range forms {
+		if !slices.ContainsFunc(p.Rows, func(r views.CreditRow) bool { return r.ID == id }) {
+			p.Error = attachMessage(form)
+		}
 	}
 	if more {
 		p.NextURL = "/credits/unmatched?after=" + strconv.FormatInt(list[len(list)-1].ID, 10)
@@ -161,18 +172,38 @@ func (s *Server) attachCredit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	k, err := s.VirtualAccounts.Attach(c.UserContext(), *auth(c).user, id, c.FormValue("number"), c.FormValue("contact"))
+	form := views.AttachForm{Number: c.FormValue("number"), Contact: c.FormValue("contact")}
+	k, err := s.VirtualAccounts.Attach(c.UserContext(), *auth(c).user, id, form.Number, form.Contact)
 	if err != nil {
-		if db.ErrorCode(err) == db.EINVALID || db.ErrorCode(err) == db.ECONFLICT {
-			msg := db.ErrorMessage(err)
-			for _, m := range db.FieldErrors(err) {
-				msg = m
+		if code := db.ErrorCode(err); code == db.EINVALID || code == db.ECONFLICT {
+			form.Errors = db.FieldErrors(err)
+			if len(form.Errors) == 0 {
+				form.Error = db.ErrorMessage(err)
 			}
-			return s.renderUnmatched(c, fiber.StatusUnprocessableEntity, map[int64]string{id: msg}, "")
+			return s.renderUnmatched(c, fiber.StatusUnprocessableEntity, map[int64]views.AttachForm{id: form}, "")
 		}
 		return err
 	}
 	return redirect(c, "/credits/unmatched?attached="+strconv.FormatInt(k.ID, 10))
+}
+
+// attachFields are an attachment's fields in the form's order.
+var attachFields = []string{"number", "contact"}
+
+// attachMessage is a refused attachment in one line, for a credit that has
+// no row to show it beside its fields: the fields' messages in the form's
+// order, so the same refusal always reads the same.
+func attachMessage(f views.AttachForm) string {
+	if f.Error != "" {
+		return f.Error
+	}
+	var msgs []string
+	for _, name := range attachFields {
+		if m := f.Errors[name]; m != "" {
+			msgs = append(msgs, m)
+		}
+	}
+	return strings.Join(msgs, " ")
 }
 
 func canRefund(u *db.User) bool {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"paydesk/db"
 	"paydesk/providers"
@@ -237,5 +238,64 @@ func TestExportErrorIsAPageNotADownload(t *testing.T) {
 	}
 	if !strings.Contains(body, "Something went wrong") {
 		t.Fatalf("no error page: %s", body)
+	}
+}
+
+// TestAttachRefusalKeepsTheRow: a refused attachment re-draws the
+// unmatched list on the same page, with what was typed in that row and each
+// field's message beside its field; the other rows are left blank.
+func TestAttachRefusalKeepsTheRow(t *testing.T) {
+	e := newTestEnv(t, false)
+	ctx := context.Background()
+	// 51 credits: the oldest, KVA00, is alone on the second page.
+	var credits []providers.Credit
+	for i := range 51 {
+		credits = append(credits, providers.Credit{TxnRef: fmt.Sprintf("KVA%02d", i), UTR: fmt.Sprintf("UTR%02d", i),
+			VirtualAccount: "90909010NOPE", AmountPaise: 100_00, RemitterName: "Meera Textiles", Mode: providers.RailNEFT,
+			CreditedAt: e.clock.Now().Add(time.Duration(i) * time.Minute)})
+	}
+	if _, err := e.srv.VirtualAccounts.StoreBatch(ctx, providers.CreditBatch{BatchID: "B1", Credits: credits}); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := e.srv.VirtualAccounts.Credits(ctx, db.CreditFilter{Query: "KVA00"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%v %+v", err, list)
+	}
+	oldest := list[0].ID
+	admin := e.client()
+	admin.signIn("admin")
+	_, page := admin.get("/credits/unmatched")
+	next := regexp.MustCompile(`href="(/credits/unmatched\?after=\d+)" rel="next"`).FindStringSubmatch(page)
+	if next == nil {
+		t.Fatal("no second page")
+	}
+	_, page = admin.get(next[1])
+	after := strings.TrimPrefix(next[1], "/credits/unmatched?after=")
+	if !strings.Contains(page, fmt.Sprintf(`id="unmatched-%d"`, oldest)) || !strings.Contains(page, `name="after" value="`+after+`"`) {
+		t.Fatalf("the second page has no form for KVA00 that keeps its place:\n%s", page)
+	}
+	resp, page := admin.post(fmt.Sprintf("/credits/%d/attach", oldest),
+		url.Values{"_csrf": {admin.csrf}, "after": {after}, "number": {"90909010nope"}, "contact": {"CTNOPE"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("attach to nothing: %d", resp.StatusCode)
+	}
+	row := regexp.MustCompile(fmt.Sprintf(`(?s)<tr id="unmatched-%d">.*?</tr>`, oldest)).FindString(page)
+	if row == "" {
+		t.Fatalf("the refused row is not on the page:\n%s", page)
+	}
+	// In this order: the number as typed, its message, the contact, its message.
+	want := regexp.MustCompile(`(?s)name="number"[^>]*value="90909010nope".*No virtual account 90909010NOPE here\..*` +
+		`name="contact"[^>]*value="CTNOPE".*No contact with this id or reference code\.`)
+	if !want.MatchString(row) {
+		t.Fatalf("the row does not keep what was typed with each message beside its field:\n%s", row)
+	}
+	other := regexp.MustCompile(`(?s)<tr id="unmatched-\d+">.*?</tr>`).FindAllString(page, -1)
+	if len(other) != 1 {
+		t.Fatalf("%d rows on the re-drawn second page, want 1", len(other))
+	}
+	// The first page's rows are as they were: blank forms, no messages.
+	_, page = admin.get("/credits/unmatched")
+	if strings.Contains(page, "NOPE\"") || strings.Contains(page, `class="error"`) {
+		t.Fatal("another row shows the refused attachment")
 	}
 }
