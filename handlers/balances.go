@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -90,12 +91,20 @@ func (s *Server) balancesPage(c *fiber.Ctx) error {
 	if src := c.Query("set"); slices.ContainsFunc(s.Balances.Specs(), func(a db.AccountSpec) bool { return a.Source == src }) {
 		notice = "The low-balance threshold of " + sourceLabel(src) + " is changed."
 	}
+	// Back from the step-up a threshold change asked for (setThreshold):
+	// what was typed goes back into that account's form, to be sent again.
+	if src := c.Query("again"); c.Query("threshold") != "" &&
+		slices.ContainsFunc(s.Balances.Specs(), func(a db.AccountSpec) bool { return a.Source == src && a.HasBalance }) {
+		notice = "The low-balance threshold of " + sourceLabel(src) + " is not changed yet: what you typed is in its form below; press Set threshold to set it."
+		return s.renderBalances(c, fiber.StatusOK, notice, src, nil)
+	}
 	return s.renderBalances(c, fiber.StatusOK, notice, "", nil)
 }
 
-// renderBalances draws the page; a threshold form's error and input are
-// shown beside the account's field.
-func (s *Server) renderBalances(c *fiber.Ctx, status int, notice, errSource string, fieldErr map[string]string) error {
+// renderBalances draws the page; formSource's threshold form holds the
+// threshold typed (posted, or in the query), with fieldErr's message beside
+// it.
+func (s *Server) renderBalances(c *fiber.Ctx, status int, notice, formSource string, fieldErr map[string]string) error {
 	ctx := c.UserContext()
 	now := s.DB.Now()
 	days, from, to := rangeDays(c, now, balanceRanges)
@@ -118,7 +127,7 @@ func (s *Server) renderBalances(c *fiber.Ctx, status int, notice, errSource stri
 			return err
 		}
 		v.CanSetThreshold = u.HasRole(db.RoleAdmin) && a.HasBalance
-		if a.Source == errSource {
+		if a.Source == formSource {
 			v.ThresholdInput, v.ThresholdError = c.FormValue("threshold"), fieldErr["threshold"]
 			if v.ThresholdError == "" {
 				v.ThresholdError = fieldErr[""]
@@ -144,7 +153,7 @@ func (s *Server) renderBalances(c *fiber.Ctx, status int, notice, errSource stri
 	slices.Reverse(p.Flows) // newest first in the table
 	p.FlowChart = views.BarChart("Inflows and outflows per day", "Money collected (solid, above the line) and paid out (hatched, below) each day",
 		dayList, []views.Series{{Label: "Collected", Class: "in", Values: in}, {Label: "Paid out", Class: "out", Values: out, Below: true}}, views.Short)
-	if errSource != "" {
+	if len(fieldErr) > 0 {
 		p.Error = "The threshold was not changed. See the account below."
 	}
 	return s.render(c, status, views.BalancesPage(p), nil)
@@ -210,6 +219,12 @@ func (s *Server) setThreshold(c *fiber.Ctx) error {
 			map[string]string{"threshold": "Enter rupees, like 5,00,000 (0 removes the threshold)."})
 	}
 	req, applied, err := s.Balances.ProposeThreshold(c.UserContext(), *auth(c).user, source, paise)
+	if db.ErrorCode(err) == db.ESTEPUP {
+		// As for the other changes only admins make: a code first, then
+		// back to this page, whose form the query fills with what was typed.
+		back := "/balances?" + url.Values{"again": {source}, "threshold": {text}}.Encode()
+		return redirect(c, "/step-up?next="+url.QueryEscape(back))
+	}
 	if err != nil {
 		fields := db.FieldErrors(err)
 		if fields == nil && statusOf(err) != fiber.StatusConflict {

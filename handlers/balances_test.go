@@ -157,3 +157,30 @@ func TestGatewayCSVDefusesProviderValues(t *testing.T) {
 	_, body = maker.get("/gateway/analytics.csv?days=7&currency=" + url.QueryEscape(`=HYPERLINK("https://evil.example")`))
 	csvDefused(t, body, len(strings.Split(strings.TrimSpace(body), "\n")))
 }
+
+// TestBalancesThresholdAsksForAFreshCode: an admin with a second factor
+// and no fresh code is sent to the step-up and back to the balances page,
+// whose form for that account holds what they typed; nothing is changed
+// until they set it again.
+func TestBalancesThresholdAsksForAFreshCode(t *testing.T) {
+	e := newTestEnv(t, false)
+	e.withBalances(t, 5_00_000_00)
+	admin := e.client()
+	admin.signIn("admin")
+	admin.get("/balances")
+	secret := e.enrol(t, "admin")
+	resp, _ := admin.post("/balances/threshold", url.Values{"_csrf": {admin.csrf}, "source": {"paymate"}, "threshold": {"6,00,000"}})
+	next := admin.stepUpTo(t, resp, secret)
+	resp, body := admin.get(next)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="th-paymate" name="threshold" value="6,00,000"`) ||
+		!strings.Contains(body, "not changed yet") {
+		t.Fatalf("back on the balances page: %d, the typed threshold is not in its form", resp.StatusCode)
+	}
+	if _, body := admin.get("/balances"); strings.Contains(body, "₹6,00,000.00") {
+		t.Fatal("the threshold changed before it was set again")
+	}
+	resp, _ = admin.post("/balances/threshold", url.Values{"_csrf": {admin.csrf}, "source": {"paymate"}, "threshold": {"6,00,000"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/balances?set=paymate" {
+		t.Fatalf("set again after the code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

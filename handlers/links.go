@@ -218,6 +218,13 @@ func (s *Server) linkThreshold(c *fiber.Ctx) (views.LinkThresholdView, error) {
 		v.Notice = "The threshold was changed."
 	case "proposed":
 		v.Notice = "The change waits for another admin's approval."
+	case "again":
+		// Back from the step-up a change asked for (setLinkThreshold): the
+		// form holds what was typed, to be sent again.
+		if typed := c.Query("amount"); typed != "" {
+			v.Value = typed
+			v.Notice = "The threshold is not changed yet: what you typed is in the form below; press Change threshold to change it."
+		}
 	}
 	return v, nil
 }
@@ -643,6 +650,12 @@ func (s *Server) setLinkThreshold(c *fiber.Ctx) error {
 		paise = -1
 	}
 	_, applied, err := s.Links.ProposeCancelThreshold(c.UserContext(), *auth(c).user, paise)
+	if db.ErrorCode(err) == db.ESTEPUP {
+		// As for the other changes only admins make: a code first, then
+		// back to the form, which the query fills with what was typed.
+		back := "/links?" + url.Values{"threshold": {"again"}, "amount": {c.FormValue("threshold")}}.Encode() + "#h-link-threshold"
+		return redirect(c, "/step-up?next="+url.QueryEscape(back))
+	}
 	if err != nil {
 		fields := db.FieldErrors(err)
 		if fields == nil && db.ErrorCode(err) != db.ECONFLICT {

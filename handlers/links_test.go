@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +281,35 @@ func TestLinksFilterShowsAContactBeyondTheSelect(t *testing.T) {
 		if want := `<option value="` + c.id + `" selected>` + html.EscapeString(c.label) + `</option>`; !strings.Contains(body, want) {
 			t.Errorf("links filtered by %s: the Customer select does not show %q", c.id, want)
 		}
+	}
+}
+
+// TestLinkThresholdAsksForAFreshCode: an admin with a second factor and no
+// fresh code is sent to the step-up and back to the threshold's form, which
+// holds what they typed; nothing is changed until they send it again.
+func TestLinkThresholdAsksForAFreshCode(t *testing.T) {
+	e := newTestEnv(t, false)
+	e.srv.Links = db.NewLinks(e.db, e.srv.Approvals, nil, db.LinksOptions{})
+	admin := e.client()
+	admin.signIn("admin")
+	_, body := admin.get("/links")
+	before := regexp.MustCompile(`data-threshold>([^<]+)<`).FindStringSubmatch(body)
+	if before == nil {
+		t.Fatal("no threshold on the links page")
+	}
+	secret := e.enrol(t, "admin")
+	resp, _ := admin.post("/links/threshold", url.Values{"_csrf": {admin.csrf}, "threshold": {"1,23,456"}})
+	next := admin.stepUpTo(t, resp, secret)
+	if !strings.HasSuffix(next, "#h-link-threshold") {
+		t.Errorf("back to %s, not to the threshold's form", next)
+	}
+	resp, body = admin.get(next)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="link-threshold" name="threshold" value="1,23,456"`) ||
+		!strings.Contains(body, "not changed yet") || !strings.Contains(body, "data-threshold>"+before[1]+"<") {
+		t.Fatalf("back on the links page: %d, the typed threshold is not in its form", resp.StatusCode)
+	}
+	resp, _ = admin.post("/links/threshold", url.Values{"_csrf": {admin.csrf}, "threshold": {"1,23,456"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/links?threshold=applied#h-link-threshold" {
+		t.Fatalf("sent again after the code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

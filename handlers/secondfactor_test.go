@@ -130,3 +130,45 @@ func TestSecurityPageDoneBandForEveryRole(t *testing.T) {
 		}
 	}
 }
+
+// enrol gives username a second factor and returns its secret; the clock
+// moves on a step so the next code is not the one just used.
+func (e *testEnv) enrol(t *testing.T, username string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := e.db.UserByUsername(ctx, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.srv.SecondFactor.BeginEnrolment(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.SecondFactor.ConfirmEnrolment(ctx, u, totpCode(t, en.Secret, e.clock.Now()), db.LoginMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Second)
+	return en.Secret
+}
+
+// stepUpTo follows a redirect to the step-up page, types a code and returns
+// where the step-up sends the person back to.
+func (c *client) stepUpTo(t *testing.T, resp *http.Response, secret string) string {
+	t.Helper()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/step-up?next=") {
+		t.Fatalf("not sent to the step-up: %d %s", resp.StatusCode, loc)
+	}
+	next, err := url.QueryUnescape(strings.TrimPrefix(loc, "/step-up?next="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := c.get(loc); resp.StatusCode != http.StatusOK {
+		t.Fatalf("step-up page: %d", resp.StatusCode)
+	}
+	resp, _ = c.post("/step-up", url.Values{"_csrf": {c.csrf}, "next": {next}, "code": {totpCode(t, secret, c.e.clock.Now())}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != next {
+		t.Fatalf("step-up: %d %s, want back to %s", resp.StatusCode, resp.Header.Get("Location"), next)
+	}
+	return next
+}
