@@ -46,6 +46,8 @@ type DB struct {
 	Now func() time.Time
 	// Login is the sign-in throttle.
 	Login LoginPolicy
+	// signIns gives attempts at one username from one address turns.
+	signIns turns
 	// SecondFactorRequired makes checkers and admins enrol a second factor
 	// before they sign in or decide anything (on by default in production).
 	SecondFactorRequired bool

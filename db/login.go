@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -118,17 +119,23 @@ type lockRow struct {
 // Authenticate checks a username and password under the throttle. It records
 // and audits every failure, the locks they cause and their end.
 //
-// The attempt is counted (reserve) before its password is checked, in a
-// write transaction with the lock check: the single writer takes them one
-// at a time, so guesses sent together from one address are throttled as if
-// sent one after another, and no more passwords are checked before a lock
-// than the policy allows.
+// Attempts at one username from one address take turns (signIns), so that
+// guesses sent together are throttled as if sent one after another, while a
+// person who signs in from several tabs at once is not taken for a guesser.
+// Each attempt is also counted (reserve) before its password is checked, in
+// a write transaction with the lock check, so that no more passwords are
+// checked before a lock than the policy allows, even across a crash.
 func (d *DB) Authenticate(ctx context.Context, h *Hasher, username, password string, meta LoginMeta) (User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	if username == "" || password == "" {
 		return User{}, &Error{Code: EINVALID, Message: "Enter your username and password.",
 			Fields: map[string]string{"username": "Enter your username and password."}}
 	}
+	done, err := d.signIns.take(ctx, username+"\x00"+meta.client())
+	if err != nil {
+		return User{}, ErrBusy
+	}
+	defer done()
 	a, err := d.reserve(ctx, username, meta)
 	if err != nil {
 		return User{}, err
@@ -440,4 +447,47 @@ func (d *DB) PasswordMatches(ctx context.Context, h *Hasher, username, password 
 		return false, err
 	}
 	return h.Verify(ctx, hash, password)
+}
+
+// turns lets one holder at a time act for a key; the others wait their turn
+// or until their context ends. Keys are kept only while someone holds or
+// waits for them.
+type turns struct {
+	mu   sync.Mutex
+	keys map[string]*turn
+}
+
+type turn struct {
+	free    chan struct{} // holds a token while nobody has the turn
+	waiters int           // holders and waiters
+}
+
+// take waits for key's turn; done gives it to the next in line.
+func (t *turns) take(ctx context.Context, key string) (done func(), err error) {
+	t.mu.Lock()
+	if t.keys == nil {
+		t.keys = map[string]*turn{}
+	}
+	k := t.keys[key]
+	if k == nil {
+		k = &turn{free: make(chan struct{}, 1)}
+		k.free <- struct{}{}
+		t.keys[key] = k
+	}
+	k.waiters++
+	t.mu.Unlock()
+	leave := func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if k.waiters--; k.waiters == 0 {
+			delete(t.keys, key)
+		}
+	}
+	select {
+	case <-k.free:
+		return func() { k.free <- struct{}{}; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
 }
