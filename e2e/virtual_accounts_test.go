@@ -243,6 +243,28 @@ func TestVirtualAccounts(t *testing.T) {
 		maker.screenshot("va-unmatched")
 	})
 
+	run("an unmatched credit: a refused attachment keeps what was typed beside its message; then it is attached", func(t *testing.T) {
+		// An account made on the bank's own portal, which Paydesk does not
+		// know: its credits wait on the unmatched list.
+		a.sandboxPost(t, "kotakva", "/accounts", `{"Suffix":"ZZZZ","Name":"Portal Only","Purpose":"Made at the branch"}`, nil)
+		a.sandboxPost(t, "kotakva", "/credits", `{"VirtualAccountNo":"90909010ZZZZ","Amount":"777.00","RemitterName":"Unknown Payer",
+			"RemitterAccount":"50100099990000","RemitterIFSC":"HDFC0001234","Mode":"IMPS"}`, nil)
+		admin.goto_("/credits/unmatched")
+		admin.reloadUntil("main", "Unknown Payer", 15*time.Second)
+		row := "#unmatched-rows tr:has-text('Unknown Payer')"
+		admin.fill(row+" input[name=number]", "90909010NOPE")
+		admin.click(row + " button[type=submit]")
+		admin.expectVisible(row + " span.error")
+		if v, err := admin.page.Locator(row + " input[name=number]").InputValue(); err != nil || v != "90909010NOPE" {
+			t.Fatalf("the refused row does not keep what was typed: %q %v", v, err)
+		}
+		admin.screenshot("va-unmatched-refused")
+		admin.fill(row+" input[name=number]", number)
+		admin.click(row + " button[type=submit]")
+		admin.expectText("main", "attached")
+		admin.screenshot("va-unmatched-attached")
+	})
+
 	for _, s := range all {
 		s.noCSPErrors()
 	}
