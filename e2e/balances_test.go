@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -132,6 +133,15 @@ func TestBalancesAndKSPay(t *testing.T) {
 			t.Fatalf("history has %d rows, want 2 (opening, after the payout):\n%s", lines, body)
 		}
 		admin.screenshot("balances-after-payout")
+	})
+
+	run("back from the step-up a threshold change asked for, the form holds what was typed", func(t *testing.T) {
+		admin.goto_("/balances?again=paymate&threshold=" + url.QueryEscape("75,00,000"))
+		admin.expectText(".alert", "not changed yet")
+		if v, err := admin.page.Locator("#th-paymate").InputValue(); err != nil || v != "75,00,000" {
+			t.Fatalf("the threshold form holds %q (%v), want what was typed", v, err)
+		}
+		admin.screenshot("balances-threshold-again")
 	})
 
 	run("a threshold above the balance shows the banner, and the queue warns", func(t *testing.T) {
