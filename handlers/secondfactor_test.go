@@ -27,19 +27,7 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 // from the password alone; the code step completes it, once.
 func TestSignInWithACode(t *testing.T) {
 	e := newTestEnv(t, false)
-	ctx := context.Background()
-	u, err := e.db.UserByUsername(ctx, "checker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := e.srv.SecondFactor.BeginEnrolment(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.srv.SecondFactor.ConfirmEnrolment(ctx, u, totpCode(t, en.Secret, e.clock.Now()), db.LoginMeta{}); err != nil {
-		t.Fatal(err)
-	}
-	e.clock.Advance(30 * time.Second)
+	secret := e.enrol(t, "checker")
 
 	c := e.client()
 	c.get("/login")
@@ -59,7 +47,7 @@ func TestSignInWithACode(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "not right") {
 		t.Fatalf("wrong code: %d", resp.StatusCode)
 	}
-	resp, _ = c.post("/login/code", url.Values{"_csrf": {c.csrf}, "code": {totpCode(t, en.Secret, e.clock.Now())}})
+	resp, _ = c.post("/login/code", url.Values{"_csrf": {c.csrf}, "code": {totpCode(t, secret, e.clock.Now())}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("code step: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
