@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -229,6 +230,16 @@ func TestPaymentLinks(t *testing.T) {
 		maker.expectText("#link-totals", "₹5,000.00")
 		maker.expectText("#link-rows", "Lotus Pharma")
 		maker.screenshot("links-list")
+		// Back from the step-up a threshold change asked for, the admin's
+		// form holds what was typed.
+		admin := newSession(t, b, a)
+		admin.signIn("admin", adminPassword)
+		admin.goto_("/links?threshold=again&amount=" + url.QueryEscape("2,00,000"))
+		admin.expectText("section[aria-labelledby=h-link-threshold] .alert", "not changed yet")
+		if v, err := admin.page.Locator("#link-threshold").InputValue(); err != nil || v != "2,00,000" {
+			t.Fatalf("the threshold form holds %q (%v), want what was typed", v, err)
+		}
+		admin.screenshot("links-threshold-again")
 		maker.goto_("/links?state=paid")
 		if n := maker.count("#link-rows tbody tr"); n != 1 {
 			t.Fatalf("%d paid rows", n)
