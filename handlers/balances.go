@@ -95,22 +95,26 @@ func (s *Server) balancesPage(c *fiber.Ctx) error {
 	// what was typed goes back into that account's form, to be sent again.
 	if src := c.Query("again"); c.Query("threshold") != "" &&
 		slices.ContainsFunc(s.Balances.Specs(), func(a db.AccountSpec) bool { return a.Source == src && a.HasBalance }) {
-		notice = "The low-balance threshold of " + sourceLabel(src) + " is not changed yet: what you typed is in its form below; press Set threshold to set it."
-		return s.renderBalances(c, fiber.StatusOK, notice, src, nil)
+		unsaved := "The low-balance threshold of " + sourceLabel(src) + " is not changed yet: what you typed is in its form below; press Set threshold to set it."
+		return s.renderBalances(c, fiber.StatusOK, pageNotes{unsaved: unsaved}, src, nil)
 	}
-	return s.renderBalances(c, fiber.StatusOK, notice, "", nil)
+	return s.renderBalances(c, fiber.StatusOK, pageNotes{done: notice}, "", nil)
 }
+
+// pageNotes are the messages at the top of a page: done says a change was
+// made; unsaved that one is not made yet, its input back in the form.
+type pageNotes struct{ done, unsaved string }
 
 // renderBalances draws the page; formSource's threshold form holds the
 // threshold typed (posted, or in the query), with fieldErr's message beside
 // it.
-func (s *Server) renderBalances(c *fiber.Ctx, status int, notice, formSource string, fieldErr map[string]string) error {
+func (s *Server) renderBalances(c *fiber.Ctx, status int, notes pageNotes, formSource string, fieldErr map[string]string) error {
 	ctx := c.UserContext()
 	now := s.DB.Now()
 	days, from, to := rangeDays(c, now, balanceRanges)
 	u := auth(c).user
 	p := views.BalancesProps{Shell: s.shell(c, "Balances", "/balances"), Days: days, Ranges: balanceRanges, CSRF: auth(c).csrf(),
-		Notice: notice, From: from, To: db.ISTDay(now)}
+		Notice: notes.done, Unsaved: notes.unsaved, From: from, To: db.ISTDay(now)}
 	accounts, err := s.Balances.Accounts(ctx)
 	if err != nil {
 		return err
@@ -215,7 +219,7 @@ func (s *Server) setThreshold(c *fiber.Ctx) error {
 	paise, perr := providers.ParseAmount(text)
 	if perr != nil {
 		c.Status(fiber.StatusUnprocessableEntity)
-		return s.renderBalances(c, fiber.StatusUnprocessableEntity, "", source,
+		return s.renderBalances(c, fiber.StatusUnprocessableEntity, pageNotes{}, source,
 			map[string]string{"threshold": "Enter rupees, like 5,00,000 (0 removes the threshold)."})
 	}
 	req, applied, err := s.Balances.ProposeThreshold(c.UserContext(), *auth(c).user, source, paise)
@@ -233,7 +237,7 @@ func (s *Server) setThreshold(c *fiber.Ctx) error {
 		if fields == nil {
 			fields = map[string]string{"": db.ErrorMessage(err)}
 		}
-		return s.renderBalances(c, fiber.StatusUnprocessableEntity, "", source, fields)
+		return s.renderBalances(c, fiber.StatusUnprocessableEntity, pageNotes{}, source, fields)
 	}
 	if !applied {
 		return redirect(c, fmt.Sprintf("/approvals/%d?done=proposed", req.ID))

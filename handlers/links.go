@@ -223,7 +223,7 @@ func (s *Server) linkThreshold(c *fiber.Ctx) (views.LinkThresholdView, error) {
 		// form holds what was typed, to be sent again.
 		if typed := c.Query("amount"); typed != "" {
 			v.Value = typed
-			v.Notice = "The threshold is not changed yet: what you typed is in the form below; press Change threshold to change it."
+			v.Unsaved = "The threshold is not changed yet: what you typed is in the form below; press Change threshold to change it."
 		}
 	}
 	return v, nil
