@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"container/list"
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,12 @@ type PageCache struct {
 	entries map[string]*list.Element
 	lru     list.List // front: most recently used *cachedPage
 	bytes   int
+	// renders in progress, by key: a request that misses while the same
+	// page is being rendered for the same data version waits for that
+	// render instead of starting another. Without this, a page asked for
+	// many times a second is rendered by every request that arrives during
+	// its render, each one slowing the others, whenever its entry expires.
+	rendering map[string]*pageRender
 
 	// gzip writers are reused: a writer's state is larger than most pages.
 	writers sync.Pool
@@ -50,7 +57,7 @@ type cachedPage struct {
 // NewPageCache returns a cache holding at most maxBytes of compressed pages,
 // each served for at most ttl.
 func NewPageCache(ttl time.Duration, maxBytes int) *PageCache {
-	pc := &PageCache{ttl: ttl, maxBytes: maxBytes, entries: map[string]*list.Element{}}
+	pc := &PageCache{ttl: ttl, maxBytes: maxBytes, entries: map[string]*list.Element{}, rendering: map[string]*pageRender{}}
 	pc.writers.New = func() any {
 		zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 		return zw
@@ -58,23 +65,65 @@ func NewPageCache(ttl time.Duration, maxBytes int) *PageCache {
 	return pc
 }
 
-func (pc *PageCache) get(key string, version uint64, now time.Time) (*cachedPage, bool) {
+// pageRender is one render of a page that other requests for it may wait on.
+type pageRender struct {
+	key     string
+	version uint64
+	done    chan struct{} // closed by finish
+	page    *cachedPage   // set before done is closed; nil: not kept
+}
+
+// lookup returns the page for key when it is held for version and younger
+// than the TTL. Otherwise it returns the render of that page already under
+// way for the same version, to wait on (wait), or registers the caller's
+// own render (lead), which the caller must finish.
+func (pc *PageCache) lookup(key string, version uint64, now time.Time) (p *cachedPage, wait, lead *pageRender) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	el, ok := pc.entries[key]
-	if !ok {
-		pc.misses.Add(1)
-		return nil, false
-	}
-	p := el.Value.(*cachedPage)
-	if p.version != version || now.Sub(p.at) >= pc.ttl {
+	if el, ok := pc.entries[key]; ok {
+		p := el.Value.(*cachedPage)
+		if p.version == version && now.Sub(p.at) < pc.ttl {
+			pc.lru.MoveToFront(el)
+			pc.hits.Add(1)
+			return p, nil, nil
+		}
 		pc.remove(el)
-		pc.misses.Add(1)
-		return nil, false
 	}
-	pc.lru.MoveToFront(el)
-	pc.hits.Add(1)
-	return p, true
+	if r, ok := pc.rendering[key]; ok && r.version == version {
+		return nil, r, nil
+	}
+	pc.misses.Add(1)
+	r := &pageRender{key: key, version: version, done: make(chan struct{})}
+	pc.rendering[key] = r // a render for an older version is no longer waited on
+	return nil, nil, r
+}
+
+// await waits for r and returns its page, or nil when it was not kept (the
+// caller renders the page itself) or ctx ended first.
+func (pc *PageCache) await(ctx context.Context, r *pageRender) *cachedPage {
+	select {
+	case <-r.done:
+		if r.page != nil {
+			pc.hits.Add(1)
+		}
+		return r.page
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// finish ends r, keeping p (nil: nothing kept) for those waiting on it.
+func (pc *PageCache) finish(r *pageRender, p *cachedPage) {
+	if p != nil {
+		pc.put(p)
+	}
+	pc.mu.Lock()
+	if pc.rendering[r.key] == r {
+		delete(pc.rendering, r.key)
+	}
+	pc.mu.Unlock()
+	r.page = p
+	close(r.done)
 }
 
 func (pc *PageCache) put(p *cachedPage) {
@@ -121,7 +170,11 @@ func (s *Server) cachePages(c *fiber.Ctx) error {
 	key := a.session.ID + "\x00" + string(c.Request().Header.RequestURI()) + "\x00" +
 		c.Get("HX-Request") + "\x00" + c.Get("HX-Boosted") + "\x00" + c.Get("HX-History-Restore-Request")
 	version, now := s.DB.Version(), time.Now()
-	if p, ok := s.Pages.get(key, version, now); ok {
+	p, wait, lead := s.Pages.lookup(key, version, now)
+	if wait != nil {
+		p = s.Pages.await(c.UserContext(), wait)
+	}
+	if p != nil {
 		for _, h := range p.header {
 			c.Set(h[0], h[1])
 		}
@@ -130,6 +183,11 @@ func (s *Server) cachePages(c *fiber.Ctx) error {
 		c.Response().SetBodyRaw(p.body) // never written to: shared safely
 		return nil
 	}
+	if lead == nil { // the render waited on was not kept: render alone
+		return c.Next()
+	}
+	var kept *cachedPage
+	defer func() { s.Pages.finish(lead, kept) }() // also on a panic: nobody waits forever
 	if err := c.Next(); err != nil {
 		return err
 	}
@@ -146,15 +204,14 @@ func (s *Server) cachePages(c *fiber.Ctx) error {
 	if _, err := zw.Write(resp.Body()); err != nil || zw.Close() != nil {
 		return nil // the compress middleware compresses it instead
 	}
-	p := &cachedPage{key: key, version: version, at: now, body: append([]byte(nil), gz.B...)}
+	kept = &cachedPage{key: key, version: version, at: now, body: append([]byte(nil), gz.B...)}
 	for _, h := range repeatedHeaders {
 		if v := resp.Header.Peek(h); len(v) > 0 {
-			p.header = append(p.header, [2]string{h, string(v)})
+			kept.header = append(kept.header, [2]string{h, string(v)})
 		}
 	}
-	s.Pages.put(p)
 	c.Set(fiber.HeaderContentEncoding, "gzip")
 	c.Vary(fiber.HeaderAcceptEncoding)
-	resp.SetBodyRaw(p.body)
+	resp.SetBodyRaw(kept.body)
 	return nil
 }

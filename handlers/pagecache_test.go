@@ -109,3 +109,92 @@ func TestPageCacheServesOnlyWhatTheDatabaseStillHolds(t *testing.T) {
 		t.Fatalf("past the TTL: %d hits, %d misses", hits, misses)
 	}
 }
+
+// TestPageCacheRendersOncePerVersion: requests that miss while the same
+// page is being rendered for the same data version wait for that render
+// and are served what it kept; a newer version renders anew, and a render
+// that kept nothing sends those waiting to render their own.
+func TestPageCacheRendersOncePerVersion(t *testing.T) {
+	pc := NewPageCache(time.Minute, 1<<20)
+	now := time.Now()
+	_, _, first := pc.lookup("k", 1, now)
+	if first == nil {
+		t.Fatal("the first miss was not asked to render")
+	}
+	_, wait, lead := pc.lookup("k", 1, now)
+	if wait != first || lead != nil {
+		t.Fatal("a second miss for the same version did not wait on the render under way")
+	}
+	_, wait2, newer := pc.lookup("k", 2, now)
+	if wait2 != nil || newer == nil {
+		t.Fatal("a miss for a newer version waited on a render of older data")
+	}
+
+	got := make(chan *cachedPage)
+	go func() { got <- pc.await(context.Background(), wait) }()
+	kept := &cachedPage{key: "k", version: 1, at: now, body: []byte("page")}
+	pc.finish(first, kept)
+	if p := <-got; p != kept {
+		t.Fatal("the waiting request was not served the page rendered for it")
+	}
+	// The older render ending does not end the newer one.
+	if _, wait, _ := pc.lookup("k", 2, now); wait != newer {
+		t.Fatal("the newer render was forgotten when the older one finished")
+	}
+
+	go func() { got <- pc.await(context.Background(), newer) }()
+	pc.finish(newer, nil)
+	if p := <-got; p != nil {
+		t.Fatal("a render that kept nothing handed out a page")
+	}
+	if hits, misses := pc.Stats(); hits != 1 || misses != 2 {
+		t.Fatalf("%d hits, %d misses; want 1 and 2", hits, misses)
+	}
+
+	// A request whose context ends stops waiting.
+	_, _, r := pc.lookup("k", 3, now)
+	_, wait, _ = pc.lookup("k", 3, now)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p := pc.await(ctx, wait); p != nil {
+		t.Fatal("a request that gave up was handed a page")
+	}
+	pc.finish(r, nil)
+}
+
+// TestPageCacheConcurrentLoadsGetTheWholePage: many loads of one page at
+// once, some of them waiting on another's render, all get the whole,
+// current page (run with -race).
+func TestPageCacheConcurrentLoadsGetTheWholePage(t *testing.T) {
+	e := newTestEnv(t, false)
+	e.srv.Pages = NewPageCache(time.Minute, 1<<20)
+	admin := e.client()
+	admin.signIn("admin")
+	_, want := admin.getGzip("/payouts") // cached; the write below makes it old
+	maker, err := e.db.UserByUsername(context.Background(), "maker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.srv.Payouts.Propose(context.Background(), maker, db.PayoutInput{BeneficiaryName: "Kaveri Cache Test",
+		AccountNo: "50100012345678", IFSC: "HDFC0001234", Amount: "5000", Rail: "NEFT", Source: db.SourceKotakCMS, Purpose: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	_, misses0 := e.srv.Pages.Stats()
+	const loads = 16
+	bodies := make(chan string, loads)
+	for range loads {
+		go func() {
+			var body string
+			defer func() { bodies <- body }() // also when getGzip fails the test
+			_, body = admin.getGzip("/payouts")
+		}()
+	}
+	for range loads {
+		if body := <-bodies; !strings.Contains(body, "Kaveri Cache Test") || len(body) < len(want) {
+			t.Fatal("a load that shared a render did not get the whole, current page")
+		}
+	}
+	if _, misses := e.srv.Pages.Stats(); misses == misses0 {
+		t.Fatal("the page made old by a write was not rendered again")
+	}
+}
