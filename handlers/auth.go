@@ -15,7 +15,8 @@ func (s *Server) loginProps(c *fiber.Ctx) views.LoginProps {
 }
 
 // loginPage shows the sign-in form. A visitor without a session gets an
-// anonymous one here, so the form's CSRF token is tied to a session too.
+// anonymous one here (a signed cookie, no row), so the form's CSRF token is
+// tied to a cookie too.
 func (s *Server) loginPage(c *fiber.Ctx) error {
 	a := auth(c)
 	if a.user != nil {

@@ -265,6 +265,59 @@ func TestSessionRotatesAtSignInAndDiesAtSignOut(t *testing.T) {
 	}
 }
 
+// TestSignInPageWritesNothing: visits to the sign-in page, with or without
+// a cookie, add no session row (the form's token rides in a signed cookie);
+// its token still guards the form, a cookie's token cannot be swapped for
+// another's, and signing in makes the one row.
+func TestSignInPageWritesNothing(t *testing.T) {
+	e := newTestEnv(t, false)
+	sessionRows := func() int {
+		var n int
+		if err := e.db.Writer().QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 20 {
+		e.client().get("/login")
+	}
+	c := e.client()
+	c.get("/login")
+	token := c.csrf
+	c.get("/login")
+	if c.csrf != token {
+		t.Fatal("the same visitor's form token changed between two loads")
+	}
+	if n := sessionRows(); n != 0 {
+		t.Fatalf("21 visitors to the sign-in page left %d session rows", n)
+	}
+
+	// Another visitor's token does not go with this cookie.
+	other := e.client()
+	other.get("/login")
+	form := url.Values{"username": {"admin"}, "password": {testPassword}, "_csrf": {other.csrf}}
+	if resp, _ := c.post("/login", form); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another visitor's token was taken: %d", resp.StatusCode)
+	}
+	// Nor does a cookie whose signature is not ours.
+	forged := e.client()
+	forged.cookies[e.srv.Sessions.CookieName()] = &http.Cookie{Name: e.srv.Sessions.CookieName(), Value: "anon." + token}
+	form.Set("_csrf", token)
+	if resp, _ := forged.post("/login", form); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("an unsigned cookie's token was taken: %d", resp.StatusCode)
+	}
+
+	if resp, _ := c.post("/login", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in with the page's own token: %d", resp.StatusCode)
+	}
+	if n := sessionRows(); n != 1 {
+		t.Fatalf("signing in left %d session rows, want 1", n)
+	}
+	if c.get("/"); c.csrf == token {
+		t.Fatal("the signed-in session kept the sign-in form's token")
+	}
+}
+
 func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	e := newTestEnv(t, false)
 	c := e.client()

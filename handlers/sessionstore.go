@@ -23,12 +23,21 @@ const (
 	sessCSRF   = "csrf"
 )
 
+// anonPrefix starts the cookie value of a session with no row; a row's id is
+// base64url and never holds a dot.
+const anonPrefix = "anon."
+
 // touchEvery bounds how often a request writes last_seen_at: the idle timeout
 // is honoured to within this much, and reads stay reads.
 const touchEvery = time.Minute
 
 // SessionStore is a gorilla/sessions Store backed by the sessions table. The
 // cookie carries only a signed random id of 256 bits; the row holds the rest.
+//
+// A visitor who has not signed in has no row: their cookie carries the
+// sign-in form's CSRF token itself, signed (anonPrefix). Showing the
+// sign-in page then writes nothing, so anonymous visits cannot queue on
+// the single writer that approvals and payouts wait for.
 type SessionStore struct {
 	db       *db.DB
 	codecs   []securecookie.Codec
@@ -96,6 +105,11 @@ func (s *SessionStore) load(r *http.Request, name string) (sess *sessions.Sessio
 	if err := securecookie.DecodeMulti(name, cookie.Value, &id, s.codecs...); err != nil {
 		return sess, false, nil
 	}
+	if token, ok := bytes.CutPrefix(id, []byte(anonPrefix)); ok {
+		sess.IsNew = false
+		sess.Values[sessCSRF] = string(token)
+		return sess, false, nil
+	}
 	ctx := r.Context()
 	row, err := s.db.Session(ctx, string(id))
 	if err != nil {
@@ -151,6 +165,9 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 			return fmt.Errorf("session data: %w", err)
 		}
 	}
+	if sess.ID == "" && userID == 0 && len(extra) == 0 {
+		return s.saveAnonymous(w, sess)
+	}
 	now := s.db.Now()
 	if sess.ID == "" {
 		sess.ID = randomToken(32)
@@ -167,6 +184,22 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		return err
 	}
 	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
+	return nil
+}
+
+// saveAnonymous sets the cookie of a session that holds nothing but its
+// CSRF token, keeping the token it has.
+func (s *SessionStore) saveAnonymous(w http.ResponseWriter, sess *sessions.Session) error {
+	token, _ := sess.Values[sessCSRF].(string)
+	if token == "" {
+		token = randomToken(32)
+		sess.Values[sessCSRF] = token
+	}
+	encoded, err := securecookie.EncodeMulti(sess.Name(), []byte(anonPrefix+token), s.codecs...)
 	if err != nil {
 		return err
 	}
