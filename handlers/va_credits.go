@@ -142,6 +142,9 @@ func (s *Server) renderUnmatched(c *fiber.Ctx, status int, forms map[int64]views
 	if err != nil {
 		return err
 	}
+	if p.Unmatched, err = s.VirtualAccounts.CountUnmatched(c.UserContext()); err != nil {
+		return err
+	}
 	for _, k := range list {
 		p.Rows = append(p.Rows, creditRow(k))
 	}

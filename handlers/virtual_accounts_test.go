@@ -269,7 +269,14 @@ func TestAttachRefusalKeepsTheRow(t *testing.T) {
 	if next == nil {
 		t.Fatal("no second page")
 	}
+	tabCount := regexp.MustCompile(`Unmatched\s*<span class="count">(\d+)</span>`)
+	if m := tabCount.FindStringSubmatch(page); m == nil || m[1] != "51" {
+		t.Fatalf("the Unmatched tab counts %v on the first page, want all 51", m)
+	}
 	_, page = admin.get(next[1])
+	if m := tabCount.FindStringSubmatch(page); m == nil || m[1] != "51" {
+		t.Fatalf("the Unmatched tab counts %v on the second page, want all 51", m)
+	}
 	after := strings.TrimPrefix(next[1], "/credits/unmatched?after=")
 	if !strings.Contains(page, fmt.Sprintf(`id="unmatched-%d"`, oldest)) || !strings.Contains(page, `name="after" value="`+after+`"`) {
 		t.Fatalf("the second page has no form for KVA00 that keeps its place:\n%s", page)
