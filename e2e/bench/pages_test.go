@@ -25,9 +25,16 @@ type benchPage struct {
 	// RenderedP99 is a goal for the p99 of the page rendered every time
 	// (the page cache off), where an issue sets one; 0: none.
 	RenderedP99 time.Duration
+	// Dashboard marks a page that is not one of the list pages #14 names
+	// (its item 3) but a fixed-size summary whose size follows the range
+	// chosen, not the rows: its share of the static rate is reported
+	// without that item's 60 % goal; its req/s and latency goals stand.
+	Dashboard bool
 }
 
-// benchPages lists every list page the report measures, in report order.
+// benchPages lists every page the report measures, in report order: the
+// list pages, and the two dashboards over the same volume (their longest
+// range, the heaviest page each offers).
 func benchPages() []benchPage {
 	return []benchPage{
 		{Name: "queue", First: "/queue", Filtered: "/queue?min=100000&max=500000&sort=amount", As: "checker1"},
@@ -36,10 +43,10 @@ func benchPages() []benchPage {
 		{Name: "collections", Seed: seedCollections, First: "/collections", Filtered: "/collections?state=paid", As: "maker"},
 		{Name: "audit log", First: "/admin/audit", Filtered: "/admin/audit?action=approval.proposed", As: "admin"},
 		// Balances over a year of history; KS Pay over 100,000 transactions.
-		{Name: "balances", Seed: seedBalanceHistory, First: "/balances?days=90", Filtered: "/balances?days=7", As: "admin"},
+		{Name: "balances", Seed: seedBalanceHistory, First: "/balances?days=90", Filtered: "/balances?days=7", As: "admin", Dashboard: true},
 		{Name: "kspay", Seed: seedGateway, First: "/gateway", Filtered: "/gateway?status=paid&method=pm_5LR93Agwv", As: "admin"},
 		{Name: "kspay analytics", First: "/gateway/analytics?days=90", Filtered: "/gateway/analytics?days=7&currency=USD", As: "admin",
-			RenderedP99: 50 * time.Millisecond},
+			RenderedP99: 50 * time.Millisecond, Dashboard: true},
 		// Virtual accounts and their credits over 100,000 rows each.
 		{Name: "virtual accounts", Seed: seedVirtualAccounts, First: "/virtual-accounts", Filtered: "/virtual-accounts?state=active&credits=yes", As: "admin"},
 		{Name: "credits", Seed: seedCredits, First: "/credits", Filtered: "/credits?mode=UPI&state=matched", As: "admin"},
