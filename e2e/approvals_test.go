@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"net/url"
 	"testing"
+
+	"github.com/playwright-community/playwright-go"
 )
 
 // TestRuleChangeNeedsAnotherAdmin: with two admins a rule change is a request
@@ -40,6 +43,20 @@ func TestRuleChangeNeedsAnotherAdmin(t *testing.T) {
 			t.Fatalf("the proposing admin has %d items to approve", n)
 		}
 		admin.screenshot("queue-maker")
+	})
+
+	run("back from the step-up a rule change asked for, the form holds the bands as typed", func(t *testing.T) {
+		back := url.Values{"again": {"payout"}, "min": {"0", "2,50,000.01"}, "max": {"2,50,000", ""},
+			"approvals": {"1", "2"}, "role": {"checker", "admin"}}
+		admin.goto_("/admin/rules?" + back.Encode() + "#rules-payout")
+		admin.expectText("#rules-payout .alert.warn", "not changed yet")
+		panel := admin.page.Locator("#rules-payout")
+		for label, want := range map[string]string{"Band 1 up to": "2,50,000", "Band 2 from": "2,50,000.01", "Band 2 approvals": "2"} {
+			if v, err := panel.GetByLabel(label, playwright.LocatorGetByLabelOptions{Exact: playwright.Bool(true)}).InputValue(); err != nil || v != want {
+				t.Fatalf("%s holds %q (%v), want %q", label, v, err, want)
+			}
+		}
+		admin.screenshot("rules-again")
 	})
 
 	run("the other admin approves it by keyboard", func(t *testing.T) {

@@ -125,6 +125,47 @@ func TestRulesPageChangesBands(t *testing.T) {
 	}
 }
 
+// TestRulesChangeAsksForAFreshCode: a rule change from someone enrolled in
+// a second factor without a fresh code goes to the step-up page (htmx
+// included) and back to that kind's form holding the bands as typed, with
+// nothing changed until it is sent again.
+func TestRulesChangeAsksForAFreshCode(t *testing.T) {
+	e := newTestEnv(t, false)
+	admin := e.client()
+	admin.signIn("admin")
+	admin.get("/admin/rules")
+	secret := e.enrol(t, "admin")
+	form := url.Values{"_csrf": {admin.csrf}, "kind": {"payout"},
+		"min": {"0", "2,50,000.01", ""}, "max": {"2,50,000", "", ""}, "approvals": {"1", "2", ""}, "role": {"checker", "admin", "checker"}}
+	resp, _ := admin.post("/admin/rules", form, "HX-Request", "true")
+	if loc := resp.Header.Get("HX-Redirect"); !strings.HasPrefix(loc, "/step-up?next=") {
+		t.Fatalf("an htmx rule change without a code: %d, HX-Redirect %q", resp.StatusCode, loc)
+	}
+	resp, _ = admin.post("/admin/rules", form)
+	next := admin.stepUpTo(t, resp, secret)
+	if !strings.HasSuffix(next, "#rules-payout") {
+		t.Fatalf("back to %s, not to the payout rules", next)
+	}
+	resp, body := admin.get(next)
+	panel := regexp.MustCompile(`(?s)<section class="panel" id="rules-payout">.*?</section>`).FindString(body)
+	typed := regexp.MustCompile(`(?s)name="min" value="0".*name="max" value="2,50,000".*name="approvals" value="1".*` +
+		`name="min" value="2,50,000.01".*name="max" value="".*name="approvals" value="2".*<option value="admin" selected>`)
+	if resp.StatusCode != http.StatusOK || !typed.MatchString(panel) || !strings.Contains(panel, "not changed yet") {
+		t.Fatalf("back on the rules page: %d, the payout form does not hold what was typed:\n%s", resp.StatusCode, panel)
+	}
+	if other := regexp.MustCompile(`(?s)<section class="panel" id="rules-contact_bank">.*?</section>`).FindString(body); strings.Contains(other, "not changed yet") {
+		t.Fatal("another kind's form says it was not changed")
+	}
+	rules, err := e.srv.Approvals.Rules(context.Background(), "payout")
+	if err != nil || len(rules) != 2 || rules[0].MaxPaise == nil || *rules[0].MaxPaise != 10_00_000_00 {
+		t.Fatalf("the rules changed before they were sent again: %v %+v", err, rules)
+	}
+	form.Set("_csrf", admin.csrf)
+	if resp, body := admin.post("/admin/rules", form, "HX-Request", "true"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Rules changed") {
+		t.Fatalf("sent again after the code: %d", resp.StatusCode)
+	}
+}
+
 // TestBulkAllMatchingAnswersWithTheRowsOnThePage: deciding all matching the
 // filter answers with the rows the page showed (and any that failed), each
 // swapped in place, not with every request decided.

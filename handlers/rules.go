@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -50,14 +51,48 @@ func (s *Server) ruleKind(c *fiber.Ctx, k db.Kind) (views.RuleKind, error) {
 
 func (s *Server) rulesPage(c *fiber.Ctx) error {
 	p := views.RulesProps{Shell: s.shell(c, "Approval rules", "/admin/rules")}
+	again := c.Query("again")
 	for _, k := range s.Approvals.Kinds() {
 		rk, err := s.ruleKind(c, k)
 		if err != nil {
 			return err
 		}
+		if k.Name == again {
+			// Back from the step-up a change asked for (changeRules): the
+			// bands as typed go back into this kind's form, to be sent again.
+			q := c.Context().QueryArgs()
+			rk.Form = typedBands(q.PeekMulti("min"), q.PeekMulti("max"), q.PeekMulti("approvals"), q.PeekMulti("role"))
+			rk.Unsaved = "The rules for " + k.Label + " are not changed yet: what you typed is in the form below; press Save rules to send it."
+		}
 		p.Kinds = append(p.Kinds, rk)
 	}
 	return s.render(c, fiber.StatusOK, views.RulesPage(p), nil)
+}
+
+// typedBands is the bands form as typed, blank rows dropped, with room for
+// new bands after them.
+func typedBands(mins, maxes, approvals, roles [][]byte) []views.BandRow {
+	var form []views.BandRow
+	for i := range mins {
+		row := views.BandRow{Min: string(mins[i])}
+		if i < len(maxes) {
+			row.Max = string(maxes[i])
+		}
+		if i < len(approvals) {
+			row.Approvals = string(approvals[i])
+		}
+		if i < len(roles) {
+			row.Role = string(roles[i])
+		}
+		if strings.TrimSpace(row.Min) == "" && strings.TrimSpace(row.Max) == "" {
+			continue
+		}
+		form = append(form, row)
+	}
+	for range blankBands {
+		form = append(form, views.BandRow{Role: "checker"})
+	}
+	return form
 }
 
 // changeRules reads the bands as typed; a blank row is dropped, a bad amount
@@ -73,25 +108,13 @@ func (s *Server) changeRules(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rk.Form = nil
+	rk.Form = typedBands(mins, maxes, approvals, roles)
+	typed := len(rk.Form) - blankBands
 	var change db.RuleChange
 	change.Kind = kind.Name
-	rowOf := []int{} // form row of each band
 	bad := false
-	for i := range mins {
-		row := views.BandRow{Min: string(mins[i])}
-		if i < len(maxes) {
-			row.Max = string(maxes[i])
-		}
-		if i < len(approvals) {
-			row.Approvals = string(approvals[i])
-		}
-		if i < len(roles) {
-			row.Role = string(roles[i])
-		}
-		if strings.TrimSpace(row.Min) == "" && strings.TrimSpace(row.Max) == "" {
-			continue
-		}
+	for i := range typed {
+		row := &rk.Form[i]
 		band := db.RuleBand{Role: db.Role(row.Role)}
 		var perr error
 		if band.MinPaise, perr = providers.ParseAmount(row.Min); perr != nil {
@@ -110,12 +133,7 @@ func (s *Server) changeRules(c *fiber.Ctx) error {
 			band.Approvals = n
 		}
 		bad = bad || row.Error != ""
-		rowOf = append(rowOf, len(rk.Form))
-		rk.Form = append(rk.Form, row)
 		change.Bands = append(change.Bands, band)
-	}
-	for len(rk.Form) < len(change.Bands)+blankBands {
-		rk.Form = append(rk.Form, views.BandRow{Role: "checker"})
 	}
 	status := fiber.StatusOK
 	switch {
@@ -125,6 +143,17 @@ func (s *Server) changeRules(c *fiber.Ctx) error {
 	default:
 		req, applied, err := s.Approvals.ProposeRuleChange(c.UserContext(), *auth(c).user, change)
 		switch {
+		case db.ErrorCode(err) == db.ESTEPUP:
+			// As for the other changes only admins make: a code first, then
+			// back to this kind's form, which the query fills as typed.
+			back := url.Values{"again": {kind.Name}}
+			for _, b := range rk.Form[:typed] {
+				back.Add("min", b.Min)
+				back.Add("max", b.Max)
+				back.Add("approvals", b.Approvals)
+				back.Add("role", b.Role)
+			}
+			return redirect(c, "/step-up?next="+url.QueryEscape("/admin/rules?"+back.Encode()+"#"+views.RuleFormID(kind.Name)))
 		case err != nil && statusOf(err) >= 500:
 			return err
 		case err != nil:
@@ -132,8 +161,8 @@ func (s *Server) changeRules(c *fiber.Ctx) error {
 			rk.Error = db.ErrorMessage(err)
 			for key, msg := range db.FieldErrors(err) {
 				var n int
-				if _, scanErr := fmt.Sscanf(key, "bands.%d.", &n); scanErr == nil && n >= 0 && n < len(rowOf) {
-					rk.Form[rowOf[n]].Error = msg
+				if _, scanErr := fmt.Sscanf(key, "bands.%d.", &n); scanErr == nil && n >= 0 && n < typed {
+					rk.Form[n].Error = msg
 				} else {
 					rk.Error += " " + msg
 				}
