@@ -276,11 +276,27 @@ func (s *session) count(selector string) int {
 // no serious or critical accessibility failure.
 func (s *session) screenshot(name string) {
 	s.t.Helper()
+	s.htmxQuiet(name)
 	s.checkAccessibility(name)
 	dir := filepath.Join("screenshots")
 	_ = os.MkdirAll(dir, 0o755)
 	if _, err := s.page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(filepath.Join(dir, name+".png")), FullPage: playwright.Bool(true), Caret: playwright.ScreenshotCaretInitial}); err != nil {
 		s.t.Fatalf("screenshot: %v", err)
+	}
+}
+
+// htmxQuiet waits until no htmx request, swap or settle is under way, so
+// that the page is checked and pictured as a person sees it once it is
+// done: while a request is in flight its submit button is faded (and fails
+// the contrast check), and htmx drops those classes only after its swap
+// has settled, a moment after the new content is on the page.
+func (s *session) htmxQuiet(name string) {
+	s.t.Helper()
+	// A locator assertion, not WaitForFunction, whose polling evaluates a
+	// string, which the page's CSP refuses.
+	busy := s.page.Locator(".htmx-request, .htmx-swapping, .htmx-settling")
+	if err := playwright.NewPlaywrightAssertions(5000).Locator(busy).ToHaveCount(0); err != nil {
+		s.t.Fatalf("%s: htmx still busy after 5 s: %v", name, err)
 	}
 }
 
