@@ -391,7 +391,7 @@ func (s *Server) bulkDecide(c *fiber.Ctx) error {
 		results, err = s.Approvals.RejectMany(ctx, u, ids, reason)
 	}
 	if db.ErrorCode(err) == db.ESTEPUP {
-		return redirect(c, "/step-up?next=%2Fqueue")
+		return stepUpThen(c, "/queue")
 	}
 	if err != nil {
 		return err

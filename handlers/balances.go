@@ -227,7 +227,7 @@ func (s *Server) setThreshold(c *fiber.Ctx) error {
 		// As for the other changes only admins make: a code first, then
 		// back to this page, whose form the query fills with what was typed.
 		back := "/balances?" + url.Values{"again": {source}, "threshold": {text}}.Encode()
-		return redirect(c, "/step-up?next="+url.QueryEscape(back))
+		return stepUpThen(c, back)
 	}
 	if err != nil {
 		fields := db.FieldErrors(err)

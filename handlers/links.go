@@ -654,7 +654,7 @@ func (s *Server) setLinkThreshold(c *fiber.Ctx) error {
 		// As for the other changes only admins make: a code first, then
 		// back to the form, which the query fills with what was typed.
 		back := "/links?" + url.Values{"threshold": {"again"}, "amount": {c.FormValue("threshold")}}.Encode() + "#h-link-threshold"
-		return redirect(c, "/step-up?next="+url.QueryEscape(back))
+		return stepUpThen(c, back)
 	}
 	if err != nil {
 		fields := db.FieldErrors(err)

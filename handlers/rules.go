@@ -153,7 +153,7 @@ func (s *Server) changeRules(c *fiber.Ctx) error {
 				back.Add("approvals", b.Approvals)
 				back.Add("role", b.Role)
 			}
-			return redirect(c, "/step-up?next="+url.QueryEscape("/admin/rules?"+back.Encode()+"#"+views.RuleFormID(kind.Name)))
+			return stepUpThen(c, "/admin/rules?"+back.Encode()+"#"+views.RuleFormID(kind.Name))
 		case err != nil && statusOf(err) >= 500:
 			return err
 		case err != nil:

@@ -240,6 +240,12 @@ func (s *Server) stepUpWith(c *fiber.Ctx, code string) error {
 	return s.SecondFactor.StepUp(c.UserContext(), *auth(c).user, auth(c).session.ID, code, s.loginMeta(c))
 }
 
+// stepUpThen sends the person to the step-up page, which brings them back to
+// next, a path on this site, once they have typed a fresh code.
+func stepUpThen(c *fiber.Ctx, next string) error {
+	return redirect(c, "/step-up?next="+url.QueryEscape(next))
+}
+
 func (s *Server) stepUpProps(c *fiber.Ctx, next string) views.StepUpProps {
 	return views.StepUpProps{Shell: s.shell(c, "Confirm it is you", ""),
 		Why:  "Big decisions (above the step-up band, bulk decisions, changes to rules and second factors) need a fresh code from your authenticator app. It counts for 5 minutes.",
@@ -302,7 +308,7 @@ func (s *Server) setStepUpBand(c *fiber.Ctx) error {
 	}
 	switch {
 	case db.ErrorCode(err) == db.ESTEPUP:
-		return redirect(c, "/step-up?next="+url.QueryEscape("/account/security"))
+		return stepUpThen(c, "/account/security")
 	case err != nil && statusOf(err) < 500:
 		p, perr := s.securityProps(c)
 		if perr != nil {

@@ -120,7 +120,7 @@ func (s *Server) userActionSaying(c *fiber.Ctx, change func(id int64, actor db.A
 	}
 	notice, changeErr := change(id, auth(c).user.Actor())
 	if db.ErrorCode(changeErr) == db.ESTEPUP {
-		return redirect(c, "/step-up?next=%2Fadmin%2Fusers")
+		return stepUpThen(c, "/admin/users")
 	}
 	if changeErr != nil && statusOf(changeErr) >= 500 {
 		return changeErr
